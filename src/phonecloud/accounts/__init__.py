@@ -1,0 +1,1 @@
+"""Accounts: users, their devices and API keys, sessions and storage quotas."""

@@ -1,0 +1,36 @@
+"""Secrets: password hashes (Argon2id) and random bearer tokens stored only as SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+# Verifying against this when the account does not exist keeps the timing of a wrong email and a wrong
+# password alike.
+_DUMMY_HASH = _hasher.hash("phonecloud-dummy-password")
+
+API_KEY_PREFIX = "pck_"
+SESSION_PREFIX = "pcs_"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,19 @@
+"""The `phonecloud` command. Server commands import the server's packages only when run, so that the
+base install (the sync client alone) works without them."""
+
+from __future__ import annotations
+
+import typer
+
+from phonecloud.cli import admin, client, server
+
+app = typer.Typer(help="phonecloud: back up a phone's photos and videos to a server you run.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app.command()(server.serve)
+app.add_typer(admin.app, name="admin")
+app.command()(client.login)
+app.command()(client.sync)
+
+
+def main() -> None:
+    app()

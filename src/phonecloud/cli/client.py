@@ -1,0 +1,93 @@
+"""Client commands: `phonecloud login` and `phonecloud sync`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+
+import typer
+
+from phonecloud.cli.common import fail
+from phonecloud.sync.config import Connection, MissingConnection, client_dir, resolve_connection, save_login
+
+ServerOption = typer.Option(None, "--server", help="Server URL, e.g. http://nas.local:8000 [env PHONECLOUD_SERVER]")
+KeyOption = typer.Option(None, "--key", help="API key from `phonecloud admin create-key` [env PHONECLOUD_KEY]")
+
+
+def login(server: str = typer.Option(..., "--server", help="Server URL"),
+          key: str = typer.Option(..., "--key", prompt=True, hide_input=True, help="API key")) -> None:
+    """Check a server URL and API key, and save them for later commands."""
+    from phonecloud.sync.api import Api, ServerError
+
+    connection = Connection(server.rstrip("/"), key)
+    api = Api(connection, retries=1)
+    try:
+        me = api.me()
+    except ServerError as error:
+        fail(f"login failed: {error}")
+    finally:
+        api.close()
+    path = save_login(connection)
+    typer.echo(f"logged in as {me['email']} on {connection.server}; saved in {path}")
+
+
+def sync(
+    folders: list[Path] = typer.Argument(..., exists=True, file_okay=False, help="Folders to back up"),
+    server: str | None = ServerOption,
+    key: str | None = KeyOption,
+    transfers: int = typer.Option(4, min=1, max=64, help="Files uploaded in parallel"),
+    album_from_folder: bool = typer.Option(False, "--album-from-folder", help="Put each file in an album "
+                                           "named after its folder"),
+    watch: bool = typer.Option(False, "--watch", help="Keep running and upload new files as they appear"),
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line"),
+) -> None:
+    """Back up every photo and video below FOLDERS; unchanged files are never read again."""
+    from phonecloud.sync.api import Api, ServerError
+    from phonecloud.sync.engine import sync_once
+    from phonecloud.sync.report import Reporter
+    from phonecloud.sync.state import SyncState
+
+    try:
+        connection = resolve_connection(server, key)
+    except MissingConnection as error:
+        fail(str(error), 2)
+    api = Api(connection, transfers)
+    state = SyncState(client_dir() / connection.state_name())
+    totals: dict[str, int] = {}
+
+    def run_once() -> None:
+        with Reporter() as reporter:
+            summary = sync_once(api, state, folders, transfers, album_from_folder, reporter)
+        for failure in summary.failures:
+            typer.echo(f"failed: {failure['path']}: {failure['reason']}", err=True)
+        result = {k: v for k, v in summary.as_dict().items() if k != "failures"}
+        for name, value in result.items():
+            totals[name] = totals.get(name, 0) + value
+        typer.echo(f"uploaded {result['uploaded']}, duplicates {result['duplicates']}, unchanged "
+                   f"{result['unchanged']}, skipped {result['skipped']}, failed {result['failed']}, "
+                   f"{result['bytes']} bytes", err=json_output)
+
+    try:
+        if watch:
+            from phonecloud.sync.watch import watch as watch_folders
+
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            try:
+                watch_folders(folders, run_once, stop)
+            except KeyboardInterrupt:
+                pass
+        else:
+            run_once()
+    except ServerError as error:
+        fail(str(error))
+    finally:
+        api.close()
+        state.close()
+    if json_output:
+        typer.echo(json.dumps({name: totals.get(name, 0) for name in
+                               ("uploaded", "duplicates", "skipped", "failed", "bytes", "unchanged")}))
+    if totals.get("failed"):
+        raise typer.Exit(1)

@@ -1,0 +1,16 @@
+"""Blob stores: where the bytes live. Chosen by PHONECLOUD_BLOB_URL; the rest of the code sees only BlobStore."""
+
+from urllib.parse import urlparse
+
+from phonecloud.core.blobstore.base import BlobNotFound, BlobStore, BlobWriter
+from phonecloud.core.blobstore.local import LocalBlobStore
+
+__all__ = ["BlobNotFound", "BlobStore", "BlobWriter", "LocalBlobStore", "open_blob_store"]
+
+
+def open_blob_store(url: str) -> BlobStore:
+    """The store a URL names: file:///path (or a bare path) is local disk; s3:// arrives with the scale-out work."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("", "file"):
+        return LocalBlobStore(parsed.path if parsed.scheme else url)
+    raise ValueError(f"unsupported blob store URL scheme {parsed.scheme!r} in {url!r}")

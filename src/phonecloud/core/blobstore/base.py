@@ -1,0 +1,77 @@
+"""The blob store interface. Keys are opaque '/'-separated strings; nothing here assumes a filesystem."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator
+
+
+class BlobNotFound(KeyError):
+    """No blob is stored under the key."""
+
+
+class BlobWriter(abc.ABC):
+    """A blob being written: bytes go to private staging and become visible only on commit(key).
+
+    Staging first lets the caller learn the content hash (hence the key) and decide (quota, de-duplication)
+    before anything is visible, and lets it abort without ever touching committed data.
+    """
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def commit(self, key: str) -> None:
+        """Make the staged bytes durable and visible under key, atomically replacing any blob there."""
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Drop the staged bytes; safe to call more than once and after commit (then it does nothing)."""
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.abort()
+
+
+class BlobStore(abc.ABC):
+    @abc.abstractmethod
+    def writer(self) -> BlobWriter:
+        """Start staging a new blob."""
+
+    def put(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Store a stream of chunks durably under key; returns the number of bytes."""
+        size = 0
+        with self.writer() as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+                size += len(chunk)
+            writer.commit(key)
+        return size
+
+    @abc.abstractmethod
+    def get(self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """The bytes of key from start up to end (exclusive; None for the end of the blob), in chunks.
+
+        Raises BlobNotFound at call time, before any chunk, when the key does not exist.
+        """
+
+    @abc.abstractmethod
+    def size(self, key: str) -> int:
+        """Size in bytes; raises BlobNotFound."""
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove key durably; deleting a missing key is not an error."""
+
+    @abc.abstractmethod
+    def iterate(self, prefix: str = "") -> Iterator[str]:
+        """Every committed key that starts with prefix, in no particular order."""
+
+    @abc.abstractmethod
+    def remove_stale_staging(self, older_than_seconds: float) -> int:
+        """Remove staged data abandoned by a crash; returns how many pieces were removed."""

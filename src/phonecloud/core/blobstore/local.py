@@ -1,0 +1,138 @@
+"""Blobs as files on a local disk: durable writes by temp file + fsync + atomic rename + fsync of the folder."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from phonecloud.core.blobstore.base import BlobNotFound, BlobStore, BlobWriter
+
+_STAGING = ".staging"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _check_key(key: str) -> None:
+    parts = key.split("/")
+    if not key or any(part in ("", ".", "..") or part.startswith(".") for part in parts) or "\0" in key:
+        raise ValueError(f"invalid blob key {key!r}")
+
+
+class LocalBlobWriter(BlobWriter):
+    def __init__(self, store: LocalBlobStore):
+        self._store = store
+        # The staging folder is inside the store's root, so the final rename never crosses filesystems.
+        self._temp_path = store.root / _STAGING / f"{uuid.uuid4().hex}.part"
+        self._file = open(self._temp_path, "xb", buffering=0)
+        self._done = False
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def commit(self, key: str) -> None:
+        final = self._store.path_for(key)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._store.make_parents(final)
+        os.replace(self._temp_path, final)
+        _fsync_dir(final.parent)
+        self._done = True
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._file.close()
+        self._temp_path.unlink(missing_ok=True)
+
+
+class LocalBlobStore(BlobStore):
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root).expanduser().resolve()
+        (self.root / _STAGING).mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, key: str) -> Path:
+        _check_key(key)
+        return self.root.joinpath(*key.split("/"))
+
+    def make_parents(self, path: Path) -> None:
+        """Create missing folders up to path, fsyncing each parent so the new entries survive a crash."""
+        missing = []
+        folder = path.parent
+        while not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for folder in reversed(missing):
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue  # a concurrent writer made it
+            _fsync_dir(folder.parent)
+
+    def writer(self) -> LocalBlobWriter:
+        return LocalBlobWriter(self)
+
+    def get(self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        try:
+            handle = open(self.path_for(key), "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+        return self._read(handle, start, end, chunk_size)
+
+    @staticmethod
+    def _read(handle, start: int, end: int | None, chunk_size: int) -> Iterator[bytes]:
+        with handle:
+            handle.seek(start)
+            remaining = None if end is None else max(0, end - start)
+            while remaining is None or remaining > 0:
+                chunk = handle.read(chunk_size if remaining is None else min(chunk_size, remaining))
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def size(self, key: str) -> int:
+        try:
+            return self.path_for(key).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+
+    def exists(self, key: str) -> bool:
+        return self.path_for(key).is_file()
+
+    def delete(self, key: str) -> None:
+        path = self.path_for(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        _fsync_dir(path.parent)
+
+    def iterate(self, prefix: str = "") -> Iterator[str]:
+        for folder, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [name for name in dirnames if not name.startswith(".")]
+            relative = Path(folder).relative_to(self.root).as_posix()
+            for name in filenames:
+                key = name if relative == "." else f"{relative}/{name}"
+                if key.startswith(prefix):
+                    yield key
+
+    def remove_stale_staging(self, older_than_seconds: float) -> int:
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for entry in os.scandir(self.root / _STAGING):
+            if entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        return removed

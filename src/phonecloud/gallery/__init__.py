@@ -1,0 +1,1 @@
+"""Gallery: photos and videos (assets), their originals, trash and albums."""

@@ -1,0 +1,72 @@
+"""The byte side of an upload: sniff, hash and stage a stream without ever holding it whole in memory."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+
+from phonecloud.core.blobstore import BlobStore
+from phonecloud.core.errors import BadRequest, TooLarge, UnsupportedMedia
+from phonecloud.media.sniff import SNIFF_BYTES, MediaType, sniff
+
+
+class StagedUpload:
+    """Feed it chunks; it refuses unsupported content as soon as the first bytes tell, and oversize data."""
+
+    def __init__(self, blobs: BlobStore, max_bytes: int):
+        self._writer = blobs.writer()
+        self._max_bytes = max_bytes
+        self._sha1 = hashlib.sha1()
+        self._crc32 = 0
+        self._head = b""
+        self.media_type: MediaType | None = None
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.size += len(chunk)
+        if self.size > self._max_bytes:
+            raise TooLarge(f"file larger than the server's limit of {self._max_bytes} bytes", limit=self._max_bytes)
+        if self.media_type is None:
+            self._head += chunk[: SNIFF_BYTES - len(self._head)]
+            if len(self._head) >= SNIFF_BYTES:
+                self._identify()
+        self._sha1.update(chunk)
+        self._crc32 = zlib.crc32(chunk, self._crc32)
+        self._writer.write(chunk)
+
+    def _identify(self) -> None:
+        self.media_type = sniff(self._head)
+        if self.media_type is None:
+            raise UnsupportedMedia(
+                "not a photo or video: the content is none of JPEG, HEIC/HEIF, AVIF, PNG, WebP, GIF, TIFF, "
+                "camera RAW, MP4, MOV, 3GP, MKV, WebM or AVI"
+            )
+
+    def finish(self, declared_size: int | None, declared_sha1: str | None) -> None:
+        """Check the whole stream against what the client declared; raises before anything is committed."""
+        if self.size == 0:
+            raise BadRequest("empty body: a photo or video has at least one byte")
+        if self.media_type is None:
+            self._identify()
+        if declared_size is not None and declared_size != self.size:
+            raise BadRequest(f"declared size {declared_size} does not match the {self.size} bytes received",
+                             declared_size=declared_size, received_size=self.size)
+        if declared_sha1 is not None and declared_sha1.lower() != self.sha1:
+            raise BadRequest(f"declared SHA-1 {declared_sha1} does not match the received content's {self.sha1}",
+                             declared_sha1=declared_sha1, received_sha1=self.sha1)
+
+    @property
+    def sha1(self) -> str:
+        return self._sha1.hexdigest()
+
+    @property
+    def crc32(self) -> int:
+        return self._crc32
+
+    def commit(self, key: str) -> None:
+        self._writer.commit(key)
+
+    def abort(self) -> None:
+        self._writer.abort()

@@ -1,0 +1,71 @@
+"""Queries of the gallery tables; every one of them is scoped to an owner."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from phonecloud.gallery.models import Album, AlbumAsset, Asset
+
+PRECHECK_BATCH = 500  # stays under every database's limit on bound parameters
+
+
+def owned_asset(session: Session, owner_id: int, asset_id: uuid.UUID) -> Asset | None:
+    return session.scalar(select(Asset).where(Asset.id == asset_id, Asset.owner_id == owner_id))
+
+
+def owned_album(session: Session, owner_id: int, album_id: uuid.UUID) -> Album | None:
+    return session.scalar(select(Album).where(Album.id == album_id, Album.owner_id == owner_id))
+
+
+def asset_by_sha1(session: Session, owner_id: int, sha1: str) -> Asset | None:
+    return session.scalar(select(Asset).where(Asset.owner_id == owner_id, Asset.sha1 == sha1))
+
+
+def assets_by_sha1(session: Session, owner_id: int, sha1s: Iterable[str]) -> dict[str, tuple[uuid.UUID, bool]]:
+    """sha1 → (asset id, trashed) for those of the given hashes the owner already has."""
+    wanted = list(set(sha1s))
+    found: dict[str, tuple[uuid.UUID, bool]] = {}
+    for start in range(0, len(wanted), PRECHECK_BATCH):
+        rows = session.execute(
+            select(Asset.sha1, Asset.id, Asset.trashed_at)
+            .where(Asset.owner_id == owner_id, Asset.sha1.in_(wanted[start:start + PRECHECK_BATCH]))
+        )
+        found.update((sha1, (asset_id, trashed_at is not None)) for sha1, asset_id, trashed_at in rows)
+    return found
+
+
+def timeline_page(owner_id: int, trashed: bool, after: tuple[dt.datetime, uuid.UUID] | None,
+                  limit: int, album_id: uuid.UUID | None = None) -> Select:
+    """Newest first by (sort_at, id): keyset pagination, so page N costs what page 1 costs."""
+    query = select(Asset).where(Asset.owner_id == owner_id)
+    query = query.where(Asset.trashed_at.is_not(None) if trashed else Asset.trashed_at.is_(None))
+    if album_id is not None:
+        query = query.join(AlbumAsset, AlbumAsset.asset_id == Asset.id).where(AlbumAsset.album_id == album_id)
+    if after is not None:
+        query = query.where(tuple_(Asset.sort_at, Asset.id) < tuple_(*after))
+    return query.order_by(Asset.sort_at.desc(), Asset.id.desc()).limit(limit)
+
+
+def album_counts(session: Session, album_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    rows = session.execute(
+        select(AlbumAsset.album_id, func.count()).join(Asset, Asset.id == AlbumAsset.asset_id)
+        .where(AlbumAsset.album_id.in_(album_ids), Asset.trashed_at.is_(None)).group_by(AlbumAsset.album_id)
+    )
+    return dict(rows.all())
+
+
+def owned_asset_ids(session: Session, owner_id: int, asset_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    rows = session.scalars(select(Asset.id).where(Asset.owner_id == owner_id, Asset.id.in_(asset_ids)))
+    return set(rows)
+
+
+def album_member_ids(session: Session, album_id: uuid.UUID, asset_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    rows = session.scalars(
+        select(AlbumAsset.asset_id).where(AlbumAsset.album_id == album_id, AlbumAsset.asset_id.in_(asset_ids))
+    )
+    return set(rows)

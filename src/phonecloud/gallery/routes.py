@@ -1,0 +1,214 @@
+"""HTTP routes of the gallery: thin adapters over GalleryService."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.requests import ClientDisconnect
+
+from phonecloud.accounts.service import Principal
+from phonecloud.core.errors import BadRequest, PhonecloudError
+from phonecloud.core.http import current_principal, error_response, parse_range, services
+from phonecloud.gallery.names import safe_filename
+from phonecloud.gallery.schemas import (
+    AlbumChangeResponse, AlbumIn, AlbumOut, AlbumPatch, AssetIds, AssetOut, AssetPage, CheckRequest,
+    CheckResponse, UploadOut,
+)
+from phonecloud.gallery.service import UploadMeta
+from phonecloud.media.sniff import sniff_extension
+
+router = APIRouter(tags=["gallery"])
+
+# Hashing and writing run in a worker thread a batch at a time, so the event loop keeps receiving.
+_FEED_BATCH = 1 << 20
+# A refused upload's remaining body is read and dropped up to this much, so that the client, still
+# sending, reads the clear error instead of a reset connection; beyond it the connection is closed.
+_DRAIN_LIMIT = 64 << 20
+
+
+def _modified_at(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+async def _drain(body, declared_length: int | None) -> None:
+    if declared_length is not None and declared_length > _DRAIN_LIMIT:
+        return
+    received = 0
+    try:
+        async for chunk in body:
+            received += len(chunk)
+            if received > _DRAIN_LIMIT:
+                return
+    except ClientDisconnect:
+        return
+
+
+@router.post(
+    "/assets", status_code=201, response_model=UploadOut,
+    responses={200: {"model": UploadOut, "description": "Already stored: the existing asset"},
+               400: {}, 401: {}, 413: {}, 415: {}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {
+        "schema": {"type": "string", "format": "binary"}}}}},
+)
+async def upload_asset(
+    request: Request,
+    filename: str = Query(description="The file's name on the device (kept as metadata only)"),
+    modified_at: dt.datetime = Query(description="The file's modification time, ISO 8601 (UTC if no zone)"),
+    size: int | None = Query(default=None, description="Declared size; refused with 400 if the body differs"),
+    sha1: str | None = Query(default=None, description="Declared SHA-1 (hex); refused with 400 if it differs"),
+    principal: Principal = Depends(current_principal),
+):
+    """Upload one photo or video as the raw request body, streamed and stored durably before the answer."""
+    gallery = services(request).gallery
+    meta = UploadMeta(filename, _modified_at(modified_at), size, sha1)
+    declared_length = int(request.headers["content-length"]) if request.headers.get("content-length", "").isdigit() else None
+    body = request.stream()
+    staged = None
+    try:
+        gallery.check_meta(meta)
+        expected = declared_length if declared_length is not None else size
+        if expected:
+            await anyio.to_thread.run_sync(gallery.check_room, principal, expected)
+        staged = gallery.start_upload()
+        batch = bytearray()
+        async for chunk in body:
+            batch += chunk
+            if len(batch) >= _FEED_BATCH:
+                await anyio.to_thread.run_sync(staged.feed, bytes(batch))
+                batch.clear()
+        await anyio.to_thread.run_sync(staged.feed, bytes(batch))
+        result = await anyio.to_thread.run_sync(gallery.finish_upload, principal, staged, meta)
+    except ClientDisconnect:
+        if staged is not None:
+            staged.abort()
+        return error_response(BadRequest("the client disconnected before the whole body arrived"))
+    except PhonecloudError as error:
+        if staged is not None:
+            staged.abort()
+        await _drain(body, declared_length)
+        return error_response(error)
+    except BaseException:
+        if staged is not None:
+            staged.abort()
+        raise
+    out = UploadOut(id=result.asset.id, duplicate=not result.created, asset=AssetOut.of(result.asset))
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
+
+
+@router.post("/assets/check", response_model=CheckResponse)
+def check_assets(body: CheckRequest, request: Request, principal: Principal = Depends(current_principal)):
+    """Which of these files (by SHA-1) the caller already has: the client uploads only the rest."""
+    results = services(request).gallery.precheck(principal, [(item.id, item.sha1) for item in body.items])
+    return CheckResponse(results=results)
+
+
+@router.get("/assets", response_model=AssetPage)
+def list_assets(
+    request: Request,
+    cursor: str | None = Query(default=None, max_length=200),
+    limit: int = Query(default=100, ge=1, le=1000),
+    trashed: bool = Query(default=False, description="List the trash instead of the library"),
+    principal: Principal = Depends(current_principal),
+):
+    """The library newest first (by capture time when known, else modification time)."""
+    page = services(request).gallery.list_assets(principal, cursor, limit, trashed)
+    return AssetPage(items=[AssetOut.of(asset) for asset in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/assets/{asset_id}", response_model=AssetOut)
+def get_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    return AssetOut.of(services(request).gallery.get_asset(principal, asset_id))
+
+
+@router.get("/assets/{asset_id}/original", response_class=StreamingResponse,
+            responses={200: {"content": {"application/octet-stream": {}}}, 206: {}, 404: {}, 416: {}})
+def download_original(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """The original bytes exactly as uploaded; supports Range (one range) and If-Range."""
+    gallery = services(request).gallery
+    asset = gallery.get_asset(principal, asset_id)
+    etag = f'"{asset.sha1}"'
+    if_range = request.headers.get("if-range")
+    wanted = parse_range(request.headers.get("range"), asset.size_bytes) if if_range in (None, etag) else None
+    start, end = (wanted.start, wanted.end) if wanted else (0, asset.size_bytes)
+    name = safe_filename(asset.original_filename, sniff_extension(asset.mime_type))
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Content-Length": str(end - start),
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "private, max-age=31536000, immutable",
+    }
+    if wanted:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{asset.size_bytes}"
+    return StreamingResponse(gallery.read_original(asset, start, end), status_code=206 if wanted else 200,
+                             media_type=asset.mime_type, headers=headers)
+
+
+@router.post("/assets/{asset_id}/trash", response_model=AssetOut)
+def trash_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """Move to the trash: hidden from the library, kept (and counted in the quota) until deleted for good."""
+    return AssetOut.of(services(request).gallery.set_trashed(principal, asset_id, True))
+
+
+@router.post("/assets/{asset_id}/restore", response_model=AssetOut)
+def restore_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    return AssetOut.of(services(request).gallery.set_trashed(principal, asset_id, False))
+
+
+@router.get("/albums", response_model=list[AlbumOut])
+def list_albums(request: Request, principal: Principal = Depends(current_principal)):
+    return [AlbumOut.of(album, count) for album, count in services(request).gallery.list_albums(principal)]
+
+
+@router.post("/albums", response_model=AlbumOut, status_code=201)
+def create_album(body: AlbumIn, request: Request, principal: Principal = Depends(current_principal)):
+    return AlbumOut.of(services(request).gallery.create_album(principal, body.title, body.description), 0)
+
+
+@router.get("/albums/{album_id}", response_model=AlbumOut)
+def get_album(album_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    return AlbumOut.of(*services(request).gallery.get_album(principal, album_id))
+
+
+@router.patch("/albums/{album_id}", response_model=AlbumOut)
+def update_album(album_id: uuid.UUID, body: AlbumPatch, request: Request,
+                 principal: Principal = Depends(current_principal)):
+    gallery = services(request).gallery
+    gallery.update_album(principal, album_id, body.title, body.description)
+    return AlbumOut.of(*gallery.get_album(principal, album_id))
+
+
+@router.delete("/albums/{album_id}", status_code=204)
+def delete_album(album_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """Delete the album; its photos stay in the library."""
+    services(request).gallery.delete_album(principal, album_id)
+
+
+@router.get("/albums/{album_id}/assets", response_model=AssetPage)
+def list_album_assets(
+    album_id: uuid.UUID, request: Request,
+    cursor: str | None = Query(default=None, max_length=200),
+    limit: int = Query(default=100, ge=1, le=1000),
+    principal: Principal = Depends(current_principal),
+):
+    page = services(request).gallery.list_assets(principal, cursor, limit, album_id=album_id)
+    return AssetPage(items=[AssetOut.of(asset) for asset in page.items], next_cursor=page.next_cursor)
+
+
+@router.put("/albums/{album_id}/assets", response_model=AlbumChangeResponse)
+def add_album_assets(album_id: uuid.UUID, body: AssetIds, request: Request,
+                     principal: Principal = Depends(current_principal)):
+    results = services(request).gallery.change_album_assets(principal, album_id, body.asset_ids, add=True)
+    return AlbumChangeResponse(results=results)
+
+
+@router.delete("/albums/{album_id}/assets", response_model=AlbumChangeResponse)
+def remove_album_assets(album_id: uuid.UUID, body: AssetIds, request: Request,
+                        principal: Principal = Depends(current_principal)):
+    results = services(request).gallery.change_album_assets(principal, album_id, body.asset_ids, add=False)
+    return AlbumChangeResponse(results=results)

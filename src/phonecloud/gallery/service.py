@@ -1,0 +1,301 @@
+"""Gallery service: upload, de-duplication and quota, listing, originals, trash and albums."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import errno
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from phonecloud.accounts.models import User
+from phonecloud.accounts.service import Principal
+from phonecloud.core.blobstore import BlobStore
+from phonecloud.core.db import Database, utcnow
+from phonecloud.core.errors import BadRequest, InsufficientStorage, NotFound, QuotaExceeded
+from phonecloud.gallery import repository
+from phonecloud.gallery.ingest import StagedUpload
+from phonecloud.gallery.models import Album, AlbumAsset, Asset
+from phonecloud.gallery.names import MAX_FILENAME_CHARS, record_filename
+
+MAX_PAGE = 1000
+MAX_PRECHECK_ITEMS = 10_000
+MAX_ALBUM_CHANGE = 10_000
+MAX_TITLE_CHARS = 500
+
+
+@dataclass(frozen=True)
+class UploadMeta:
+    filename: str
+    file_modified_at: dt.datetime
+    declared_size: int | None = None
+    declared_sha1: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    asset: Asset
+    created: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Asset]
+    next_cursor: str | None
+
+
+def original_key(owner_id: int, sha1: str) -> str:
+    """Content-derived and per owner, so one user's data can be found and deleted without a scan."""
+    return f"users/{owner_id}/originals/{sha1[:2]}/{sha1[2:4]}/{sha1}"
+
+
+def encode_cursor(asset: Asset) -> str:
+    raw = f"{asset.sort_at.isoformat()}|{asset.id.hex}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, asset_id = raw.split("|")
+        return dt.datetime.fromisoformat(moment), uuid.UUID(asset_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise BadRequest("invalid cursor: pass back the next_cursor of a previous page unchanged") from None
+
+
+class GalleryService:
+    def __init__(self, db: Database, blobs: BlobStore, max_upload_bytes: int):
+        self.db = db
+        self.blobs = blobs
+        self.max_upload_bytes = max_upload_bytes
+
+    # -- upload ------------------------------------------------------------------------------------------
+
+    def check_meta(self, meta: UploadMeta) -> None:
+        if not meta.filename or len(meta.filename) > MAX_FILENAME_CHARS:
+            raise BadRequest(f"filename must be 1 to {MAX_FILENAME_CHARS} characters")
+        if meta.declared_size is not None and meta.declared_size <= 0:
+            raise BadRequest("declared size must be a positive number of bytes")
+        if meta.declared_size is not None and meta.declared_size > self.max_upload_bytes:
+            raise BadRequest(f"declared size exceeds the server's limit of {self.max_upload_bytes} bytes")
+        sha1 = meta.declared_sha1
+        if sha1 is not None and (len(sha1) != 40 or any(c not in "0123456789abcdefABCDEF" for c in sha1)):
+            raise BadRequest("sha1 must be 40 hexadecimal digits")
+
+    def check_room(self, principal: Principal, size: int) -> None:
+        """Refuse early, before any byte is read, an upload that cannot fit (the final check is atomic)."""
+        with self.db.read() as session:
+            user = session.get(User, principal.user_id)
+        if user.used_bytes + size > user.quota_bytes:
+            raise self._quota_error(user, size)
+
+    def start_upload(self) -> StagedUpload:
+        return StagedUpload(self.blobs, self.max_upload_bytes)
+
+    def finish_upload(self, principal: Principal, staged: StagedUpload, meta: UploadMeta) -> UploadResult:
+        """Store a fully received upload once: de-duplicate, charge the quota atomically, commit the blob.
+
+        The blob becomes visible inside the transaction that inserts its asset row, so whoever holds that
+        row (unique per owner and SHA-1) is the only writer of the key and may remove it on failure.
+        """
+        try:
+            staged.finish(meta.declared_size, meta.declared_sha1)
+            existing = self._existing(principal.user_id, staged.sha1)
+            if existing is not None:
+                return UploadResult(existing, created=False)
+            try:
+                return UploadResult(self._insert(principal, staged, meta), created=True)
+            except IntegrityError:  # a concurrent upload of the same bytes won the race
+                winner = self._existing(principal.user_id, staged.sha1)
+                if winner is None:
+                    raise
+                return UploadResult(winner, created=False)
+        finally:
+            staged.abort()
+
+    def _existing(self, owner_id: int, sha1: str) -> Asset | None:
+        with self.db.read() as session:
+            return repository.asset_by_sha1(session, owner_id, sha1)
+
+    def _insert(self, principal: Principal, staged: StagedUpload, meta: UploadMeta) -> Asset:
+        now = utcnow()
+        key = original_key(principal.user_id, staged.sha1)
+        with self.db.write() as session:
+            charged = session.execute(
+                update(User)
+                .where(User.id == principal.user_id, User.used_bytes + staged.size <= User.quota_bytes)
+                .values(used_bytes=User.used_bytes + staged.size)
+            )
+            if charged.rowcount != 1:
+                raise self._quota_error(session.get(User, principal.user_id), staged.size)
+            asset = Asset(
+                owner_id=principal.user_id, device_id=principal.device_id, kind=staged.media_type.kind,
+                mime_type=staged.media_type.mime, original_filename=record_filename(meta.filename),
+                size_bytes=staged.size, sha1=staged.sha1, crc32=staged.crc32, blob_key=key,
+                file_modified_at=meta.file_modified_at, sort_at=meta.file_modified_at, uploaded_at=now,
+                is_favorite=False,
+            )
+            session.add(asset)
+            session.flush()
+            try:
+                staged.commit(key)
+            except OSError as error:
+                if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise InsufficientStorage("the server's storage is full; nothing was stored") from error
+                raise
+        return asset
+
+    @staticmethod
+    def _quota_error(user: User, size: int) -> QuotaExceeded:
+        return QuotaExceeded(
+            f"storage quota exceeded: {user.used_bytes} of {user.quota_bytes} bytes used, the file has {size}",
+            used_bytes=user.used_bytes, quota_bytes=user.quota_bytes, file_size=size,
+        )
+
+    def upload_chunks(self, principal: Principal, chunks: Iterable[bytes], meta: UploadMeta) -> UploadResult:
+        """Upload from a synchronous stream (importers, CLI); the HTTP route drives the same steps itself."""
+        self.check_meta(meta)
+        staged = self.start_upload()
+        try:
+            for chunk in chunks:
+                staged.feed(chunk)
+        except BaseException:
+            staged.abort()
+            raise
+        return self.finish_upload(principal, staged, meta)
+
+    def precheck(self, principal: Principal, items: list[tuple[str, str]]) -> list[dict]:
+        """For each (client id, SHA-1), whether the user already has those bytes, and as which asset."""
+        if len(items) > MAX_PRECHECK_ITEMS:
+            raise BadRequest(f"at most {MAX_PRECHECK_ITEMS} items per check; split the list")
+        sha1s = [sha1.lower() for _, sha1 in items]
+        with self.db.read() as session:
+            found = repository.assets_by_sha1(session, principal.user_id, sha1s)
+        results = []
+        for (client_id, _), sha1 in zip(items, sha1s):
+            asset_id, trashed = found.get(sha1, (None, False))
+            results.append({"id": client_id, "sha1": sha1, "exists": asset_id is not None,
+                            "asset_id": asset_id, "trashed": trashed})
+        return results
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def list_assets(self, principal: Principal, cursor: str | None, limit: int, trashed: bool = False,
+                    album_id: uuid.UUID | None = None) -> Page:
+        if not 1 <= limit <= MAX_PAGE:
+            raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
+        after = decode_cursor(cursor) if cursor else None
+        with self.db.read() as session:
+            if album_id is not None:
+                self._album(session, principal, album_id)
+            query = repository.timeline_page(principal.user_id, trashed, after, limit + 1, album_id)
+            items = list(session.scalars(query))
+        more = len(items) > limit
+        items = items[:limit]
+        return Page(items, encode_cursor(items[-1]) if more else None)
+
+    def get_asset(self, principal: Principal, asset_id: uuid.UUID) -> Asset:
+        with self.db.read() as session:
+            asset = repository.owned_asset(session, principal.user_id, asset_id)
+        if asset is None:
+            raise NotFound(f"no asset {asset_id}")
+        return asset
+
+    def read_original(self, asset: Asset, start: int, end: int) -> Iterator[bytes]:
+        return self.blobs.get(asset.blob_key, start, end)
+
+    # -- trash -------------------------------------------------------------------------------------------
+
+    def set_trashed(self, principal: Principal, asset_id: uuid.UUID, trashed: bool) -> Asset:
+        with self.db.write() as session:
+            asset = repository.owned_asset(session, principal.user_id, asset_id)
+            if asset is None:
+                raise NotFound(f"no asset {asset_id}")
+            if trashed and asset.trashed_at is None:
+                asset.trashed_at = utcnow()
+            elif not trashed:
+                asset.trashed_at = None
+        return asset
+
+    # -- albums ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _album(session, principal: Principal, album_id: uuid.UUID) -> Album:
+        album = repository.owned_album(session, principal.user_id, album_id)
+        if album is None:
+            raise NotFound(f"no album {album_id}")
+        return album
+
+    @staticmethod
+    def _clean_title(title: str) -> str:
+        title = title.strip()
+        if not title or len(title) > MAX_TITLE_CHARS or "\x00" in title:
+            raise BadRequest(f"album title must be 1 to {MAX_TITLE_CHARS} characters, without NUL")
+        return title
+
+    def create_album(self, principal: Principal, title: str, description: str = "") -> Album:
+        album = Album(owner_id=principal.user_id, title=self._clean_title(title), description=description)
+        with self.db.write() as session:
+            session.add(album)
+        return album
+
+    def list_albums(self, principal: Principal) -> list[tuple[Album, int]]:
+        with self.db.read() as session:
+            albums = list(session.scalars(
+                select(Album).where(Album.owner_id == principal.user_id).order_by(Album.created_at, Album.id)
+            ))
+            counts = repository.album_counts(session, [album.id for album in albums]) if albums else {}
+        return [(album, counts.get(album.id, 0)) for album in albums]
+
+    def get_album(self, principal: Principal, album_id: uuid.UUID) -> tuple[Album, int]:
+        with self.db.read() as session:
+            album = self._album(session, principal, album_id)
+            return album, repository.album_counts(session, [album.id]).get(album.id, 0)
+
+    def update_album(self, principal: Principal, album_id: uuid.UUID, title: str | None,
+                     description: str | None) -> Album:
+        with self.db.write() as session:
+            album = self._album(session, principal, album_id)
+            if title is not None:
+                album.title = self._clean_title(title)
+            if description is not None:
+                album.description = description
+            album.updated_at = utcnow()
+        return album
+
+    def delete_album(self, principal: Principal, album_id: uuid.UUID) -> None:
+        """Removes the album only; its photos stay in the library."""
+        with self.db.write() as session:
+            session.delete(self._album(session, principal, album_id))
+
+    def change_album_assets(self, principal: Principal, album_id: uuid.UUID, asset_ids: list[uuid.UUID],
+                            add: bool) -> list[dict]:
+        """Add or remove assets; answers per asset: added/removed, already/not_member, or not_found."""
+        if len(asset_ids) > MAX_ALBUM_CHANGE:
+            raise BadRequest(f"at most {MAX_ALBUM_CHANGE} assets per request")
+        asset_ids = list(dict.fromkeys(asset_ids))
+        with self.db.write() as session:
+            album = self._album(session, principal, album_id)
+            owned = repository.owned_asset_ids(session, principal.user_id, asset_ids)
+            members = repository.album_member_ids(session, album.id, asset_ids)
+            results = []
+            for asset_id in asset_ids:
+                if asset_id not in owned:
+                    outcome = "not_found"
+                elif add:
+                    outcome = "already" if asset_id in members else "added"
+                    if outcome == "added":
+                        session.add(AlbumAsset(album_id=album.id, asset_id=asset_id))
+                else:
+                    outcome = "removed" if asset_id in members else "not_member"
+                    if outcome == "removed":
+                        session.execute(AlbumAsset.__table__.delete().where(
+                            AlbumAsset.album_id == album.id, AlbumAsset.asset_id == asset_id))
+                results.append({"asset_id": asset_id, "result": outcome})
+            album.updated_at = utcnow()
+        return results

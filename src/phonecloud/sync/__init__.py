@@ -1,0 +1,1 @@
+"""The sync client: backs up folders of photos and videos to a phonecloud server. Pure Python."""

@@ -1,0 +1,115 @@
+"""The client's view of the server's HTTP API, with retries of transient failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from phonecloud import __version__
+from phonecloud.sync.config import Connection
+
+READ_CHUNK = 1 << 20
+_TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+class ServerError(Exception):
+    """The server refused a request; message is its own explanation."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class FileChanged(Exception):
+    """The file changed on disk after it was hashed."""
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    asset_id: str
+    duplicate: bool
+
+
+def _error_of(response: httpx.Response) -> ServerError:
+    try:
+        body = response.json()
+        return ServerError(response.status_code, body.get("error", "error"), body.get("message", response.text))
+    except ValueError:
+        return ServerError(response.status_code, "error", f"HTTP {response.status_code}: {response.text[:200]}")
+
+
+class Api:
+    def __init__(self, connection: Connection, transfers: int = 4, retries: int = 5, backoff: float = 0.5):
+        self.retries = retries
+        self.backoff = backoff
+        self._http = httpx.Client(
+            base_url=f"{connection.server}/api/v1",
+            headers={"Authorization": f"Bearer {connection.key}", "User-Agent": f"phonecloud-sync/{__version__}"},
+            timeout=httpx.Timeout(60.0, connect=15.0),
+            limits=httpx.Limits(max_connections=transfers + 2, max_keepalive_connections=transfers + 2),
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, url: str, make_content: Callable[[], object] | None = None, **kwargs):
+        """Send, retrying network errors and transient answers with exponential backoff and jitter."""
+        for attempt in range(self.retries + 1):
+            try:
+                if make_content is not None:
+                    kwargs["content"] = make_content()
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as error:
+                if attempt == self.retries:
+                    raise ServerError(0, "network", f"network error: {error}") from error
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code not in _TRANSIENT_STATUS or attempt == self.retries:
+                    raise _error_of(response)
+            time.sleep(self.backoff * 2**attempt * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    def me(self) -> dict:
+        return self._request("GET", "/me").json()
+
+    def check(self, items: list[tuple[str, str]]) -> dict[str, str | None]:
+        """client id → existing asset id (or None when the server does not have those bytes)."""
+        body = {"items": [{"id": client_id, "sha1": sha1} for client_id, sha1 in items]}
+        results = self._request("POST", "/assets/check", json=body).json()["results"]
+        return {result["id"]: result["asset_id"] for result in results}
+
+    def upload(self, path: Path, size: int, mtime_ns: int, sha1: str) -> Uploaded:
+        modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.UTC).isoformat()
+        params = {"filename": path.name, "modified_at": modified, "size": size, "sha1": sha1}
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        response = self._request("POST", "/assets", make_content=lambda: _file_chunks(path, size, mtime_ns),
+                                 params=params, headers=headers, timeout=httpx.Timeout(300.0, connect=15.0))
+        body = response.json()
+        return Uploaded(body["id"], body["duplicate"])
+
+    def albums(self) -> dict[str, str]:
+        return {album["title"]: album["id"] for album in self._request("GET", "/albums").json()}
+
+    def create_album(self, title: str) -> str:
+        return self._request("POST", "/albums", json={"title": title}).json()["id"]
+
+    def add_to_album(self, album_id: str, asset_ids: list[str]) -> None:
+        self._request("PUT", f"/albums/{album_id}/assets", json={"asset_ids": asset_ids})
+
+
+def _file_chunks(path: Path, size: int, mtime_ns: int) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if status.st_size != size or status.st_mtime_ns != mtime_ns:
+            raise FileChanged(f"{path} changed since it was read")
+        while chunk := handle.read(READ_CHUNK):
+            yield chunk

@@ -1,0 +1,70 @@
+"""What a sync run tells the person: a Rich progress bar on a terminal, plain lines elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn,
+)
+
+PLAIN_INTERVAL = 5.0
+
+
+class Reporter:
+    """Counts files and bytes to do and done; thread-safe, since transfers run in parallel."""
+
+    def __init__(self, rich: bool | None = None):
+        self.console = Console(stderr=True)
+        self.rich = self.console.is_terminal if rich is None else rich
+        self._lock = threading.Lock()
+        self._files_total = self._bytes_total = self._files_done = self._bytes_done = 0
+        self._last_plain = time.monotonic()
+        self._progress = None
+        self._files_task = self._bytes_task = None
+
+    def __enter__(self) -> Reporter:
+        if self.rich:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), DownloadColumn(),
+                TransferSpeedColumn(), TimeRemainingColumn(), console=self.console, transient=False,
+            )
+            self._progress.start()
+            self._files_task = self._progress.add_task("files", total=0)
+            self._bytes_task = self._progress.add_task("bytes", total=0)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def planned(self, files: int, size: int) -> None:
+        with self._lock:
+            self._files_total += files
+            self._bytes_total += size
+            if self._progress is not None:
+                self._progress.update(self._files_task, total=self._files_total)
+                self._progress.update(self._bytes_task, total=self._bytes_total)
+
+    def done(self, size: int, line: str | None = None) -> None:
+        with self._lock:
+            self._files_done += 1
+            self._bytes_done += size
+            if self._progress is not None:
+                self._progress.update(self._files_task, completed=self._files_done)
+                self._progress.update(self._bytes_task, completed=self._bytes_done)
+            if line:
+                self.say(line)
+            if not self.rich and time.monotonic() - self._last_plain > PLAIN_INTERVAL:
+                self._last_plain = time.monotonic()
+                self.say(f"progress: {self._files_done}/{self._files_total} files, "
+                         f"{self._bytes_done}/{self._bytes_total} bytes")
+
+    def say(self, line: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(line, markup=False, highlight=False)
+        else:
+            print(line, file=sys.stderr, flush=True)

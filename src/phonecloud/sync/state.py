@@ -1,0 +1,54 @@
+"""The client's memory of what it has seen: path, size and mtime → hash and outcome (stdlib sqlite3)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+UPLOADED = "uploaded"
+DUPLICATE = "duplicate"
+NOT_MEDIA = "not_media"
+
+
+@dataclass(frozen=True)
+class Known:
+    size: int
+    mtime_ns: int
+    outcome: str
+    asset_id: str | None
+    album: str | None
+
+
+class SyncState:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        # A lost last write only means a file is hashed and checked again: the server de-duplicates.
+        self._db.executescript(
+            """
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=NORMAL;
+            CREATE TABLE IF NOT EXISTS files (
+                path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                sha1 TEXT, outcome TEXT NOT NULL, asset_id TEXT, album TEXT
+            );
+            """
+        )
+
+    def load(self) -> dict[str, Known]:
+        rows = self._db.execute("SELECT path, size, mtime_ns, outcome, asset_id, album FROM files")
+        return {path: Known(size, mtime_ns, outcome, asset_id, album)
+                for path, size, mtime_ns, outcome, asset_id, album in rows}
+
+    def record(self, rows: list[tuple[str, int, int, str | None, str, str | None, str | None]]) -> None:
+        """Rows of (path, size, mtime_ns, sha1, outcome, asset_id, album)."""
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def set_album(self, paths: list[str], album: str) -> None:
+        with self._db:
+            self._db.executemany("UPDATE files SET album = ? WHERE path = ?", [(album, p) for p in paths])
+
+    def close(self) -> None:
+        self._db.close()

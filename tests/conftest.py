@@ -1,0 +1,149 @@
+"""A real phonecloud server in a subprocess on loopback, and users to talk to it."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_CORPUS = ROOT.parent / "shared" / "corpus" / "exif-samples"
+PHONECLOUD = str(Path(sys.executable).with_name("phonecloud"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """`phonecloud serve` on a free port with its own data folder."""
+
+    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None, access_log: bool = False):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "PHONECLOUD_DATA_DIR": str(data_dir), **(extra_env or {})}
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+        self.access_log = access_log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [PHONECLOUD, "serve", "--port", str(self.port)] + (["--access-log"] if self.access_log else [])
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not become healthy in 30 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    @property
+    def blob_root(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+@dataclass
+class User:
+    email: str
+    password: str
+    key: str
+    http: httpx.Client  # authenticated with the API key, base URL /api/v1
+
+
+_user_numbers = itertools.count()
+
+
+class Accounts:
+    """Creates users directly through the server's own services on the same database."""
+
+    def __init__(self, server: Server):
+        from phonecloud.core.container import Services
+        from phonecloud.core.settings import Settings
+
+        self.server = server
+        self.services = Services.start(Settings(data_dir=server.data_dir))
+        self._clients: list[httpx.Client] = []
+
+    def create(self, quota_bytes: int | None = None, name: str = "user") -> User:
+        email = f"{name}{next(_user_numbers)}-{os.getpid()}@example.org"
+        password = "correct horse battery"
+        user = self.services.accounts.create_user(email, password, quota_bytes)
+        key = self.services.accounts.create_api_key(user.id, "test device").key
+        client = api_client(self.server, key)
+        self._clients.append(client)
+        return User(email, password, key, client)
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        self.services.close()
+
+
+def api_client(server: Server, token: str | None = None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=f"{server.url}/api/v1", headers=headers, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Server:
+    running = Server(tmp_path_factory.mktemp("server") / "data").start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def accounts(server) -> Accounts:
+    made = Accounts(server)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def user(accounts) -> User:
+    return accounts.create()
+
+
+@pytest.fixture
+def other_user(accounts) -> User:
+    return accounts.create(name="other")
+
+
+def upload(user: User, body: bytes, filename: str = "IMG_0001.jpg", modified_at: str = "2022-10-14T12:34:56Z",
+           **params) -> httpx.Response:
+    query = {"filename": filename, "modified_at": modified_at, **params}
+    return user.http.post("/assets", params=query, content=body,
+                          headers={"Content-Type": "application/octet-stream"})
+
+
+def shared_corpus_files() -> list[Path]:
+    if not SHARED_CORPUS.is_dir():
+        return []
+    return sorted(p for p in SHARED_CORPUS.rglob("*") if p.is_file() and p.suffix.lower() not in {".md", ".rst", ""})

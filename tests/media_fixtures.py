@@ -1,0 +1,81 @@
+"""Test fixtures made here, so the suite needs nothing from outside: real images (Pillow) and minimal
+container headers for the video and RAW formats, which only need to be recognised at this stage."""
+
+from __future__ import annotations
+
+import io
+import os
+
+from PIL import Image
+
+
+def image_bytes(fmt: str = "JPEG", seed: int = 0, size: tuple[int, int] = (16, 12)) -> bytes:
+    """A real, decodable image; different seeds give different bytes."""
+    image = Image.new("RGB", size, ((seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256))
+    image.putpixel((0, 0), (seed % 256, (seed >> 8) % 256, (seed >> 16) % 256))
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def jpeg(seed: int = 0) -> bytes:
+    return image_bytes("JPEG", seed)
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return (8 + len(payload)).to_bytes(4, "big") + kind + payload
+
+
+def ftyp(major: bytes, *compatible: bytes, body: int = 2048) -> bytes:
+    """An ISO-BMFF file: an ftyp box then an mdat of random bytes (MP4, MOV, 3GP, HEIC, AVIF, CR3)."""
+    return _box(b"ftyp", major + b"\x00\x00\x00\x00" + b"".join(compatible)) + _box(b"mdat", os.urandom(body))
+
+
+def matroska(doctype: bytes) -> bytes:
+    header = b"\x42\x82" + bytes([0x80 | len(doctype)]) + doctype
+    return b"\x1a\x45\xdf\xa3" + bytes([0x80 | len(header)]) + header + os.urandom(2048)
+
+
+def riff(form: bytes) -> bytes:
+    payload = form + os.urandom(2048)
+    return b"RIFF" + len(payload).to_bytes(4, "little") + payload
+
+
+def tiff_raw(maker: bytes) -> bytes:
+    return b"II*\x00\x08\x00\x00\x00" + maker + os.urandom(2048)
+
+
+# Every format the server must accept, by the name a test reports, with (bytes maker, kind, mime type).
+ACCEPTED = {
+    "jpeg": (lambda: jpeg(os.getpid()), "photo", "image/jpeg"),
+    "png": (lambda: image_bytes("PNG", 1), "photo", "image/png"),
+    "gif": (lambda: image_bytes("GIF", 2), "photo", "image/gif"),
+    "webp": (lambda: image_bytes("WEBP", 3), "photo", "image/webp"),
+    "tiff": (lambda: image_bytes("TIFF", 4), "photo", "image/tiff"),
+    "avif": (lambda: ftyp(b"avif", b"mif1", b"miaf"), "photo", "image/avif"),
+    "heic": (lambda: ftyp(b"heic", b"mif1", b"heic"), "photo", "image/heic"),
+    "heif-mif1": (lambda: ftyp(b"mif1", b"mif1", b"heic"), "photo", "image/heic"),
+    "dng": (lambda: tiff_raw(b"DNG Adobe"), "photo", "image/x-raw-tiff"),
+    "nef": (lambda: tiff_raw(b"NIKON CORPORATION"), "photo", "image/x-raw-tiff"),
+    "cr2": (lambda: b"II*\x00\x10\x00\x00\x00CR\x02\x00" + os.urandom(2048), "photo", "image/x-canon-cr2"),
+    "cr3": (lambda: ftyp(b"crx ", b"crx ", b"isom"), "photo", "image/x-canon-cr3"),
+    "orf": (lambda: b"IIRO\x08\x00\x00\x00" + os.urandom(2048), "photo", "image/x-olympus-orf"),
+    "rw2": (lambda: b"IIU\x00\x08\x00\x00\x00" + os.urandom(2048), "photo", "image/x-panasonic-rw2"),
+    "raf": (lambda: b"FUJIFILMCCD-RAW 0201" + os.urandom(2048), "photo", "image/x-fuji-raf"),
+    "mp4": (lambda: ftyp(b"isom", b"isom", b"mp42"), "video", "video/mp4"),
+    "mov": (lambda: ftyp(b"qt  ", b"qt  "), "video", "video/quicktime"),
+    "mov-no-ftyp": (lambda: _box(b"wide", b"") + _box(b"mdat", os.urandom(2048)), "video", "video/quicktime"),
+    "3gp": (lambda: ftyp(b"3gp4", b"3gp4", b"isom"), "video", "video/3gpp"),
+    "mkv": (lambda: matroska(b"matroska"), "video", "video/x-matroska"),
+    "webm": (lambda: matroska(b"webm"), "video", "video/webm"),
+    "avi": (lambda: riff(b"AVI LIST"), "video", "video/x-msvideo"),
+}
+
+REFUSED = {
+    "text": lambda: b"hello, this is not a photo\n" * 100,
+    "pdf": lambda: b"%PDF-1.7\n" + os.urandom(1024),
+    "zip": lambda: b"PK\x03\x04" + os.urandom(1024),
+    "elf": lambda: b"\x7fELF" + os.urandom(1024),
+    "html-named-jpg": lambda: b"<html><body>not an image</body></html>",
+    "ftyp-unknown-brand": lambda: ftyp(b"abcd", b"efgh"),
+}
