@@ -23,6 +23,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageOps
 # Bump when the way a corpus is made changes, so that stale caches are rebuilt.
 CORPUS_VERSION = 1
 STAMP_NAME = "STAMP.json"
+CONTENT_DIR = "files"  # beside the stamp, so that uploading a corpus never uploads its stamp
 
 PHOTO_SIZE = (4000, 3000)  # 12 megapixels, landscape pixel data as a phone sensor writes it
 PHOTO_MIN_BYTES, PHOTO_MAX_BYTES = 2_000_000, 5_000_000
@@ -65,19 +66,19 @@ def cached_corpus(cache_dir: Path, name: str, params: dict, build) -> Corpus:
     final = cache_dir / name
     wanted = {"version": CORPUS_VERSION, **params}
     stamp = _read_stamp(final)
-    if stamp is not None and stamp["params"] == wanted:
-        return Corpus(final, stamp["files"], stamp["bytes"])
+    if stamp is not None and stamp.get("params") == wanted and (final / CONTENT_DIR).is_dir():
+        return Corpus(final / CONTENT_DIR, stamp["files"], stamp["bytes"])
 
     print(f"  building corpus {name} (cached in {final}) ...", flush=True)
     partial = cache_dir / f"{name}.partial"
     for stale in (partial, final):
         shutil.rmtree(stale, ignore_errors=True)
-    partial.mkdir(parents=True)
-    build(partial)
-    files, total = count_files(partial)
+    (partial / CONTENT_DIR).mkdir(parents=True)
+    build(partial / CONTENT_DIR)
+    files, total = count_files(partial / CONTENT_DIR)
     (partial / STAMP_NAME).write_text(json.dumps({"params": wanted, "files": files, "bytes": total}))
     partial.rename(final)
-    return Corpus(final, files, total)
+    return Corpus(final / CONTENT_DIR, files, total)
 
 
 def _read_stamp(folder: Path) -> dict | None:
@@ -87,23 +88,16 @@ def _read_stamp(folder: Path) -> dict | None:
         return None
 
 
-def count_files(folder: Path) -> tuple[int, int]:
-    """(number of files, total bytes) under `folder`, leaving out a corpus stamp."""
-    files = total = 0
-    for root, _dirs, names in os.walk(folder):
-        for name in names:
-            if name == STAMP_NAME:
-                continue
-            files += 1
-            total += os.stat(os.path.join(root, name)).st_size
-    return files, total
-
-
 def iter_files(folder: Path):
     for root, _dirs, names in os.walk(folder):
         for name in names:
-            if name != STAMP_NAME:
-                yield Path(root, name)
+            yield os.path.join(root, name)
+
+
+def count_files(folder: Path) -> tuple[int, int]:
+    """(number of files, total bytes) under `folder`."""
+    sizes = [os.stat(path).st_size for path in iter_files(folder)]
+    return len(sizes), sum(sizes)
 
 
 def warm_page_cache(folder: Path) -> None:
@@ -318,11 +312,18 @@ def tiny_jpeg(source_dir: Path) -> bytes:
 
 
 def with_comment(jpeg: bytes, comment: bytes) -> bytes:
-    """`jpeg` with a COM (FF FE) segment right after its SOI marker, making the file unique."""
+    """`jpeg` with a COM (FF FE) segment before its image data, making the file unique.
+
+    The comment goes after the JFIF (APP0) segment when there is one, so the file still starts
+    with FF D8 FF E0 for sniffers that look at the first four bytes.
+    """
     if jpeg[:2] != b"\xff\xd8":
         raise ValueError("not a JPEG")
+    insert_at = 2
+    if jpeg[2:4] == b"\xff\xe0":
+        insert_at += 2 + struct.unpack(">H", jpeg[4:6])[0]
     segment = b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment
-    return jpeg[:2] + segment + jpeg[2:]
+    return jpeg[:insert_at] + segment + jpeg[insert_at:]
 
 
 def build_tree(folder: Path, files: int, source_dir: Path) -> None:

@@ -73,7 +73,7 @@ async def upload_asset(
         gallery.check_meta(meta)
         expected = declared_length if declared_length is not None else size
         if expected:
-            await anyio.to_thread.run_sync(gallery.check_room, principal, expected)
+            await anyio.to_thread.run_sync(gallery.check_room, principal, expected, sha1)
         staged = gallery.start_upload()
         batch = bytearray()
         async for chunk in body:

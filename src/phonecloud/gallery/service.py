@@ -87,11 +87,17 @@ class GalleryService:
         if sha1 is not None and (len(sha1) != 40 or any(c not in "0123456789abcdefABCDEF" for c in sha1)):
             raise BadRequest("sha1 must be 40 hexadecimal digits")
 
-    def check_room(self, principal: Principal, size: int) -> None:
-        """Refuse early, before any byte is read, an upload that cannot fit (the final check is atomic)."""
+    def check_room(self, principal: Principal, size: int, declared_sha1: str | None) -> None:
+        """Refuse early, before any byte is read, an upload that cannot fit (the final check is atomic).
+
+        A duplicate costs nothing, so without a declared SHA-1 that is known to be new, only a file
+        larger than the whole quota is refused this early.
+        """
         with self.db.read() as session:
             user = session.get(User, principal.user_id)
-        if user.used_bytes + size > user.quota_bytes:
+            known_new = declared_sha1 is not None and repository.asset_by_sha1(
+                session, user.id, declared_sha1.lower()) is None
+        if size > user.quota_bytes or (known_new and user.used_bytes + size > user.quota_bytes):
             raise self._quota_error(user, size)
 
     def start_upload(self) -> StagedUpload:
