@@ -6,6 +6,7 @@ import os
 import platform
 import shutil
 import subprocess
+import time
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +21,9 @@ CAVEATS = """\
 - The baseline does less work per file than phonecloud: `rclone serve webdav` runs without authentication
   and keeps no database, thumbnails or content hashes, and `rclone copy` to a WebDAV remote of vendor
   `other` compares sizes only. The ratios show what phonecloud's extra work costs next to a plain copy.
+- Durability differs: phonecloud fsyncs every stored file and its folder and commits SQLite with
+  synchronous=FULL, while `rclone serve webdav` never calls fsync (checked with strace). The machine
+  section gives this disk's write speed with and without a final fsync, to tell disk limits from CPU ones.
 - Times are wall-clock seconds of the client command, process start-up included on both sides.
   MB = 10^6 bytes; MiB = 2^20 bytes.
 """
@@ -27,16 +31,35 @@ CAVEATS = """\
 
 def machine_info(work_dir: Path, rclone: Path) -> dict[str, str]:
     memory_kib = _meminfo_kib("MemTotal")
+    probe = work_dir / "disk-speed.probe"
     return {
         "uname -a": _command_output(["uname", "-a"]),
         "CPU": _cpu_model(),
         "cores": str(os.cpu_count()),
         "RAM": f"{memory_kib * 1024 / GIB:.1f} GiB",
         "disk free (work folder)": f"{shutil.disk_usage(work_dir).free / GIB:.0f} GiB",
+        "disk write 1 GiB (work folder)": f"{disk_write_mb_s(probe, fsync=False):.0f} MB/s buffered, "
+                                          f"{disk_write_mb_s(probe, fsync=True):.0f} MB/s with fsync",
         "Python": platform.python_version(),
         "phonecloud": _package_version("phonecloud"),
         "rclone": _command_output([str(rclone), "version"]).splitlines()[0],
     }
+
+
+def disk_write_mb_s(path: Path, fsync: bool, size: int = GIB) -> float:
+    """Sequential write speed into `path` (removed afterwards), in 8 MiB blocks of zeros."""
+    block = bytes(8 << 20)
+    started = time.perf_counter()
+    try:
+        with open(path, "wb") as out:
+            for _ in range(size // len(block)):
+                out.write(block)
+            out.flush()
+            if fsync:
+                os.fsync(out.fileno())
+        return size / 1e6 / (time.perf_counter() - started)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _command_output(command: list[str]) -> str:

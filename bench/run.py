@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -99,41 +100,21 @@ def main() -> int:
     scale = QUICK if args.quick else FULL
     repeats = args.repeats or scale.repeats
     phonecloud, rclone = ensure_dependencies()
-
-    # Imported only now: they need the packages installed above.
-    import corpus
+    # Only now: the bench modules need the packages installed above.
     import report
-    import workloads
-    from sides import PhoneCloud, Rclone, Tools
+    from sides import Tools
 
     started = time.monotonic()
-    run_id = time.strftime("%Y%m%d-%H%M%S")
+    # Other processes on this machine skew every figure; the load average shows whether they ran.
+    load_at_start = os.getloadavg()[0]
     print(f"phonecloud bench ({'quick' if args.quick else 'full'}): {', '.join(args.only)}; "
           f"transfers {args.transfers}, repeats {repeats}", flush=True)
-
-    print("corpus:", flush=True)
-    photos = corpus.photo_corpus(CACHE_DIR, scale.photos, SOURCE_PHOTOS) if "ingest" in args.only else None
-    video = corpus.video_corpus(CACHE_DIR, scale.video_bytes) if "large" in args.only else None
-    tree = corpus.tree_corpus(CACHE_DIR, scale.tree_files, SOURCE_PHOTOS) if "noop" in args.only else None
-    used = [c for c in (photos, video, tree) if c is not None]
-    corpus_lines = describe_corpus(corpus, photos, video, tree)
-    for line in corpus_lines:
-        print("  " + line, flush=True)
-    print("warming the page cache ...", flush=True)
-    for each in used:
-        corpus.warm_page_cache(each.path)
-
+    corpora = prepare_corpora(args.only, scale)
+    corpus_lines = describe_corpora(corpora)
     tools = Tools(phonecloud=phonecloud, rclone=rclone, work_dir=WORK_DIR / "servers",
-                  log_dir=WORK_DIR / "logs" / run_id, transfers=args.transfers,
+                  log_dir=WORK_DIR / "logs" / time.strftime("%Y%m%d-%H%M%S"), transfers=args.transfers,
                   client_timeout_s=scale.client_timeout_s)
-    sides = [PhoneCloud(tools), Rclone(tools)]
-    planned = {
-        "ingest": lambda: workloads.photo_ingest(sides, photos, repeats, args.transfers),
-        "large": lambda: workloads.large_file(sides, video, repeats),
-        "noop": lambda: workloads.noop_resync(sides, tree, repeats),
-    }
-    results = [run_workload(name, planned[name], workloads.WorkloadResult) for name in args.only]
-    shutil.rmtree(tools.work_dir, ignore_errors=True)
+    results = run_workloads(tools, corpora, repeats)
 
     print()
     print(report.summary_table(results))
@@ -144,6 +125,8 @@ def main() -> int:
         "transfers (both sides)": str(args.transfers),
         "timed runs per side": f"{repeats} (median reported)",
         "bench duration": f"{(time.monotonic() - started) / 60:.1f} min",
+        "load average (1 min) at start / end": f"{load_at_start:.2f} / {os.getloadavg()[0]:.2f} "
+                                               "(the bench itself adds up to about 2)",
         "logs": str(tools.log_dir.relative_to(CHECKOUT)),
     }
     results_path = args.results or (RESULTS_QUICK if args.quick else RESULTS_FULL)
@@ -154,31 +137,70 @@ def main() -> int:
     return 1 if any(result.error for result in results) else 0
 
 
-def run_workload(name: str, measure, result_type):
-    """Run one workload; a failure is recorded in its result so the other workloads still run."""
-    print(f"workload {name}:", flush=True)
+def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
+    """The cached (or newly built) input of each wanted workload, read once into the page cache."""
+    import corpus
+
+    builders = {
+        "ingest": lambda: corpus.photo_corpus(CACHE_DIR, scale.photos, SOURCE_PHOTOS),
+        "large": lambda: corpus.video_corpus(CACHE_DIR, scale.video_bytes),
+        "noop": lambda: corpus.tree_corpus(CACHE_DIR, scale.tree_files, SOURCE_PHOTOS),
+    }
+    print("corpus:", flush=True)
+    corpora = {name: builders[name]() for name in wanted}
+    print("warming the page cache ...", flush=True)
+    for each in corpora.values():
+        corpus.warm_page_cache(each.path)
+    return corpora
+
+
+def run_workloads(tools, corpora: dict, repeats: int) -> list:
+    """Each workload on its corpus; a failure is recorded in its result so the others still run."""
+    import workloads
+    from sides import PhoneCloud, Rclone
+
+    sides = [PhoneCloud(tools), Rclone(tools)]
+    measures = {
+        "ingest": lambda photos: workloads.photo_ingest(sides, photos, repeats, tools.transfers),
+        "large": lambda video: workloads.large_file(sides, video, repeats),
+        "noop": lambda tree: workloads.noop_resync(sides, tree, repeats),
+    }
+    shutil.rmtree(tools.work_dir, ignore_errors=True)  # server folders a crashed run left behind
+    results = []
     try:
-        return measure()
-    except Exception as error:  # noqa: BLE001 - reported in the table and RESULTS.md
-        print(f"  FAILED: {error}", flush=True)
-        return result_type(title=name, description="", error="".join(traceback.format_exception_only(error)))
+        for name, corpus in corpora.items():
+            print(f"workload {name}:", flush=True)
+            try:
+                results.append(measures[name](corpus))
+            except Exception as error:  # noqa: BLE001 - reported in the table and RESULTS.md
+                print(f"  FAILED: {error}", flush=True)
+                results.append(workloads.WorkloadResult(
+                    title=name, description="", error="".join(traceback.format_exception_only(error))))
+    finally:
+        shutil.rmtree(tools.work_dir, ignore_errors=True)
+    return results
 
 
-def describe_corpus(corpus, photos, video, tree) -> list[str]:
+def describe_corpora(corpora: dict) -> list[str]:
+    """One line per corpus for the console and RESULTS.md."""
+    import corpus
+
     lines = []
-    if photos:
-        sizes = [Path(path).stat().st_size for path in corpus.iter_files(photos.path)]
+    if photos := corpora.get("ingest"):
+        sizes = [os.stat(path).st_size for path in corpus.iter_files(photos.path)]
         sources = corpus.photo_sources(SOURCE_PHOTOS)
         origin = (f"derived from {len(sources)} real photos in ../shared/corpus/exif-samples/jpg"
                   if sources[0].path else "synthetic scenes (no sample photos found)")
         lines.append(f"photos: {photos.files} JPEGs 4000x3000, {photos.bytes / 1e6:,.0f} MB, "
                      f"{min(sizes) / 1e6:.2f}-{max(sizes) / 1e6:.2f} MB each, EXIF DateTimeOriginal/Make/Model/"
                      f"Orientation, {origin}, each resized and cropped at its own offset with its own noise")
-    if video:
+    if video := corpora.get("large"):
         lines.append(f"video-sized file: {video.bytes:,} bytes, ftyp mp42 + mdat header, random payload")
-    if tree:
+    if tree := corpora.get("noop"):
         lines.append(f"tree: {tree.files:,} distinct {tree.bytes / tree.files:.0f}-byte JPEGs (one tiny real "
                      f"JPEG with a unique COM segment each) in folders of {corpus.FILES_PER_FOLDER:,}")
+    for line in lines:
+        print("  " + line, flush=True)
     return lines
 
 

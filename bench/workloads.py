@@ -5,6 +5,7 @@ Ratios are always oriented so that above 1 means phonecloud did better than rclo
 
 from __future__ import annotations
 
+import json
 import statistics
 from dataclasses import dataclass, field
 
@@ -42,6 +43,7 @@ class Measured:
     rss_before_kib: int
     rss_peak_kib: int
     hwm_after_kib: int
+    summary: dict | None  # what phonecloud sync reported; None for rclone
 
     @property
     def rss_growth_mib(self) -> float:
@@ -53,7 +55,7 @@ def measure_upload(session, corpus: Corpus, check) -> Measured:
     with RssSampler(session.pid) as rss:
         upload = session.upload(corpus.path)
     check(upload, corpus)
-    return Measured(upload.seconds, rss.before_kib, rss.peak_kib, status_kib(session.pid, "VmHWM"))
+    return Measured(upload.seconds, rss.before_kib, rss.peak_kib, status_kib(session.pid, "VmHWM"), upload.summary)
 
 
 def fresh_server_uploads(sides, corpus: Corpus, repeats: int, label: str) -> dict[str, list[Measured]]:
@@ -76,7 +78,12 @@ def median_seconds(runs: list[Measured]) -> float:
 
 
 def run_lines(results: dict[str, list[Measured]], describe) -> list[str]:
-    return [f"{name} run {i + 1}: {describe(m)}" for name, runs in results.items() for i, m in enumerate(runs)]
+    return [f"{name} run {i + 1}: {describe(m)}{_summary_note(m)}"
+            for name, runs in results.items() for i, m in enumerate(runs)]
+
+
+def _summary_note(measured: Measured) -> str:
+    return f"; summary `{json.dumps(measured.summary)}`" if measured.summary else ""
 
 
 # --- 2. photo ingest -----------------------------------------------------------------------
@@ -92,9 +99,9 @@ def photo_ingest(sides, photos: Corpus, repeats: int, transfers: int) -> Workloa
     )
     results = fresh_server_uploads(sides, photos, repeats, "ingest")
     pc, rc = (photos.files / median_seconds(results[name]) for name in ("phonecloud", "rclone"))
-    result.rows.append(Row("photo ingest", "files/s", pc, rc, pc / rc, "phonecloud/rclone files/s"))
+    result.rows.append(Row("ingest rate", "files/s", pc, rc, pc / rc, "phonecloud/rclone files/s"))
     pc_mb, rc_mb = (photos.bytes / MB / median_seconds(results[name]) for name in ("phonecloud", "rclone"))
-    result.rows.append(Row("photo ingest", "MB/s", pc_mb, rc_mb, pc_mb / rc_mb, "phonecloud/rclone MB/s"))
+    result.rows.append(Row("ingest rate", "MB/s", pc_mb, rc_mb, pc_mb / rc_mb, "phonecloud/rclone MB/s"))
     result.runs = run_lines(results, lambda m: f"{m.seconds:.2f} s = {photos.files / m.seconds:.1f} files/s")
     return result
 
@@ -112,7 +119,7 @@ def large_file(sides, video: Corpus, repeats: int) -> WorkloadResult:
     )
     results = fresh_server_uploads(sides, video, repeats, "large")
     pc, rc = (video.bytes / MB / median_seconds(results[name]) for name in ("phonecloud", "rclone"))
-    result.rows.append(Row("large file", "MB/s", pc, rc, pc / rc, "phonecloud/rclone MB/s"))
+    result.rows.append(Row("upload rate", "MB/s", pc, rc, pc / rc, "phonecloud/rclone MB/s"))
     growth = {name: max(m.rss_growth_mib for m in runs) for name, runs in results.items()}
     result.rows.append(Row("server RSS growth (max of runs)", "MiB", growth["phonecloud"], growth["rclone"]))
     hwm = {name: max(m.hwm_after_kib for m in runs) * MIB_PER_KIB for name, runs in results.items()}
@@ -148,11 +155,11 @@ def noop_resync(sides, tree: Corpus, repeats: int) -> WorkloadResult:
                 print(f"    no-op re-sync {run + 1}/{repeats} {side.name}: "
                       f"{resyncs[side.name][-1].seconds:.2f} s", flush=True)
     pc, rc = (median_seconds(resyncs[name]) for name in ("phonecloud", "rclone"))
-    result.rows.append(Row("no-op re-sync", "s", pc, rc, rc / pc, "rclone s / phonecloud s"))
+    result.rows.append(Row("re-sync time", "s", pc, rc, rc / pc, "rclone s / phonecloud s"))
     pc_setup, rc_setup = (tree.files / setups[name].seconds for name in ("phonecloud", "rclone"))
-    result.rows.append(Row("tiny-file first upload (setup, 1 run)", "files/s", pc_setup, rc_setup,
+    result.rows.append(Row("first upload of the tree (setup, 1 run)", "files/s", pc_setup, rc_setup,
                            pc_setup / rc_setup, "phonecloud/rclone files/s"))
-    result.runs = [f"{name} setup: {m.seconds:.1f} s = {tree.files / m.seconds:.0f} files/s"
+    result.runs = [f"{name} setup: {m.seconds:.1f} s = {tree.files / m.seconds:.0f} files/s{_summary_note(m)}"
                    for name, m in setups.items()]
     result.runs += run_lines(resyncs, lambda m: f"re-sync {m.seconds:.2f} s")
     return result

@@ -60,8 +60,6 @@ def sync(
     def run_once() -> None:
         with Reporter() as reporter:
             summary = sync_once(api, state, folders, transfers, album_from_folder, reporter)
-        for failure in summary.failures:
-            typer.echo(f"failed: {failure['path']}: {failure['reason']}", err=True)
         result = {k: v for k, v in summary.as_dict().items() if k != "failures"}
         for name, value in result.items():
             totals[name] = totals.get(name, 0) + value

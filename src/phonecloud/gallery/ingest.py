@@ -22,19 +22,27 @@ class StagedUpload:
         self.media_type: MediaType | None = None
         self.size = 0
 
-    def feed(self, chunk: bytes) -> None:
-        if not chunk:
-            return
-        self.size += len(chunk)
-        if self.size > self._max_bytes:
-            raise TooLarge(f"file larger than the server's limit of {self._max_bytes} bytes", limit=self._max_bytes)
-        if self.media_type is None:
-            self._head += chunk[: SNIFF_BYTES - len(self._head)]
-            if len(self._head) >= SNIFF_BYTES:
-                self._identify()
-        self._sha1.update(chunk)
-        self._crc32 = zlib.crc32(chunk, self._crc32)
-        self._writer.write(chunk)
+    def feed(self, chunks: list[bytes]) -> None:
+        """Take the next pieces of the stream (a list, so that a batch costs one write call)."""
+        self.inspect(chunks)
+        self.store(chunks)
+
+    def inspect(self, chunks: list[bytes]) -> None:
+        """Count, recognise and hash a batch; may run in parallel with store() of the same batch."""
+        for chunk in chunks:
+            self.size += len(chunk)
+            if self.size > self._max_bytes:
+                raise TooLarge(f"file larger than the server's limit of {self._max_bytes} bytes",
+                               limit=self._max_bytes)
+            if self.media_type is None:
+                self._head += chunk[: SNIFF_BYTES - len(self._head)]
+                if len(self._head) >= SNIFF_BYTES:
+                    self._identify()
+            self._sha1.update(chunk)
+            self._crc32 = zlib.crc32(chunk, self._crc32)
+
+    def store(self, chunks: list[bytes]) -> None:
+        self._writer.write_many(chunks)
 
     def _identify(self) -> None:
         self.media_type = sniff(self._head)
@@ -64,6 +72,9 @@ class StagedUpload:
     @property
     def crc32(self) -> int:
         return self._crc32
+
+    def seal(self) -> None:
+        self._writer.seal()
 
     def commit(self, key: str) -> None:
         self._writer.commit(key)

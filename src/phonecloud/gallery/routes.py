@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from urllib.parse import quote
@@ -48,6 +49,39 @@ async def _drain(body, declared_length: int | None) -> None:
         return
 
 
+async def _receive_into(body, staged) -> None:
+    """Read the body while the previous batch is hashed and, in parallel, written by worker threads."""
+    loop = asyncio.get_running_loop()
+    working: list[asyncio.Future] = []
+    batch: list[bytes] = []
+    batched = 0
+
+    async def settle() -> None:
+        # Both halves finish before anything else happens, even if one of them failed.
+        results = await asyncio.shield(asyncio.gather(*working, return_exceptions=True))
+        working.clear()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    def start(chunks: list[bytes]) -> None:
+        working.extend([loop.run_in_executor(None, staged.inspect, chunks),
+                        loop.run_in_executor(None, staged.store, chunks)])
+
+    try:
+        async for chunk in body:
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= _FEED_BATCH:
+                await settle()
+                start(batch)
+                batch, batched = [], 0
+    finally:
+        await settle()
+    start(batch)
+    await settle()
+
+
 @router.post(
     "/assets", status_code=201, response_model=UploadOut,
     responses={200: {"model": UploadOut, "description": "Already stored: the existing asset"},
@@ -75,13 +109,7 @@ async def upload_asset(
         if expected:
             await anyio.to_thread.run_sync(gallery.check_room, principal, expected, sha1)
         staged = gallery.start_upload()
-        batch = bytearray()
-        async for chunk in body:
-            batch += chunk
-            if len(batch) >= _FEED_BATCH:
-                await anyio.to_thread.run_sync(staged.feed, bytes(batch))
-                batch.clear()
-        await anyio.to_thread.run_sync(staged.feed, bytes(batch))
+        await _receive_into(body, staged)
         result = await anyio.to_thread.run_sync(gallery.finish_upload, principal, staged, meta)
     except ClientDisconnect:
         if staged is not None:

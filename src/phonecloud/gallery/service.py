@@ -6,6 +6,7 @@ import base64
 import binascii
 import datetime as dt
 import errno
+import secrets
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -50,8 +51,9 @@ class Page:
 
 
 def original_key(owner_id: int, sha1: str) -> str:
-    """Content-derived and per owner, so one user's data can be found and deleted without a scan."""
-    return f"users/{owner_id}/originals/{sha1[:2]}/{sha1[2:4]}/{sha1}"
+    """Per owner, so one user's data can be found and deleted without a scan; named by content, with a
+    random suffix that makes each upload the only writer of its key."""
+    return f"users/{owner_id}/originals/{sha1[:2]}/{sha1}.{secrets.token_hex(4)}"
 
 
 def encode_cursor(asset: Asset) -> str:
@@ -104,33 +106,48 @@ class GalleryService:
         return StagedUpload(self.blobs, self.max_upload_bytes)
 
     def finish_upload(self, principal: Principal, staged: StagedUpload, meta: UploadMeta) -> UploadResult:
-        """Store a fully received upload once: de-duplicate, charge the quota atomically, commit the blob.
+        """Store a fully received upload once: de-duplicate, commit the blob, charge the quota atomically.
 
-        The blob becomes visible inside the transaction that inserts its asset row, so whoever holds that
-        row (unique per owner and SHA-1) is the only writer of the key and may remove it on failure.
+        The blob is committed under a key of its own (content hash plus a random suffix) before the
+        transaction, so the slow fsyncs run in parallel with other uploads; if the transaction then
+        refuses it (quota, or a concurrent upload of the same bytes won), the key is ours alone to delete.
+        A crash between the two leaves an unreferenced blob, never a row without its bytes.
         """
         try:
             staged.finish(meta.declared_size, meta.declared_sha1)
             existing = self._existing(principal.user_id, staged.sha1)
             if existing is not None:
                 return UploadResult(existing, created=False)
-            try:
-                return UploadResult(self._insert(principal, staged, meta), created=True)
-            except IntegrityError:  # a concurrent upload of the same bytes won the race
-                winner = self._existing(principal.user_id, staged.sha1)
-                if winner is None:
-                    raise
-                return UploadResult(winner, created=False)
+            key = original_key(principal.user_id, staged.sha1)
+            self._commit_blob(staged, key)
         finally:
             staged.abort()
+        try:
+            return UploadResult(self._insert(principal, staged, meta, key), created=True)
+        except IntegrityError:  # a concurrent upload of the same bytes won the race
+            self.blobs.delete(key)
+            winner = self._existing(principal.user_id, staged.sha1)
+            if winner is None:
+                raise
+            return UploadResult(winner, created=False)
+        except BaseException:
+            self.blobs.delete(key)
+            raise
+
+    @staticmethod
+    def _commit_blob(staged: StagedUpload, key: str) -> None:
+        try:
+            staged.commit(key)
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage("the server's storage is full; nothing was stored") from error
+            raise
 
     def _existing(self, owner_id: int, sha1: str) -> Asset | None:
         with self.db.read() as session:
             return repository.asset_by_sha1(session, owner_id, sha1)
 
-    def _insert(self, principal: Principal, staged: StagedUpload, meta: UploadMeta) -> Asset:
-        now = utcnow()
-        key = original_key(principal.user_id, staged.sha1)
+    def _insert(self, principal: Principal, staged: StagedUpload, meta: UploadMeta, key: str) -> Asset:
         with self.db.write() as session:
             charged = session.execute(
                 update(User)
@@ -143,17 +160,10 @@ class GalleryService:
                 owner_id=principal.user_id, device_id=principal.device_id, kind=staged.media_type.kind,
                 mime_type=staged.media_type.mime, original_filename=record_filename(meta.filename),
                 size_bytes=staged.size, sha1=staged.sha1, crc32=staged.crc32, blob_key=key,
-                file_modified_at=meta.file_modified_at, sort_at=meta.file_modified_at, uploaded_at=now,
+                file_modified_at=meta.file_modified_at, sort_at=meta.file_modified_at, uploaded_at=utcnow(),
                 is_favorite=False,
             )
             session.add(asset)
-            session.flush()
-            try:
-                staged.commit(key)
-            except OSError as error:
-                if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise InsufficientStorage("the server's storage is full; nothing was stored") from error
-                raise
         return asset
 
     @staticmethod
@@ -169,7 +179,7 @@ class GalleryService:
         staged = self.start_upload()
         try:
             for chunk in chunks:
-                staged.feed(chunk)
+                staged.feed([chunk])
         except BaseException:
             staged.abort()
             raise

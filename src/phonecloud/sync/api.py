@@ -68,7 +68,7 @@ class Api:
                     kwargs["content"] = make_content()
                 response = self._http.request(method, url, **kwargs)
             except httpx.TransportError as error:
-                if attempt == self.retries:
+                if attempt == self.retries or isinstance(error, httpx.UnsupportedProtocol):  # a bad URL stays bad
                     raise ServerError(0, "network", f"network error: {error}") from error
             else:
                 if response.status_code < 400:

@@ -15,6 +15,7 @@ from phonecloud.sync.api import Api, FileChanged, ServerError
 from phonecloud.sync.report import Reporter
 from phonecloud.sync.scan import FoundFile, identify, walk
 
+FIRST_CHECK_BATCH = 16
 CHECK_BATCH = 1000
 ALBUM_BATCH = 1000
 HASH_THREADS = 2
@@ -68,8 +69,7 @@ class SyncRun:
         self.reporter.planned(len(fresh), sum(found.size for found in fresh))
         with ThreadPoolExecutor(HASH_THREADS) as hashers, ThreadPoolExecutor(self.options.transfers) as senders:
             uploads: list[Future] = []
-            for start in range(0, len(fresh), CHECK_BATCH):
-                batch = fresh[start:start + CHECK_BATCH]
+            for batch in _growing_batches(fresh):
                 identified = list(hashers.map(self._identify, batch))
                 uploads += self._check_and_queue(identified, senders)
                 self._flush_state()
@@ -173,6 +173,16 @@ class SyncRun:
             with self._lock:
                 self.summary.failed += 1
                 self.summary.failures.append({"path": "(albums)", "reason": f"albums not updated: {error}"})
+            self.reporter.say(f"failed: (albums): albums not updated: {error}")
+
+
+def _growing_batches(files: list[FoundFile]) -> Iterable[list[FoundFile]]:
+    """Small batches first so that uploads start at once, then large ones so checks stay few."""
+    start, size = 0, FIRST_CHECK_BATCH
+    while start < len(files):
+        yield files[start:start + size]
+        start += size
+        size = min(size * 2, CHECK_BATCH)
 
 
 def sync_once(api: Api, state: st.SyncState, roots: Iterable[Path], transfers: int, album_from_folder: bool,

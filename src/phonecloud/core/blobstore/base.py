@@ -20,6 +20,14 @@ class BlobWriter(abc.ABC):
     @abc.abstractmethod
     def write(self, data: bytes) -> None: ...
 
+    def write_many(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    @abc.abstractmethod
+    def seal(self) -> None:
+        """Make the staged bytes durable, still invisible: the slow part of a commit, done ahead of it."""
+
     @abc.abstractmethod
     def commit(self, key: str) -> None:
         """Make the staged bytes durable and visible under key, atomically replacing any blob there."""

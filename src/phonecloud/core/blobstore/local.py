@@ -11,6 +11,7 @@ from pathlib import Path
 from phonecloud.core.blobstore.base import BlobNotFound, BlobStore, BlobWriter
 
 _STAGING = ".staging"
+_WRITEBACK_STEP = 16 << 20
 
 
 def _fsync_dir(path: Path) -> None:
@@ -32,17 +33,38 @@ class LocalBlobWriter(BlobWriter):
         self._store = store
         # The staging folder is inside the store's root, so the final rename never crosses filesystems.
         self._temp_path = store.root / _STAGING / f"{uuid.uuid4().hex}.part"
-        self._file = open(self._temp_path, "xb", buffering=0)
+        self._fd = os.open(self._temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._written = 0
+        self._flushed = 0
+        self._sealed = False
         self._done = False
 
     def write(self, data: bytes) -> None:
-        self._file.write(data)
+        self.write_many([data])
+
+    def write_many(self, chunks: list[bytes]) -> None:
+        total = sum(len(chunk) for chunk in chunks)
+        done = os.writev(self._fd, chunks) if chunks else 0
+        if done < total:  # a short write (rare on a regular file): finish it byte-exact
+            rest = memoryview(b"".join(chunks))[done:]
+            while rest:
+                rest = rest[os.write(self._fd, rest):]
+        self._written += total
+        if self._written - self._flushed >= _WRITEBACK_STEP:
+            # Start writing this stretch back now rather than letting dirty pages pile up until the
+            # final fsync; the kernel otherwise throttles the writer far below the disk's speed.
+            os.posix_fadvise(self._fd, self._flushed, self._written - self._flushed, os.POSIX_FADV_DONTNEED)
+            self._flushed = self._written
+
+    def seal(self) -> None:
+        if not self._sealed:
+            os.fsync(self._fd)
+            self._sealed = True
 
     def commit(self, key: str) -> None:
         final = self._store.path_for(key)
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        self.seal()
+        os.close(self._fd)
         self._store.make_parents(final)
         os.replace(self._temp_path, final)
         _fsync_dir(final.parent)
@@ -52,7 +74,7 @@ class LocalBlobWriter(BlobWriter):
         if self._done:
             return
         self._done = True
-        self._file.close()
+        os.close(self._fd)
         self._temp_path.unlink(missing_ok=True)
 
 

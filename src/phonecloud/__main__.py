@@ -1,0 +1,3 @@
+from phonecloud.cli import main
+
+main()
