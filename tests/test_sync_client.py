@@ -179,11 +179,6 @@ def test_unusual_but_valid_file_names_are_kept(server, user, client_env, tmp_pat
     assert [(a["sha1"], a["original_filename"]) for a in server_assets(user)] == [(sha1(photo), name)]
 
 
-BUG_CLIENT_IDS = ("bug: the client sends each file's path as its id to POST /assets/check (max 1000 characters, "
-                  "UTF-8 JSON), so one such path fails the whole run")
-
-
-@pytest.mark.xfail(strict=True, reason=BUG_CLIENT_IDS)
 def test_a_very_long_path_does_not_stop_the_backup(server, user, client_env, tmp_path):
     deep = write(tmp_path.joinpath("phone", *(letter * 200 for letter in "abcde"), "IMG_1.jpg"), jpeg(62))
     write(tmp_path / "phone" / "IMG_2.jpg", jpeg(63))
@@ -195,8 +190,6 @@ def test_a_very_long_path_does_not_stop_the_backup(server, user, client_env, tmp
     assert_counts(run, uploaded=2, failed=0)
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_CLIENT_IDS + "; the upload's filename, the album title and the "
-                   "state database also refuse names that are not UTF-8")
 def test_names_that_are_not_utf8_do_not_stop_the_backup(server, user, client_env, tmp_path):
     write(tmp_path / "phone" / "Camera" / "IMG_1.jpg", jpeg(64))
     try:  # Latin-1, as old cameras and zip files wrote them
@@ -606,8 +599,6 @@ def test_watch_uploads_new_photos_until_stopped(server, user, client_env, tmp_pa
     assert json.loads(process.stdout.read().strip().splitlines()[-1])["uploaded"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: in --watch, a run that fails (e.g. the server is down for longer than "
-                   "the retries last) ends the watcher for good")
 def test_watch_survives_a_failed_run(server, user, client_env, tmp_path):
     write(tmp_path / "phone" / "IMG_1.jpg", jpeg(43))
     with FlakyTestProxy(server.url, "GET", "/api/v1/me", skip=1, failures=1, status=403) as proxy:

@@ -58,8 +58,16 @@ def sync(
     totals: dict[str, int] = {}
 
     def run_once() -> None:
-        with Reporter() as reporter:
-            summary = sync_once(api, state, folders, transfers, album_from_folder, reporter)
+        try:
+            with Reporter() as reporter:
+                summary = sync_once(api, state, folders, transfers, album_from_folder, reporter)
+        except ServerError as error:
+            if not watch:
+                raise
+            # A watcher outlives a server restart or a network outage: it tries again at the next change.
+            typer.echo(f"error: {error} (trying again at the next change)", err=True)
+            totals["failed"] = totals.get("failed", 0) + 1
+            return
         result = {k: v for k, v in summary.as_dict().items() if k != "failures"}
         for name, value in result.items():
             totals[name] = totals.get(name, 0) + value

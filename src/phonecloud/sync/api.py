@@ -14,6 +14,7 @@ import httpx
 
 from phonecloud import __version__
 from phonecloud.sync.config import Connection
+from phonecloud.sync.scan import readable
 
 READ_CHUNK = 1 << 20
 _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
@@ -83,13 +84,14 @@ class Api:
 
     def check(self, items: list[tuple[str, str]]) -> dict[str, str | None]:
         """client id → existing asset id (or None when the server does not have those bytes)."""
-        body = {"items": [{"id": client_id, "sha1": sha1} for client_id, sha1 in items]}
+        # Positions go over the wire, not the client's ids: those are paths, which may be long or not UTF-8.
+        body = {"items": [{"id": str(number), "sha1": sha1} for number, (_, sha1) in enumerate(items)]}
         results = self._request("POST", "/assets/check", json=body).json()["results"]
-        return {result["id"]: result["asset_id"] for result in results}
+        return {items[int(result["id"])][0]: result["asset_id"] for result in results}
 
     def upload(self, path: Path, size: int, mtime_ns: int, sha1: str) -> Uploaded:
         modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.UTC).isoformat()
-        params = {"filename": path.name, "modified_at": modified, "size": size, "sha1": sha1}
+        params = {"filename": readable(path.name), "modified_at": modified, "size": size, "sha1": sha1}
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
         response = self._request("POST", "/assets", make_content=lambda: _file_chunks(path, size, mtime_ns),
                                  params=params, headers=headers, timeout=httpx.Timeout(300.0, connect=15.0))

@@ -13,7 +13,7 @@ from pathlib import Path
 from phonecloud.sync import state as st
 from phonecloud.sync.api import Api, FileChanged, ServerError
 from phonecloud.sync.report import Reporter
-from phonecloud.sync.scan import FoundFile, identify, walk
+from phonecloud.sync.scan import FoundFile, identify, readable, walk
 
 FIRST_CHECK_BATCH = 16
 CHECK_BATCH = 1000
@@ -153,7 +153,7 @@ class SyncRun:
     def _want_album(self, path: str, asset_id: str | None, album_done: str | None) -> None:
         if not self.options.album_from_folder or asset_id is None:
             return
-        album = os.path.basename(os.path.dirname(path))
+        album = readable(os.path.basename(os.path.dirname(path)))
         if album and album != album_done:
             with self._lock:
                 self._album_paths[album].append((path, asset_id))

@@ -44,6 +44,11 @@ def walk(roots: Iterable[Path]) -> Iterator[FoundFile]:
                 continue
 
 
+def readable(name: str) -> str:
+    """A file or folder name fit for the server: bytes that are not UTF-8 become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def identify(path: str) -> tuple[MediaType | None, str | None]:
     """(media type, SHA-1) of a file; the hash only for photos and videos, which are read to the end."""
     with open(path, "rb") as handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ class SyncState:
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=NORMAL;
             CREATE TABLE IF NOT EXISTS files (
-                path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
                 sha1 TEXT, outcome TEXT NOT NULL, asset_id TEXT, album TEXT
             );
             """
@@ -38,17 +39,19 @@ class SyncState:
 
     def load(self) -> dict[str, Known]:
         rows = self._db.execute("SELECT path, size, mtime_ns, outcome, asset_id, album FROM files")
-        return {path: Known(size, mtime_ns, outcome, asset_id, album)
+        return {os.fsdecode(path): Known(size, mtime_ns, outcome, asset_id, album)
                 for path, size, mtime_ns, outcome, asset_id, album in rows}
 
     def record(self, rows: list[tuple[str, int, int, str | None, str, str | None, str | None]]) -> None:
         """Rows of (path, size, mtime_ns, sha1, outcome, asset_id, album)."""
         with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            # Paths are kept as their bytes: a name need not be UTF-8.
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 [(os.fsencode(path), *rest) for path, *rest in rows])
 
     def set_album(self, paths: list[str], album: str) -> None:
         with self._db:
-            self._db.executemany("UPDATE files SET album = ? WHERE path = ?", [(album, p) for p in paths])
+            self._db.executemany("UPDATE files SET album = ? WHERE path = ?", [(album, os.fsencode(p)) for p in paths])
 
     def close(self) -> None:
         self._db.close()
