@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from phonecloud.accounts.service import Principal
+from phonecloud.accounts.service import AccountSummary, Principal
 from phonecloud.core.http import current_principal, services
 
 router = APIRouter(tags=["accounts"])
@@ -21,15 +21,6 @@ class LoginRequest(BaseModel):
 class LoginResponse(BaseModel):
     token: str
     expires_at: dt.datetime
-
-
-class Me(BaseModel):
-    email: str
-    is_admin: bool
-    region: str
-    used_bytes: int
-    quota_bytes: int
-    asset_count: int
 
 
 class NewKeyRequest(BaseModel):
@@ -62,9 +53,9 @@ def logout(request: Request, principal: Principal = Depends(current_principal)):
     services(request).accounts.logout(principal)
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=AccountSummary)
 def me(request: Request, principal: Principal = Depends(current_principal)):
-    return services(request).accounts.summary(principal).__dict__
+    return services(request).accounts.summary(principal)
 
 
 @router.get("/devices", response_model=list[DeviceOut])
