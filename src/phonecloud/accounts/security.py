@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verifying against this when the account does not exist keeps the timing of a wrong email and a wrong
-# password alike.
-_DUMMY_HASH = _hasher.hash("phonecloud-dummy-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so a wrong email and a wrong password take alike."""
+    return _hasher.hash("phonecloud-dummy-password")
 
 API_KEY_PREFIX = "pck_"
 SESSION_PREFIX = "pcs_"
@@ -23,7 +27,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

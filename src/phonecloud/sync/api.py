@@ -42,9 +42,13 @@ class Uploaded:
 def _error_of(response: httpx.Response) -> ServerError:
     try:
         body = response.json()
-        return ServerError(response.status_code, body.get("error", "error"), body.get("message", response.text))
+        code, message = body.get("error", "error"), body.get("message", response.text)
     except ValueError:
-        return ServerError(response.status_code, "error", f"HTTP {response.status_code}: {response.text[:200]}")
+        code, message = "error", f"HTTP {response.status_code}: {response.text[:200]}"
+    if response.status_code == 401:
+        message = (f"{response.url.scheme}://{response.url.netloc.decode()} refused the API key ({message}); "
+                   "check it, or make a new one with `phonecloud admin create-key`")
+    return ServerError(response.status_code, code, message)
 
 
 class Api:
