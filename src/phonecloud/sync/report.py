@@ -7,9 +7,7 @@ import threading
 import time
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn,
-)
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 PLAIN_INTERVAL = 5.0
 
@@ -23,39 +21,39 @@ class Reporter:
         self._lock = threading.Lock()
         self._files_total = self._bytes_total = self._files_done = self._bytes_done = 0
         self._last_plain = time.monotonic()
-        self._progress = None
-        self._files_task = self._bytes_task = None
+        self._progress: Progress | None = None
+        self._task = None
 
     def __enter__(self) -> Reporter:
         if self.rich:
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), DownloadColumn(),
-                TransferSpeedColumn(), TimeRemainingColumn(), console=self.console, transient=False,
+                TextColumn("[bold]backing up"), BarColumn(), TextColumn("{task.fields[files]} files"),
+                DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=self.console,
             )
             self._progress.start()
-            self._files_task = self._progress.add_task("files", total=0)
-            self._bytes_task = self._progress.add_task("bytes", total=0)
+            self._task = self._progress.add_task("backup", total=0, files="0/0")
         return self
 
     def __exit__(self, *exc_info) -> None:
         if self._progress is not None:
             self._progress.stop()
 
+    def _show(self) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, total=self._bytes_total, completed=self._bytes_done,
+                                  files=f"{self._files_done}/{self._files_total}")
+
     def planned(self, files: int, size: int) -> None:
         with self._lock:
             self._files_total += files
             self._bytes_total += size
-            if self._progress is not None:
-                self._progress.update(self._files_task, total=self._files_total)
-                self._progress.update(self._bytes_task, total=self._bytes_total)
+            self._show()
 
     def done(self, size: int, line: str | None = None) -> None:
         with self._lock:
             self._files_done += 1
             self._bytes_done += size
-            if self._progress is not None:
-                self._progress.update(self._files_task, completed=self._files_done)
-                self._progress.update(self._bytes_task, completed=self._bytes_done)
+            self._show()
             if line:
                 self.say(line)
             if not self.rich and time.monotonic() - self._last_plain > PLAIN_INTERVAL:
