@@ -30,6 +30,8 @@ _FEED_BATCH = 1 << 20
 # A refused upload's remaining body is read and dropped up to this much, so that the client, still
 # sending, reads the clear error instead of a reset connection; beyond it the connection is closed.
 _DRAIN_LIMIT = 64 << 20
+# Below this a refusal costs less than the look-up that would make it early; the final check is atomic.
+_EARLY_QUOTA_CHECK = 1 << 20
 
 
 def _modified_at(value: dt.datetime) -> dt.datetime:
@@ -49,8 +51,12 @@ async def _drain(body, declared_length: int | None) -> None:
         return
 
 
-async def _receive_into(body, staged) -> None:
-    """Read the body while the previous batch is hashed and, in parallel, written by worker threads."""
+async def _receive_into(body, staged) -> list[bytes]:
+    """Read the body while the previous batch is hashed and, in parallel, written by worker threads.
+
+    Returns the last batch, not yet fed: the caller feeds it in the same thread hop that finishes the
+    upload, so a small file costs one hop in all.
+    """
     loop = asyncio.get_running_loop()
     working: list[asyncio.Future] = []
     batch: list[bytes] = []
@@ -78,8 +84,7 @@ async def _receive_into(body, staged) -> None:
                 batch, batched = [], 0
     finally:
         await settle()
-    start(batch)
-    await settle()
+    return batch
 
 
 @router.post(
@@ -106,11 +111,11 @@ async def upload_asset(
     try:
         gallery.check_meta(meta)
         expected = declared_length if declared_length is not None else size
-        if expected:
+        if expected and expected >= _EARLY_QUOTA_CHECK:
             await anyio.to_thread.run_sync(gallery.check_room, principal, expected, sha1)
         staged = gallery.start_upload()
-        await _receive_into(body, staged)
-        result = await anyio.to_thread.run_sync(gallery.finish_upload, principal, staged, meta)
+        last_batch = await _receive_into(body, staged)
+        result = await anyio.to_thread.run_sync(gallery.finish_upload, principal, staged, meta, last_batch)
     except ClientDisconnect:
         if staged is not None:
             staged.abort()

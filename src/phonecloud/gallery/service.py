@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from phonecloud.accounts.models import User
@@ -105,7 +105,8 @@ class GalleryService:
     def start_upload(self) -> StagedUpload:
         return StagedUpload(self.blobs, self.max_upload_bytes)
 
-    def finish_upload(self, principal: Principal, staged: StagedUpload, meta: UploadMeta) -> UploadResult:
+    def finish_upload(self, principal: Principal, staged: StagedUpload, meta: UploadMeta,
+                      last_chunks: list[bytes] = ()) -> UploadResult:
         """Store a fully received upload once: de-duplicate, commit the blob, charge the quota atomically.
 
         The blob is committed under a key of its own (content hash plus a random suffix) before the
@@ -114,6 +115,7 @@ class GalleryService:
         A crash between the two leaves an unreferenced blob, never a row without its bytes.
         """
         try:
+            staged.feed(list(last_chunks))
             staged.finish(meta.declared_size, meta.declared_sha1)
             existing = self._existing(principal.user_id, staged.sha1)
             if existing is not None:
@@ -156,15 +158,15 @@ class GalleryService:
             )
             if charged.rowcount != 1:
                 raise self._quota_error(session.get(User, principal.user_id), staged.size)
-            asset = Asset(
-                owner_id=principal.user_id, device_id=principal.device_id, kind=staged.media_type.kind,
-                mime_type=staged.media_type.mime, original_filename=record_filename(meta.filename),
-                size_bytes=staged.size, sha1=staged.sha1, crc32=staged.crc32, blob_key=key,
-                file_modified_at=meta.file_modified_at, sort_at=meta.file_modified_at, uploaded_at=utcnow(),
-                is_favorite=False,
+            values = dict(
+                id=uuid.uuid4(), owner_id=principal.user_id, device_id=principal.device_id,
+                kind=staged.media_type.kind, mime_type=staged.media_type.mime,
+                original_filename=record_filename(meta.filename), size_bytes=staged.size, sha1=staged.sha1,
+                crc32=staged.crc32, blob_key=key, file_modified_at=meta.file_modified_at,
+                sort_at=meta.file_modified_at, uploaded_at=utcnow(), is_favorite=False, trashed_at=None,
             )
-            session.add(asset)
-        return asset
+            session.execute(insert(Asset).values(values))  # a plain INSERT: every upload passes here
+        return Asset(**values)
 
     @staticmethod
     def _quota_error(user: User, size: int) -> QuotaExceeded:
