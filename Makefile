@@ -32,7 +32,11 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-bench: install-test
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[server,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:

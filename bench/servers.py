@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
@@ -92,25 +93,32 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(STOP_TIMEOUT_S)
 
 
-def run_client(command: list[str], env: dict[str, str], timeout_s: float, log_path: Path) -> tuple[float, str]:
-    """Run a client to completion; returns (wall seconds, stdout). Fails with its output on error.
+@dataclass(frozen=True)
+class ClientRun:
+    seconds: float  # wall time, process start-up included (for both sides alike)
+    stdout: str
+    peak_rss_kib: int  # the client's own memory, sampled every 50 ms
 
-    Wall time includes process start-up, for both sides alike.
-    """
+
+def run_client(command: list[str], env: dict[str, str], timeout_s: float, log_path: Path) -> ClientRun:
+    """Run a client to completion while sampling its memory. Fails with its output on error."""
     started = time.perf_counter()
-    try:
-        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s,
-                                  stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as timeout:
-        raise BenchError(f"{command[0]} did not finish within {timeout_s:.0f}s") from timeout
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          stdin=subprocess.DEVNULL) as process:
+        with RssSampler(process.pid) as rss:
+            try:
+                out, err = process.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired as timeout:
+                process.kill()
+                process.communicate()
+                raise BenchError(f"{command[0]} did not finish within {timeout_s:.0f}s") from timeout
     seconds = time.perf_counter() - started
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a") as log:
-        log.write(f"$ {' '.join(command)}\n{finished.stdout}{finished.stderr}\n")
-    if finished.returncode != 0:
-        raise BenchError(f"{' '.join(command)} exited with {finished.returncode}:\n"
-                         f"{(finished.stdout + finished.stderr)[-LOG_TAIL_BYTES:]}")
-    return seconds, finished.stdout
+        log.write(f"$ {' '.join(command)}\n{out}{err}\n")
+    if process.returncode != 0:
+        raise BenchError(f"{' '.join(command)} exited with {process.returncode}:\n{(out + err)[-LOG_TAIL_BYTES:]}")
+    return ClientRun(seconds, out, rss.peak_kib)
 
 
 # --- memory --------------------------------------------------------------------------------

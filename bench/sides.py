@@ -27,6 +27,7 @@ RCLONE_REMOTE = "bench"  # configured through RCLONE_CONFIG_BENCH_* variables
 @dataclass(frozen=True)
 class Upload:
     seconds: float
+    client_peak_rss_kib: int
     summary: dict | None  # phonecloud's JSON summary; rclone prints none
 
 
@@ -79,9 +80,9 @@ class PhoneCloud:
         log = self.tools.log_dir / f"{self.name}-{label}.admin.log"
         run_client([*admin, "create-user", BENCH_EMAIL, "--password", secrets.token_urlsafe(16),
                     "--quota", BENCH_QUOTA], server_env, ADMIN_TIMEOUT_S, log)
-        _seconds, out = run_client([*admin, "create-key", BENCH_EMAIL, "--name", "bench"],
-                                   server_env, ADMIN_TIMEOUT_S, log)
-        lines = out.strip().splitlines()
+        created = run_client([*admin, "create-key", BENCH_EMAIL, "--name", "bench"],
+                             server_env, ADMIN_TIMEOUT_S, log)
+        lines = created.stdout.strip().splitlines()
         if not lines:
             raise BenchError("phonecloud admin create-key printed no key")
         return lines[-1].strip()
@@ -98,8 +99,8 @@ class PhoneCloudSession:
         command = [str(self.tools.phonecloud), "sync", str(folder), "--server", self.url, "--key", self.key,
                    "--json", "--transfers", str(self.tools.transfers)]
         env = clean_env(PHONECLOUD_CLIENT_DIR=str(self.client_dir))
-        seconds, out = run_client(command, env, self.tools.client_timeout_s, self.log_path)
-        return Upload(seconds, _last_line_json(out))
+        run = run_client(command, env, self.tools.client_timeout_s, self.log_path)
+        return Upload(run.seconds, run.peak_rss_kib, _last_line_json(run.stdout))
 
     def check_ingested(self, upload: Upload, corpus: Corpus) -> None:
         _expect_summary(upload.summary, uploaded=corpus.files, failed=0)
@@ -168,8 +169,8 @@ class RcloneSession:
         })
         command = [str(self.tools.rclone), "copy", str(folder), f"{RCLONE_REMOTE}:dest",
                    "--transfers", str(self.tools.transfers), "--webdav-pacer-min-sleep", "0"]
-        seconds, _out = run_client(command, env, self.tools.client_timeout_s, self.log_path)
-        return Upload(seconds, None)
+        run = run_client(command, env, self.tools.client_timeout_s, self.log_path)
+        return Upload(run.seconds, run.peak_rss_kib, None)
 
     def check_ingested(self, upload: Upload, corpus: Corpus) -> None:
         stored = count_files(self.stored) if self.stored.is_dir() else (0, 0)

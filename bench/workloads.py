@@ -6,6 +6,7 @@ Ratios are always oriented so that above 1 means phonecloud did better than rclo
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from dataclasses import dataclass, field
 
@@ -37,12 +38,14 @@ class WorkloadResult:
 
 @dataclass(frozen=True)
 class Measured:
-    """One timed upload, and how much the server's resident memory grew during it."""
+    """One timed upload, the server's and client's memory during it, and how busy the machine was."""
 
     seconds: float
     rss_before_kib: int
     rss_peak_kib: int
     hwm_after_kib: int
+    client_peak_kib: int
+    load_before: float  # 1-minute load average: other work on this machine skews the timing
     summary: dict | None  # what phonecloud sync reported; None for rclone
 
     @property
@@ -52,10 +55,12 @@ class Measured:
 
 def measure_upload(session, corpus: Corpus, check) -> Measured:
     """Time `session.upload(corpus)` while sampling the server's RSS, then let `check` verify it."""
+    load_before = os.getloadavg()[0]
     with RssSampler(session.pid) as rss:
         upload = session.upload(corpus.path)
     check(upload, corpus)
-    return Measured(upload.seconds, rss.before_kib, rss.peak_kib, status_kib(session.pid, "VmHWM"), upload.summary)
+    return Measured(upload.seconds, rss.before_kib, rss.peak_kib, status_kib(session.pid, "VmHWM"),
+                    upload.client_peak_rss_kib, load_before, upload.summary)
 
 
 def fresh_server_uploads(sides, corpus: Corpus, repeats: int, label: str) -> dict[str, list[Measured]]:
@@ -77,13 +82,19 @@ def median_seconds(runs: list[Measured]) -> float:
     return statistics.median(m.seconds for m in runs)
 
 
+def client_memory_row(results: dict[str, list[Measured]]) -> Row:
+    peak = {name: max(m.client_peak_kib for m in runs) * MIB_PER_KIB for name, runs in results.items()}
+    return Row("client peak RSS (max of runs)", "MiB", peak["phonecloud"], peak["rclone"])
+
+
 def run_lines(results: dict[str, list[Measured]], describe) -> list[str]:
-    return [f"{name} run {i + 1}: {describe(m)}{_summary_note(m)}"
+    return [f"{name} run {i + 1}: {describe(m)}{_common_notes(m)}"
             for name, runs in results.items() for i, m in enumerate(runs)]
 
 
-def _summary_note(measured: Measured) -> str:
-    return f"; summary `{json.dumps(measured.summary)}`" if measured.summary else ""
+def _common_notes(measured: Measured) -> str:
+    notes = f"; client peak RSS {measured.client_peak_kib * MIB_PER_KIB:.0f} MiB; load before {measured.load_before:.2f}"
+    return notes + (f"; summary `{json.dumps(measured.summary)}`" if measured.summary else "")
 
 
 # --- 2. photo ingest -----------------------------------------------------------------------
@@ -102,6 +113,7 @@ def photo_ingest(sides, photos: Corpus, repeats: int, transfers: int) -> Workloa
     result.rows.append(Row("ingest rate", "files/s", pc, rc, pc / rc, "phonecloud/rclone files/s"))
     pc_mb, rc_mb = (photos.bytes / MB / median_seconds(results[name]) for name in ("phonecloud", "rclone"))
     result.rows.append(Row("ingest rate", "MB/s", pc_mb, rc_mb, pc_mb / rc_mb, "phonecloud/rclone MB/s"))
+    result.rows.append(client_memory_row(results))
     result.runs = run_lines(results, lambda m: f"{m.seconds:.2f} s = {photos.files / m.seconds:.1f} files/s")
     return result
 
@@ -124,6 +136,7 @@ def large_file(sides, video: Corpus, repeats: int) -> WorkloadResult:
     result.rows.append(Row("server RSS growth (max of runs)", "MiB", growth["phonecloud"], growth["rclone"]))
     hwm = {name: max(m.hwm_after_kib for m in runs) * MIB_PER_KIB for name, runs in results.items()}
     result.rows.append(Row("server VmHWM after upload", "MiB", hwm["phonecloud"], hwm["rclone"]))
+    result.rows.append(client_memory_row(results))
     result.runs = run_lines(results, lambda m: (
         f"{m.seconds:.2f} s = {video.bytes / MB / m.seconds:.1f} MB/s; RSS before {m.rss_before_kib * MIB_PER_KIB:.1f}"
         f" MiB, peak {m.rss_peak_kib * MIB_PER_KIB:.1f} MiB (+{m.rss_growth_mib:.1f}), "
@@ -159,7 +172,8 @@ def noop_resync(sides, tree: Corpus, repeats: int) -> WorkloadResult:
     pc_setup, rc_setup = (tree.files / setups[name].seconds for name in ("phonecloud", "rclone"))
     result.rows.append(Row("first upload of the tree (setup, 1 run)", "files/s", pc_setup, rc_setup,
                            pc_setup / rc_setup, "phonecloud/rclone files/s"))
-    result.runs = [f"{name} setup: {m.seconds:.1f} s = {tree.files / m.seconds:.0f} files/s{_summary_note(m)}"
+    result.rows.append(client_memory_row({name: [setups[name], *resyncs[name]] for name in setups}))
+    result.runs = [f"{name} setup: {m.seconds:.1f} s = {tree.files / m.seconds:.0f} files/s{_common_notes(m)}"
                    for name, m in setups.items()]
     result.runs += run_lines(resyncs, lambda m: f"re-sync {m.seconds:.2f} s")
     return result

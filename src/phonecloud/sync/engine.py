@@ -6,7 +6,7 @@ import os
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -68,13 +68,14 @@ class SyncRun:
                 self._want_album(found.path, seen.asset_id, seen.album)
         self.reporter.planned(len(fresh), sum(found.size for found in fresh))
         with ThreadPoolExecutor(HASH_THREADS) as hashers, ThreadPoolExecutor(self.options.transfers) as senders:
-            uploads: list[Future] = []
+            pending: set[Future] = set()
             for batch in _growing_batches(fresh):
+                # Hashing may run ahead of uploading by one batch, not by the whole tree: memory stays flat.
+                pending = _settle(pending, keep=CHECK_BATCH)
                 identified = list(hashers.map(self._identify, batch))
-                uploads += self._check_and_queue(identified, senders)
+                pending.update(self._check_and_queue(identified, senders))
                 self._flush_state()
-            for future in uploads:
-                future.result()
+            _settle(pending, keep=0)
         self._flush_state()
         self._file_into_albums()
         return self.summary
@@ -174,6 +175,15 @@ class SyncRun:
                 self.summary.failed += 1
                 self.summary.failures.append({"path": "(albums)", "reason": f"albums not updated: {error}"})
             self.reporter.say(f"failed: (albums): albums not updated: {error}")
+
+
+def _settle(pending: set[Future], keep: int) -> set[Future]:
+    """Wait until at most `keep` uploads are pending; re-raise what a finished one raised."""
+    while len(pending) > keep:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            future.result()
+    return pending
 
 
 def _growing_batches(files: list[FoundFile]) -> Iterable[list[FoundFile]]:
