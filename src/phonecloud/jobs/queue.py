@@ -1,0 +1,119 @@
+"""The job queue's operations. Claiming is one short write transaction: FOR UPDATE SKIP LOCKED on
+PostgreSQL lets many workers claim side by side; SQLite has a single writer, so it needs no lock hint."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from phonecloud.core.db import Database, utcnow
+from phonecloud.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    subject: str
+    attempts: int
+    max_attempts: int
+
+
+class JobQueue:
+    def __init__(self, db: Database, lease: dt.timedelta = dt.timedelta(minutes=5),
+                 backoff: dt.timedelta = dt.timedelta(seconds=10), backoff_cap: dt.timedelta = dt.timedelta(hours=1)):
+        self.db = db
+        self.lease = lease
+        self.backoff = backoff
+        self.backoff_cap = backoff_cap
+
+    @staticmethod
+    def enqueue_in(session: Session, kind: str, subject: str, max_attempts: int = 5) -> None:
+        """Add a job inside the caller's transaction; a job of that kind and subject already there stays."""
+        dialect = session.get_bind().dialect.name
+        statement = _INSERTS[dialect](Job).values(
+            kind=kind, subject=subject, status=QUEUED, attempts=0, max_attempts=max_attempts, run_after=utcnow(),
+            created_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=["kind", "subject"])
+        session.execute(statement)
+
+    def enqueue(self, kind: str, subject: str, max_attempts: int = 5) -> None:
+        with self.db.write() as session:
+            self.enqueue_in(session, kind, subject, max_attempts)
+
+    def claim(self, worker: str, kinds: list[str]) -> Claimed | None:
+        """The next ready job of these kinds, now leased to worker; a lapsed lease counts as ready."""
+        now = utcnow()
+        ready = or_(and_(Job.status == QUEUED, Job.run_after <= now),
+                    and_(Job.status == RUNNING, Job.lease_until < now))
+        query = (select(Job).where(Job.kind.in_(kinds), ready).order_by(Job.run_after, Job.id).limit(1)
+                 .with_for_update(skip_locked=True))
+        with self.db.write() as session:
+            job = session.scalar(query)
+            if job is None:
+                return None
+            job.status, job.worker, job.lease_until = RUNNING, worker, now + self.lease
+            job.attempts += 1
+            return Claimed(job.id, job.kind, job.subject, job.attempts, job.max_attempts)
+
+    def _owned(self, claimed: Claimed):
+        # A worker whose lease lapsed and whose job went to another must not overwrite that one's outcome.
+        return and_(Job.id == claimed.id, Job.status == RUNNING, Job.attempts == claimed.attempts)
+
+    def extend(self, claimed: Claimed) -> bool:
+        with self.db.write() as session:
+            result = session.execute(update(Job).where(self._owned(claimed)).values(lease_until=utcnow() + self.lease))
+        return result.rowcount == 1
+
+    def complete(self, claimed: Claimed) -> None:
+        with self.db.write() as session:
+            session.execute(update(Job).where(self._owned(claimed)).values(
+                status=DONE, lease_until=None, last_error=None, finished_at=utcnow()))
+
+    def fail(self, claimed: Claimed, error: str, retry: bool = True) -> bool:
+        """Record a failure; retried later with exponential backoff unless it was the last attempt.
+        Returns whether it will be retried."""
+        again = retry and claimed.attempts < claimed.max_attempts
+        delay = min(self.backoff * 2 ** (claimed.attempts - 1), self.backoff_cap)
+        values = (dict(status=QUEUED, run_after=utcnow() + delay) if again
+                  else dict(status=FAILED, finished_at=utcnow()))
+        with self.db.write() as session:
+            session.execute(update(Job).where(self._owned(claimed)).values(
+                lease_until=None, last_error=error[:4000], **values))
+        return again
+
+    def retry_failed(self, kind: str | None = None) -> int:
+        """Give failed jobs a fresh set of attempts (after a fix, for example)."""
+        condition = Job.status == FAILED if kind is None else and_(Job.status == FAILED, Job.kind == kind)
+        with self.db.write() as session:
+            result = session.execute(update(Job).where(condition).values(
+                status=QUEUED, attempts=0, run_after=utcnow(), finished_at=None))
+        return result.rowcount
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(kind, status) → number of jobs."""
+        with self.db.read() as session:
+            rows = session.execute(select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status))
+            return {(kind, status): count for kind, status, count in rows}
+
+    def failures(self, limit: int = 50) -> list[Job]:
+        with self.db.read() as session:
+            return list(session.scalars(
+                select(Job).where(Job.status == FAILED).order_by(Job.finished_at.desc()).limit(limit)))
+
+    def pending(self, kinds: list[str] | None = None) -> int:
+        """Jobs not yet finished (queued or running)."""
+        condition = Job.status.in_([QUEUED, RUNNING])
+        if kinds:
+            condition = and_(condition, Job.kind.in_(kinds))
+        with self.db.read() as session:
+            return session.scalar(select(func.count()).select_from(Job).where(condition)) or 0
+
+
+__all__ = ["Claimed", "JobQueue", "DONE", "FAILED", "QUEUED", "RUNNING"]
