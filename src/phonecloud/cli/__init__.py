@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import typer
 
-from phonecloud.cli import admin, client, server
+from phonecloud.cli import admin, client, server, worker
 
 app = typer.Typer(help="phonecloud: back up a phone's photos and videos to a server you run.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.command()(server.serve)
+app.command()(worker.worker)
 app.add_typer(admin.app, name="admin")
 app.command()(client.login)
 app.command()(client.sync)

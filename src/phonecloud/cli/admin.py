@@ -86,3 +86,25 @@ def ensure_admin(email: str = typer.Option("admin@localhost")) -> None:
     services.accounts.create_user(email, password, is_admin=True)
     typer.echo(f"created the first admin: {email} with password {password}")
     typer.echo(f"make a key for the sync client with: phonecloud admin create-key {email} --name my-phone")
+
+
+@app.command("jobs")
+def jobs(
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Queue failed jobs again with fresh attempts"),
+) -> None:
+    """Background jobs by kind and state, and the latest failures with their errors."""
+    from rich.console import Console
+    from rich.table import Table
+
+    services = _services()
+    if retry_failed:
+        typer.echo(f"queued {services.jobs.retry_failed()} failed jobs again")
+    counts = services.jobs.counts()
+    table = Table("kind", "queued", "running", "done", "failed")
+    for kind in sorted({kind for kind, _ in counts}):
+        table.add_row(kind, *(str(counts.get((kind, state), 0)) for state in ("queued", "running", "done", "failed")))
+    console = Console()
+    console.print(table)
+    for job in services.jobs.failures(limit=20):
+        console.print(f"failed {job.kind} {job.subject} after {job.attempts} attempts: {job.last_error}",
+                      markup=False, highlight=False)

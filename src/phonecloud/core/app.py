@@ -19,11 +19,14 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.services = Services.start(settings)
+        services = app.state.services = Services.start(settings)
+        pool = services.workers(services.settings.embedded_workers)
+        pool.start()  # the embedded default: jobs run inside this process, no other service needed
         try:
             yield
         finally:
-            app.state.services.close()
+            pool.stop()
+            services.close()
 
     app = FastAPI(title="phonecloud", version=__version__, lifespan=lifespan,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None)

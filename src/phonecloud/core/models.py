@@ -3,5 +3,7 @@
 from phonecloud.accounts import models as _accounts  # noqa: F401  (registers the tables)
 from phonecloud.core.db import Base
 from phonecloud.gallery import models as _gallery  # noqa: F401
+from phonecloud.jobs import models as _jobs  # noqa: F401
+from phonecloud.media import models as _media  # noqa: F401
 
 metadata = Base.metadata

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     default_quota: str = "5GiB"
     max_upload_size: str = "64GiB"
     session_days: int = 30
+    embedded_workers: int = Field(default=1, description="job worker threads inside `phonecloud serve`; 0 for none")
+    render_timeout_seconds: float = 120.0
+    render_memory: str = "2GiB"
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
@@ -63,6 +66,10 @@ class Settings(BaseSettings):
     @property
     def default_quota_bytes(self) -> int:
         return parse_size(self.default_quota)
+
+    @property
+    def render_memory_bytes(self) -> int:
+        return parse_size(self.render_memory)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from phonecloud.gallery.models import Album, AlbumAsset, Asset
+from phonecloud.media.models import AssetMedia
 
 PRECHECK_BATCH = 500  # stays under every database's limit on bound parameters
 
@@ -69,3 +70,9 @@ def album_member_ids(session: Session, album_id: uuid.UUID, asset_ids: Sequence[
         select(AlbumAsset.asset_id).where(AlbumAsset.album_id == album_id, AlbumAsset.asset_id.in_(asset_ids))
     )
     return set(rows)
+
+
+def media_rows(session: Session, asset_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AssetMedia]:
+    if not asset_ids:
+        return {}
+    return {row.asset_id: row for row in session.scalars(select(AssetMedia).where(AssetMedia.asset_id.in_(asset_ids)))}

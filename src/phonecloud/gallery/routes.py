@@ -8,7 +8,7 @@ import uuid
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
 
@@ -49,6 +49,15 @@ async def _drain(body, declared_length: int | None) -> None:
                 return
     except ClientDisconnect:
         return
+
+
+def _many(gallery, assets) -> list[AssetOut]:
+    media = gallery.media_of(assets)
+    return [AssetOut.of(asset, media.get(asset.id)) for asset in assets]
+
+
+def _one(gallery, asset) -> AssetOut:
+    return _many(gallery, [asset])[0]
 
 
 async def _receive_into(body, staged) -> list[bytes]:
@@ -129,7 +138,7 @@ async def upload_asset(
         if staged is not None:
             staged.abort()
         raise
-    out = UploadOut(id=result.asset.id, duplicate=not result.created, asset=AssetOut.of(result.asset))
+    out = UploadOut(id=result.asset.id, duplicate=not result.created, asset=_one(gallery, result.asset))
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
 
 
@@ -150,12 +159,13 @@ def list_assets(
 ):
     """The library newest first (by capture time when known, else modification time)."""
     page = services(request).gallery.list_assets(principal, cursor, limit, trashed)
-    return AssetPage(items=[AssetOut.of(asset) for asset in page.items], next_cursor=page.next_cursor)
+    return AssetPage(items=_many(services(request).gallery, page.items), next_cursor=page.next_cursor)
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut)
 def get_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
-    return AssetOut.of(services(request).gallery.get_asset(principal, asset_id))
+    gallery = services(request).gallery
+    return _one(gallery, gallery.get_asset(principal, asset_id))
 
 
 @router.get("/assets/{asset_id}/original", response_class=StreamingResponse,
@@ -182,15 +192,43 @@ def download_original(asset_id: uuid.UUID, request: Request, principal: Principa
                              media_type=asset.mime_type, headers=headers)
 
 
+def _derivative(name: str, asset_id: uuid.UUID, request: Request, principal: Principal) -> StreamingResponse:
+    container = services(request)
+    asset = container.gallery.get_asset(principal, asset_id)
+    key, mime = container.media().derivative(asset, container.gallery.media_of([asset]).get(asset.id), name)
+    etag = f'"{asset.sha1}-{name}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return StreamingResponse(container.blobs.get(key), media_type=mime, headers=headers)
+
+
+_DERIVATIVE_RESPONSES = {200: {"content": {"image/*": {}}}, 304: {}, 404: {}, 409: {"description": "still being made"}}
+
+
+@router.get("/assets/{asset_id}/thumbnail", response_class=StreamingResponse, responses=_DERIVATIVE_RESPONSES)
+def thumbnail(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """A small WebP (250 px on the short side), upright; 409 while it is being made, 404 if it cannot be."""
+    return _derivative("thumbnail", asset_id, request, principal)
+
+
+@router.get("/assets/{asset_id}/preview", response_class=StreamingResponse, responses=_DERIVATIVE_RESPONSES)
+def preview(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """A JPEG of 1440 px on the long side, upright, sRGB; 409 while it is being made, 404 if it cannot be."""
+    return _derivative("preview", asset_id, request, principal)
+
+
 @router.post("/assets/{asset_id}/trash", response_model=AssetOut)
 def trash_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
     """Move to the trash: hidden from the library, kept (and counted in the quota) until deleted for good."""
-    return AssetOut.of(services(request).gallery.set_trashed(principal, asset_id, True))
+    gallery = services(request).gallery
+    return _one(gallery, gallery.set_trashed(principal, asset_id, True))
 
 
 @router.post("/assets/{asset_id}/restore", response_model=AssetOut)
 def restore_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
-    return AssetOut.of(services(request).gallery.set_trashed(principal, asset_id, False))
+    gallery = services(request).gallery
+    return _one(gallery, gallery.set_trashed(principal, asset_id, False))
 
 
 @router.get("/albums", response_model=list[AlbumOut])
@@ -230,7 +268,7 @@ def list_album_assets(
     principal: Principal = Depends(current_principal),
 ):
     page = services(request).gallery.list_assets(principal, cursor, limit, album_id=album_id)
-    return AssetPage(items=[AssetOut.of(asset) for asset in page.items], next_cursor=page.next_cursor)
+    return AssetPage(items=_many(services(request).gallery, page.items), next_cursor=page.next_cursor)
 
 
 @router.put("/albums/{album_id}/assets", response_model=AlbumChangeResponse)

@@ -9,7 +9,39 @@ from pydantic import BaseModel, Field
 
 from phonecloud.gallery.models import Album, Asset
 from phonecloud.gallery.names import safe_filename
+from phonecloud.media.models import AssetMedia
 from phonecloud.media.sniff import sniff_extension
+
+
+class MediaOut(BaseModel):
+    state: str = Field(description="pending (being processed), ready, or failed (no preview; see error)")
+    error: str | None = None
+    taken_at: str | None = Field(default=None, description="Capture time as the camera stated it (wall clock)")
+    taken_at_offset_minutes: int | None = Field(default=None, description="Its zone offset, when known")
+    date_source: str | None = Field(default=None, description="exif, xmp, quicktime, filename or file_mtime")
+    latitude: float | None = None
+    longitude: float | None = None
+    altitude: float | None = None
+    make: str | None = None
+    model: str | None = None
+    lens: str | None = None
+    orientation: int | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+    video_codec: str | None = None
+    motion_photo: bool = False
+    motion_video_offset: int | None = None
+    live_photo_pair_id: uuid.UUID | None = None
+    problems: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, media: AssetMedia | None) -> MediaOut:
+        if media is None:
+            return cls(state="pending")
+        fields = {name: getattr(media, name) for name in cls.model_fields if name not in ("taken_at", "problems")}
+        return cls(**fields, taken_at=media.taken_at.isoformat() if media.taken_at else None,
+                   problems=media.problems.splitlines() if media.problems else [])
 
 
 class AssetOut(BaseModel):
@@ -26,15 +58,16 @@ class AssetOut(BaseModel):
     is_favorite: bool
     trashed: bool
     trashed_at: dt.datetime | None
+    media: MediaOut
 
     @classmethod
-    def of(cls, asset: Asset) -> AssetOut:
+    def of(cls, asset: Asset, media: AssetMedia | None = None) -> AssetOut:
         return cls(
             id=asset.id, kind=asset.kind, mime_type=asset.mime_type, original_filename=asset.original_filename,
             filename=safe_filename(asset.original_filename, sniff_extension(asset.mime_type)),
             size_bytes=asset.size_bytes, sha1=asset.sha1, file_modified_at=asset.file_modified_at,
             uploaded_at=asset.uploaded_at, sort_at=asset.sort_at, is_favorite=asset.is_favorite,
-            trashed=asset.trashed_at is not None, trashed_at=asset.trashed_at,
+            trashed=asset.trashed_at is not None, trashed_at=asset.trashed_at, media=MediaOut.of(media),
         )
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import errno
 import secrets
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -23,6 +23,9 @@ from phonecloud.gallery import repository
 from phonecloud.gallery.ingest import StagedUpload
 from phonecloud.gallery.models import Album, AlbumAsset, Asset
 from phonecloud.gallery.names import MAX_FILENAME_CHARS, record_filename
+from phonecloud.jobs.queue import JobQueue
+from phonecloud.media.jobs import MEDIA_JOB, job_subject
+from phonecloud.media.models import AssetMedia
 
 MAX_PAGE = 1000
 MAX_PRECHECK_ITEMS = 10_000
@@ -71,10 +74,12 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
 
 
 class GalleryService:
-    def __init__(self, db: Database, blobs: BlobStore, max_upload_bytes: int):
+    def __init__(self, db: Database, blobs: BlobStore, max_upload_bytes: int,
+                 after_store: Callable[[], None] = lambda: None):
         self.db = db
         self.blobs = blobs
         self.max_upload_bytes = max_upload_bytes
+        self.after_store = after_store  # tells this process's workers that a job is waiting
 
     # -- upload ------------------------------------------------------------------------------------------
 
@@ -166,6 +171,9 @@ class GalleryService:
                 sort_at=meta.file_modified_at, uploaded_at=utcnow(), is_favorite=False, trashed_at=None,
             )
             session.execute(insert(Asset).values(values))  # a plain INSERT: every upload passes here
+            # In the same transaction: an asset is never stored without the job that completes it.
+            JobQueue.enqueue_in(session, MEDIA_JOB, job_subject(values["id"]))
+        self.after_store()
         return Asset(**values)
 
     @staticmethod
@@ -223,6 +231,11 @@ class GalleryService:
         if asset is None:
             raise NotFound(f"no asset {asset_id}")
         return asset
+
+    def media_of(self, assets: list[Asset]) -> dict[uuid.UUID, AssetMedia]:
+        """What the media pipeline knows of these assets (those it has not processed yet are absent)."""
+        with self.db.read() as session:
+            return repository.media_rows(session, [asset.id for asset in assets])
 
     def read_original(self, asset: Asset, start: int, end: int) -> Iterator[bytes]:
         return self.blobs.get(asset.blob_key, start, end)

@@ -118,9 +118,15 @@ def _matroska(head: bytes) -> MediaType:
     return WEBM if b"webm" in head[:64] else MKV
 
 
-_EXTENSIONS = {media.mime: media.extension for media in list(globals().values()) if isinstance(media, MediaType)}
+_BY_MIME = {media.mime: media for media in list(globals().values()) if isinstance(media, MediaType)}
 
 
 def sniff_extension(mime: str) -> str:
     """The usual file extension of one of the media types above."""
-    return _EXTENSIONS.get(mime, "bin")
+    media = _BY_MIME.get(mime)
+    return media.extension if media else "bin"
+
+
+def media_type_of(mime: str) -> MediaType | None:
+    """The media type recorded for an asset, from its MIME type."""
+    return _BY_MIME.get(mime)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import abc
+import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 
 class BlobNotFound(KeyError):
@@ -79,6 +81,16 @@ class BlobStore(abc.ABC):
     @abc.abstractmethod
     def iterate(self, prefix: str = "") -> Iterator[str]:
         """Every committed key that starts with prefix, in no particular order."""
+
+    @contextmanager
+    def local_file(self, key: str) -> Iterator[str]:
+        """A path on local disk holding the blob's bytes, for libraries that need a file (decoders).
+        Stores that are not local disk copy the blob to a temporary file for the duration."""
+        with tempfile.NamedTemporaryFile(prefix="phonecloud-", suffix=".blob") as copy:
+            for chunk in self.get(key):
+                copy.write(chunk)
+            copy.flush()
+            yield copy.name
 
     @abc.abstractmethod
     def remove_stale_staging(self, older_than_seconds: float) -> int:

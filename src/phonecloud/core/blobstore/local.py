@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from phonecloud.core.blobstore.base import BlobNotFound, BlobStore, BlobWriter
@@ -149,6 +150,13 @@ class LocalBlobStore(BlobStore):
                 key = name if relative == "." else f"{relative}/{name}"
                 if key.startswith(prefix):
                     yield key
+
+    @contextmanager
+    def local_file(self, key: str) -> Iterator[str]:
+        path = self.path_for(key)
+        if not path.is_file():
+            raise BlobNotFound(key)
+        yield str(path)
 
     def remove_stale_staging(self, older_than_seconds: float) -> int:
         cutoff = time.time() - older_than_seconds

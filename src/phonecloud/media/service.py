@@ -1,0 +1,141 @@
+"""Media service: the `media.process` job — metadata, then thumbnail and preview — and reading them back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import and_, select, update
+
+from phonecloud.core.blobstore import BlobStore
+from phonecloud.core.db import Database, utcnow
+from phonecloud.gallery.models import Asset
+from phonecloud.jobs.worker import PermanentJobError
+from phonecloud.media.derivatives import Rendered, RenderError
+from phonecloud.media.jobs import MEDIA_JOB, job_subject  # noqa: F401  (re-exported for callers)
+from phonecloud.media.metadata import Metadata, extract
+from phonecloud.media.models import FAILED, READY, AssetMedia
+from phonecloud.media.sandbox import RenderSandbox
+from phonecloud.media.sniff import media_type_of
+
+DERIVATIVES = {"thumbnail": ("thumbnail.webp", "image/webp"), "preview": ("preview.jpg", "image/jpeg")}
+# A still and a video of the same name within this many seconds are one iPhone Live Photo.
+LIVE_PHOTO_MAX_SECONDS = 5.0
+
+
+def derived_key(asset: Asset, name: str) -> str:
+    """Beside, not among, the originals: derivatives are rebuilt at will and never count in the quota."""
+    return f"users/{asset.owner_id}/derived/{asset.id}/{name}"
+
+
+def sort_time(meta: Metadata, fallback: dt.datetime) -> dt.datetime:
+    """The instant the timeline sorts by: the capture time in UTC when its zone is known; a wall-clock
+    time without a zone is placed as if it were UTC, which keeps one camera's photos in order."""
+    if meta.taken_at is None:
+        return fallback
+    offset = dt.timedelta(minutes=meta.taken_at_offset_minutes or 0)
+    return (meta.taken_at - offset).replace(tzinfo=dt.UTC)
+
+
+class MediaService:
+    def __init__(self, db: Database, blobs: BlobStore, sandbox_factory: Callable[[], RenderSandbox]):
+        self.db = db
+        self.blobs = blobs
+        self._sandbox_factory = sandbox_factory
+        self._sandboxes: list[RenderSandbox] = []
+        self._local = threading.local()
+
+    def _sandbox(self) -> RenderSandbox:
+        sandbox = getattr(self._local, "sandbox", None)
+        if sandbox is None:  # one long-lived render process per worker thread
+            sandbox = self._local.sandbox = self._sandbox_factory()
+            self._sandboxes.append(sandbox)
+        return sandbox
+
+    def close(self) -> None:
+        for sandbox in self._sandboxes:
+            sandbox.close()
+
+    def process(self, subject: str) -> None:
+        """Run for one asset; idempotent (same keys, upserted row), so a retry or a second run is harmless."""
+        try:
+            asset_id = uuid.UUID(subject.removeprefix("asset:"))
+        except ValueError:
+            raise PermanentJobError(f"not an asset subject: {subject!r}") from None
+        with self.db.read() as session:
+            asset = session.get(Asset, asset_id)
+        if asset is None:
+            return  # deleted since: nothing left to do
+        media_type = media_type_of(asset.mime_type)
+        with self.blobs.local_file(asset.blob_key) as path:
+            meta = extract(path, media_type, asset.original_filename, asset.file_modified_at)
+            try:
+                rendered, error = self._sandbox().render(path, media_type), None
+            except RenderError as failure:
+                rendered, error = None, str(failure)
+        keys = self._store(asset, rendered) if rendered else {}
+        self._record(asset, meta, keys, error)
+
+    def _store(self, asset: Asset, rendered: Rendered) -> dict[str, str]:
+        keys = {}
+        for name, (file_name, _) in DERIVATIVES.items():
+            keys[name] = derived_key(asset, file_name)
+            self.blobs.put(keys[name], [getattr(rendered, name)])
+        return keys
+
+    def _record(self, asset: Asset, meta: Metadata, keys: dict[str, str], error: str | None) -> None:
+        fields = dict(
+            state=READY if keys else FAILED, error=error, taken_at=meta.taken_at,
+            taken_at_offset_minutes=meta.taken_at_offset_minutes, date_source=meta.date_source,
+            latitude=meta.latitude, longitude=meta.longitude, altitude=meta.altitude, make=meta.make,
+            model=meta.model, lens=meta.lens, orientation=meta.orientation, width=meta.width, height=meta.height,
+            duration_seconds=meta.duration_seconds, video_codec=meta.video_codec, motion_photo=meta.motion_photo,
+            motion_video_offset=meta.motion_video_offset, problems="\n".join(meta.problems) or None,
+            thumbnail_key=keys.get("thumbnail"), preview_key=keys.get("preview"), updated_at=utcnow(),
+        )
+        with self.db.write() as session:
+            row = session.get(AssetMedia, asset.id) or AssetMedia(asset_id=asset.id)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            session.add(row)
+            session.execute(update(Asset).where(Asset.id == asset.id)
+                            .values(sort_at=sort_time(meta, asset.file_modified_at)))
+            self._pair_live_photo(session, asset, row)
+
+    @staticmethod
+    def _pair_live_photo(session, asset: Asset, row: AssetMedia) -> None:
+        stem, dot, _ = asset.original_filename.rpartition(".")
+        if not dot or not stem:
+            return
+        other_kind = "video" if asset.kind == "photo" else "photo"
+        pattern = stem.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
+        candidates = session.execute(
+            select(Asset.id, AssetMedia.duration_seconds, AssetMedia.asset_id)
+            .outerjoin(AssetMedia, AssetMedia.asset_id == Asset.id)
+            .where(and_(Asset.owner_id == asset.owner_id, Asset.kind == other_kind,
+                        Asset.original_filename.like(pattern, escape="\\")))
+        ).all()
+        for other_id, other_duration, other_media in candidates:
+            duration = row.duration_seconds if asset.kind == "video" else other_duration
+            if duration is not None and duration > LIVE_PHOTO_MAX_SECONDS:
+                continue
+            row.live_photo_pair_id = other_id
+            if other_media is not None:
+                session.execute(update(AssetMedia).where(AssetMedia.asset_id == other_id)
+                                .values(live_photo_pair_id=asset.id))
+            return
+
+    def derivative(self, asset: Asset, media: AssetMedia | None, name: str) -> tuple[str, str]:
+        """(blob key, MIME type) of a ready derivative; raises a clear error while there is none."""
+        from phonecloud.core.errors import Conflict, NotFound
+
+        if media is None or media.state not in (READY, FAILED):
+            raise Conflict(f"the {name} of asset {asset.id} is still being made; try again shortly",
+                           state="pending")
+        key = getattr(media, f"{name}_key")
+        if media.state == FAILED or key is None:
+            raise NotFound(f"asset {asset.id} has no {name}: {media.error or 'it could not be rendered'}",
+                           state="failed", reason=media.error)
+        return key, DERIVATIVES[name][1]
