@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from phonecloud.accounts.service import AccountService
@@ -37,7 +38,7 @@ class Services:
             blobs=blobs,
             accounts=AccountService(db, settings.default_quota_bytes, settings.session_days),
             gallery=GalleryService(db, blobs, settings.max_upload_bytes),
-            jobs=JobQueue(db),
+            jobs=JobQueue(db, lease=dt.timedelta(seconds=settings.job_lease_seconds)),
         )
 
     def media(self):

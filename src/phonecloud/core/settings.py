@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     max_upload_size: str = "64GiB"
     session_days: int = 30
     embedded_workers: int = Field(default=1, description="job worker threads inside `phonecloud serve`; 0 for none")
+    job_lease_seconds: float = Field(default=300.0, description="a job whose worker is silent this long runs again")
     render_timeout_seconds: float = 120.0
     render_memory: str = "2GiB"
 

@@ -1,0 +1,137 @@
+"""The media pipeline end to end: upload → job → metadata and derivatives → API, across restarts."""
+
+from __future__ import annotations
+
+import io
+import signal
+import subprocess
+import time
+
+import pytest
+from PIL import Image
+
+from conftest import PHONECLOUD, SHARED_CORPUS, Accounts, Server, upload
+
+pytest.importorskip("pyvips")
+pytest.importorskip("phonecloud.media.derivatives")
+pytest.importorskip("phonecloud.media.metadata")
+
+LEASE_SECONDS = "2"
+
+
+@pytest.fixture
+def idle_server(tmp_path):
+    """A server that runs no jobs itself, so tests decide when workers run."""
+    server = Server(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "0",
+                                         "PHONECLOUD_JOB_LEASE_SECONDS": LEASE_SECONDS}).start()
+    accounts = Accounts(server)
+    yield server, accounts
+    accounts.close()
+    server.stop()
+
+
+def run_worker(server: Server, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([PHONECLOUD, "worker", *args], env=server.env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def exif_jpeg(seed: int, taken: str, orientation: int = 1) -> bytes:
+    image = Image.new("RGB", (64, 48), (seed % 256, 80, 160))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif.get_ifd(0x8769)[0x9003] = taken  # DateTimeOriginal
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def wait_ready(user, asset_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        media = user.http.get(f"/assets/{asset_id}").json()["media"]
+        if media["state"] != "pending":
+            return media
+        time.sleep(0.2)
+    raise AssertionError(f"asset {asset_id} still pending after {timeout} s")
+
+
+def test_derivatives_are_pending_then_served_with_caching_headers(idle_server):
+    server, accounts = idle_server
+    user = accounts.create()
+    asset = upload(user, exif_jpeg(1, "2008:10:22 16:28:39")).json()["asset"]
+    assert asset["media"]["state"] == "pending"
+    pending = user.http.get(f"/assets/{asset['id']}/thumbnail")
+    assert pending.status_code == 409 and pending.json()["state"] == "pending"
+
+    assert run_worker(server, "--until-idle").returncode == 0
+    media = wait_ready(user, asset["id"])
+    assert media["state"] == "ready"
+    assert media["taken_at"] == "2008-10-22T16:28:39" and media["date_source"] == "exif"
+    assert media["taken_at_offset_minutes"] is None
+    thumbnail = user.http.get(f"/assets/{asset['id']}/thumbnail")
+    assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/webp"
+    assert "max-age" in thumbnail.headers["cache-control"]
+    assert user.http.get(f"/assets/{asset['id']}/thumbnail",
+                         headers={"If-None-Match": thumbnail.headers["etag"]}).status_code == 304
+    preview = user.http.get(f"/assets/{asset['id']}/preview")
+    assert preview.status_code == 200 and preview.content[:3] == b"\xff\xd8\xff"
+    listed = user.http.get("/assets").json()["items"][0]
+    assert listed["sort_at"] == "2008-10-22T16:28:39Z"  # the timeline follows the capture time
+
+
+def test_a_file_that_cannot_be_rendered_is_kept_with_a_clear_no_preview_state(idle_server):
+    server, accounts = idle_server
+    user = accounts.create()
+    broken = b"\xff\xd8\xff\xe0" + b"\x00" * 5000  # a JPEG by its first bytes, nothing after
+    asset = upload(user, broken, filename="broken.jpg").json()["asset"]
+    assert run_worker(server, "--until-idle").returncode == 0
+    media = wait_ready(user, asset["id"])
+    assert media["state"] == "failed" and media["error"]
+    missing = user.http.get(f"/assets/{asset['id']}/preview")
+    assert missing.status_code == 404 and missing.json()["state"] == "failed"
+    assert user.http.get(f"/assets/{asset['id']}/original").content == broken  # the original stays
+    jobs = subprocess.run([PHONECLOUD, "admin", "jobs"], env=server.env, capture_output=True, text=True)
+    assert "media.process" in jobs.stdout
+
+
+def test_another_users_derivatives_are_404(idle_server):
+    server, accounts = idle_server
+    owner, stranger = accounts.create(), accounts.create()
+    asset = upload(owner, exif_jpeg(2, "2020:01:01 00:00:00")).json()["asset"]
+    run_worker(server, "--until-idle")
+    for name in ("thumbnail", "preview"):
+        assert stranger.http.get(f"/assets/{asset['id']}/{name}").status_code == 404
+
+
+def test_a_killed_worker_loses_no_job_and_duplicates_no_derivative(idle_server):
+    server, accounts = idle_server
+    user = accounts.create()
+    ids = [upload(user, exif_jpeg(100 + n, f"2021:05:{n % 28 + 1:02d} 10:00:00")).json()["id"] for n in range(40)]
+    worker = subprocess.Popen([PHONECLOUD, "worker", "--threads", "2"], env=server.env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill it mid-batch: once some but not all are done
+        done = sum(user.http.get(f"/assets/{i}").json()["media"]["state"] != "pending" for i in ids[:10])
+        if done:
+            break
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    time.sleep(float(LEASE_SECONDS) + 0.5)  # let the dead worker's leases lapse
+    assert run_worker(server, "--until-idle").returncode == 0
+    for asset_id in ids:
+        assert wait_ready(user, asset_id, timeout=30)["state"] == "ready"
+    derived = [p for p in (server.blob_root / "users").rglob("*") if p.is_file() and "derived" in p.parts]
+    assert len(derived) == 2 * len(ids)
+
+
+@pytest.mark.skipif(not SHARED_CORPUS.is_dir(), reason="../shared/corpus/exif-samples is not present")
+def test_real_phone_heic_and_camera_jpegs_get_thumbnails(server, accounts):
+    user = accounts.create(name="corpus-media")
+    files = sorted(SHARED_CORPUS.glob("heic/*")) + sorted(SHARED_CORPUS.glob("jpg/mobile/*"))[:3]
+    ids = [upload(user, path.read_bytes(), filename=path.name).json()["id"] for path in files if path.is_file()]
+    for asset_id in ids:
+        assert wait_ready(user, asset_id, timeout=180)["state"] == "ready", asset_id
+        thumbnail = user.http.get(f"/assets/{asset_id}/thumbnail")
+        assert thumbnail.status_code == 200
+        assert min(Image.open(io.BytesIO(thumbnail.content)).size) <= 250
