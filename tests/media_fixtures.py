@@ -3,8 +3,13 @@ container headers for the video and RAW formats, which only need to be recognise
 
 from __future__ import annotations
 
+import datetime
 import io
 import os
+import struct
+import zlib
+
+import av
 
 from PIL import Image
 
@@ -79,3 +84,44 @@ REFUSED = {
     "html-named-jpg": lambda: b"<html><body>not an image</body></html>",
     "ftyp-unknown-brand": lambda: ftyp(b"abcd", b"efgh"),
 }
+
+
+def mp4(metadata: dict[str, str] | None = None, frames: int = 5, options: dict[str, str] | None = None) -> bytes:
+    """A real, playable MP4 of a few 64x48 MPEG-4 frames, encoded by PyAV."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4", options=options or {}) as container:
+        container.metadata.update(metadata or {})
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for index in range(frames):
+            frame = av.VideoFrame(64, 48, "yuv420p")
+            for plane in frame.planes:
+                plane.update(bytes([index * 40 % 256]) * plane.buffer_size)
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return buffer.getvalue()
+
+
+def mp4_without_streams(created: datetime.datetime) -> bytes:
+    """ftyp and a moov with only its movie header: a valid MP4 with no track (PyAV will not write one)."""
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+    seconds = int((created - datetime.datetime(1904, 1, 1)).total_seconds())  # QuickTime's epoch
+    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    mvhd = (b"\0\0\0\0" + struct.pack(">IIIIIH", seconds, seconds, 1000, 0, 0x10000, 0x100) + bytes(10) + matrix
+            + bytes(24) + struct.pack(">I", 1))
+    return box(b"ftyp", b"isom\0\0\0\0isommp41") + box(b"moov", box(b"mvhd", mvhd))
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A valid PNG signature and IHDR (correct CRC) declaring a huge RGB image, with a tiny IDAT."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 301)) + png_chunk(b"IEND", b"")
+    )

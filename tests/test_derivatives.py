@@ -6,11 +6,11 @@ of ../shared/corpus/exif-samples are used when present, and their tests skip whe
 
 from __future__ import annotations
 
+import datetime
 import io
 import os
 import struct
 import threading
-import zlib
 from pathlib import Path
 
 import av
@@ -25,6 +25,7 @@ from phonecloud.media import derivatives
 from phonecloud.media.derivatives import MAX_PIXELS, Rendered, RenderError, render
 from phonecloud.media.sandbox import RenderSandbox
 from phonecloud.media.sniff import AVIF, GIF, HEIC, JPEG, MP4, PNG, TIFF, WEBP, MediaType, sniff
+from media_fixtures import mp4_without_streams, png_declaring
 
 RED = (220, 20, 20)
 BLUE = (20, 20, 220)
@@ -127,19 +128,6 @@ def jpeg_bytes(image: Image.Image, **options) -> bytes:
     return buffer.getvalue()
 
 
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A valid PNG signature and IHDR (correct CRC) declaring a huge RGB image, with a tiny IDAT."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
-        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 301)) + png_chunk(b"IEND", b"")
-    )
-
-
 def jpeg_declaring(width: int, height: int) -> bytes:
     """A small real JPEG whose SOF0 frame header is edited to declare another size."""
     data = bytearray(jpeg_bytes(Image.new("RGB", (64, 48), BLUE)))
@@ -188,14 +176,6 @@ def wait_until_dead(pid: int) -> None:
 
 def box(kind: bytes, payload: bytes) -> bytes:
     return (8 + len(payload)).to_bytes(4, "big") + kind + payload
-
-
-def mp4_without_streams() -> bytes:
-    """ftyp + moov holding only a movie header: a well-formed MP4 with no track at all."""
-    identity = b"".join(value.to_bytes(4, "big") for value in (0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000))
-    mvhd = box(b"mvhd", bytes(12) + (1000).to_bytes(4, "big") + bytes(4) + (0x10000).to_bytes(4, "big")
-               + (0x100).to_bytes(2, "big") + bytes(10) + identity + bytes(24) + (1).to_bytes(4, "big"))
-    return box(b"ftyp", b"isom" + bytes(4) + b"isommp41") + box(b"moov", mvhd)
 
 
 def audio_only_mp4(tmp_path: Path) -> str:
@@ -405,7 +385,7 @@ def bad_inputs(tmp_path: Path) -> dict[str, tuple[str, MediaType, str]]:
         "png-declaring-100000x100000": (png_declaring(100000, 100000), "too large"),
         "jpeg-declaring-60000x60000": (jpeg_declaring(60000, 60000), "too large"),
         "heic-without-an-image": (heic_without_image, "HEIF"),
-        "mp4-without-streams": (mp4_without_streams(), "no video stream"),
+        "mp4-without-streams": (mp4_without_streams(datetime.datetime(2020, 1, 1)), "no video stream"),
         "garbage-matroska": (matroska(b"matroska"), "video"),
         "dng": (tiff_raw(b"DNG Adobe"), "unsupported for previews"),
         "cr3": (ftyp(b"crx ", b"crx ", b"isom"), "unsupported for previews"),

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import PHONECLOUD, SHARED_CORPUS, Accounts, Server, upload
+from media_fixtures import mp4, png_declaring
 
 pytest.importorskip("pyvips")
 pytest.importorskip("phonecloud.media.derivatives")
@@ -135,3 +136,34 @@ def test_real_phone_heic_and_camera_jpegs_get_thumbnails(server, accounts):
         thumbnail = user.http.get(f"/assets/{asset_id}/thumbnail")
         assert thumbnail.status_code == 200
         assert min(Image.open(io.BytesIO(thumbnail.content)).size) <= 250
+
+
+def test_videos_get_a_poster_and_live_photo_pairs_are_linked(idle_server):
+    server, accounts = idle_server
+    user = accounts.create()
+    still = upload(user, exif_jpeg(7, "2023:06:01 09:30:00"), filename="IMG_4242.JPG").json()["asset"]
+    clip = upload(user, mp4(frames=20), filename="IMG_4242.MOV").json()["asset"]
+    other = upload(user, mp4(frames=20, metadata={"title": "x"}), filename="VID_20221014_123456.mp4").json()["asset"]
+    used = user.http.get("/me").json()["used_bytes"]
+    assert run_worker(server, "--until-idle").returncode == 0
+    clip_media, still_media = wait_ready(user, clip["id"]), wait_ready(user, still["id"])
+    assert clip_media["state"] == "ready" and clip_media["duration_seconds"] == pytest.approx(2.0, abs=0.2)
+    assert user.http.get(f"/assets/{clip['id']}/thumbnail").status_code == 200
+    assert clip_media["live_photo_pair_id"] == still["id"] and still_media["live_photo_pair_id"] == clip["id"]
+    other_media = wait_ready(user, other["id"])
+    assert other_media["live_photo_pair_id"] is None
+    assert (other_media["taken_at"], other_media["date_source"]) == ("2022-10-14T12:34:56", "filename")
+    assert user.http.get("/me").json()["used_bytes"] == used  # derivatives never count in the quota
+
+
+def test_a_decompression_bomb_is_refused_and_the_worker_carries_on(idle_server):
+    server, accounts = idle_server
+    user = accounts.create()
+    bomb = upload(user, png_declaring(100_000, 100_000), filename="bomb.png").json()["asset"]
+    fine = upload(user, exif_jpeg(8, "2020:02:02 02:02:02")).json()["asset"]
+    assert run_worker(server, "--until-idle").returncode == 0
+    bomb_media = wait_ready(user, bomb["id"])
+    assert bomb_media["state"] == "failed" and "pixels" in bomb_media["error"]
+    assert wait_ready(user, fine["id"])["state"] == "ready"
+    jobs = subprocess.run([PHONECLOUD, "admin", "jobs"], env=server.env, capture_output=True, text=True).stdout
+    assert "failed" in jobs

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 import media_fixtures
+from media_fixtures import mp4, mp4_without_streams
 from conftest import SHARED_CORPUS, shared_corpus_files
 from phonecloud.media import sniff as media_types
 from phonecloud.media import xmp
@@ -78,34 +79,6 @@ def xmp_packet(attributes: str = "", body: str = "") -> bytes:
 
 def jpeg_with_xmp(packet: bytes, jpeg: bytes | None = None) -> bytes:
     return with_app1(jpeg or media_fixtures.jpeg(7), b"http://ns.adobe.com/xap/1.0/\x00" + packet)
-
-
-def mp4(metadata: dict[str, str] | None = None, frames: int = 5, options: dict[str, str] | None = None) -> bytes:
-    """A real, playable MP4 of a few 64x48 MPEG-4 frames, encoded by PyAV."""
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp4", options=options or {}) as container:
-        container.metadata.update(metadata or {})
-        stream = container.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for index in range(frames):
-            frame = av.VideoFrame(64, 48, "yuv420p")
-            for plane in frame.planes:
-                plane.update(bytes([index * 40 % 256]) * plane.buffer_size)
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-    return buffer.getvalue()
-
-
-def mp4_without_streams(created: datetime.datetime) -> bytes:
-    """ftyp and a moov with only its movie header: a valid MP4 with no track (PyAV will not write one)."""
-    def box(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", 8 + len(payload)) + kind + payload
-    seconds = int((created - datetime.datetime(1904, 1, 1)).total_seconds())  # QuickTime's epoch
-    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
-    mvhd = (b"\0\0\0\0" + struct.pack(">IIIIIH", seconds, seconds, 1000, 0, 0x10000, 0x100) + bytes(10) + matrix
-            + bytes(24) + struct.pack(">I", 1))
-    return box(b"ftyp", b"isom\0\0\0\0isommp41") + box(b"moov", box(b"mvhd", mvhd))
 
 
 @pytest.fixture
