@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import uuid
@@ -86,13 +87,9 @@ class MediaService:
         return keys
 
     def _record(self, asset: Asset, meta: Metadata, keys: dict[str, str], error: str | None) -> None:
-        fields = dict(
-            state=READY if keys else FAILED, error=error, taken_at=meta.taken_at,
-            taken_at_offset_minutes=meta.taken_at_offset_minutes, date_source=meta.date_source,
-            latitude=meta.latitude, longitude=meta.longitude, altitude=meta.altitude, make=meta.make,
-            model=meta.model, lens=meta.lens, orientation=meta.orientation, width=meta.width, height=meta.height,
-            duration_seconds=meta.duration_seconds, video_codec=meta.video_codec, motion_photo=meta.motion_photo,
-            motion_video_offset=meta.motion_video_offset, problems="\n".join(meta.problems) or None,
+        fields = {name: value for name, value in dataclasses.asdict(meta).items() if name != "problems"}
+        fields.update(
+            state=READY if keys else FAILED, error=error, problems="\n".join(meta.problems) or None,
             thumbnail_key=keys.get("thumbnail"), preview_key=keys.get("preview"), updated_at=utcnow(),
         )
         with self.db.write() as session:
