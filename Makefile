@@ -37,6 +37,7 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 bench: $(VENV)/.bench-installed
+	command -v vipsthumbnail >/dev/null || { apt-get update && apt-get install -y libvips-tools; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:

@@ -1,12 +1,18 @@
-"""Describing the machine, and rendering results as one Markdown table for terminal and RESULTS.md."""
+"""Describing the machine, keeping results per workload, and rendering them as Markdown (terminal, RESULTS.md).
+
+RESULTS.md is rendered from RESULTS.json beside it. A run replaces only the workloads it measured there
+(`--only`), so the others keep their figures, each with the run that measured it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
 import subprocess
 import time
+from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -27,8 +33,10 @@ CAVEATS = """\
   of a shared virtual disk and varied between 300 and 1,500 MB/s from one run to the next.
 - This machine has 2 cores shared with whatever else runs on it; each run's line gives the 1-minute
   load average just before it (the bench itself adds about 2 while it runs), so noisy runs show.
-- Times are wall-clock seconds of the client command, process start-up included on both sides.
-  MB = 10^6 bytes; MiB = 2^20 bytes.
+- Times are wall-clock seconds of the client command, process start-up included on both sides (Thumbnails
+  per core and Ingest pipeline say in their descriptions what they time). MB = 10^6 bytes; MiB = 2^20 bytes.
+- The bench runs phonecloud from this checkout's working tree; each run's "phonecloud source" line says
+  which commit, and whether src/ had uncommitted changes then.
 """
 
 
@@ -46,6 +54,13 @@ def machine_info(work_dir: Path, rclone: Path) -> dict[str, str]:
         "phonecloud": _package_version("phonecloud"),
         "rclone": _command_output([str(rclone), "version"]).splitlines()[0],
     }
+
+
+def source_state(checkout: Path) -> str:
+    """The commit measured, and whether src/ had uncommitted changes (the bench runs the working tree)."""
+    commit = _command_output(["git", "-C", str(checkout), "log", "-1", "--format=%h %s"])
+    changed = _command_output(["git", "-C", str(checkout), "status", "--porcelain", "--", "src"])
+    return commit + (" + uncommitted changes in src/" if changed != "?" else "")
 
 
 def disk_write_mb_s(path: Path, size: int = GIB) -> float:
@@ -109,35 +124,79 @@ def _number(value: float | None) -> str:
 
 
 def summary_table(results: list[WorkloadResult]) -> str:
-    lines = ["| workload | metric | unit | phonecloud | rclone | ratio | ratio is |",
+    lines = ["| workload | metric | unit | phonecloud | baseline | ratio | ratio is |",
              "| --- | --- | --- | ---: | ---: | ---: | --- |"]
     for result in results:
+        workload = f"{result.title} (vs {result.baseline})"
         if result.error:
-            lines.append(f"| {result.title} | FAILED | | | | | see below |")
+            lines.append(f"| {workload} | FAILED | | | | | see below |")
         for row in result.rows:
             ratio = f"**{_number(row.ratio)}**" if row.ratio is not None else "—"
-            lines.append(f"| {result.title} | {row.metric} | {row.unit} | {_number(row.phonecloud)} | "
-                         f"{_number(row.rclone)} | {ratio} | {row.ratio_meaning} |")
+            lines.append(f"| {workload} | {row.metric} | {row.unit} | {_number(row.phonecloud)} | "
+                         f"{_number(row.baseline)} | {ratio} | {row.ratio_meaning} |")
     return "\n".join(lines)
 
 
-def results_markdown(run: dict[str, str], machine: dict[str, str], corpus: list[str],
-                     results: list[WorkloadResult]) -> str:
+# --- the results kept between runs ---------------------------------------------------------
+
+
+def load_store(path: Path) -> dict:
+    """What earlier runs wrote: {"runs": {id: {"info", "machine"}}, "corpus": {kind: line},
+    "workloads": {name: {"run": id, "result": WorkloadResult as a dict}}}."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {"runs": {}, "corpus": {}, "workloads": {}}
+
+
+def merge(store: dict, run_id: str, run: dict[str, str], machine: dict[str, str], corpus: dict[str, str],
+          results: dict[str, WorkloadResult]) -> dict:
+    """`store` with this run's workloads replacing their earlier results; runs no workload cites are dropped."""
+    workloads = {**store["workloads"],
+                 **{name: {"run": run_id, "result": asdict(result)} for name, result in results.items()}}
+    runs = {**store["runs"], run_id: {"info": run, "machine": machine}}
+    cited = {entry["run"] for entry in workloads.values()}
+    return {"runs": {key: value for key, value in sorted(runs.items()) if key in cited},
+            "corpus": {**store["corpus"], **corpus}, "workloads": workloads}
+
+
+def results_markdown(store: dict, order: list[str]) -> str:
+    """RESULTS.md from the store; workloads in `order` (any others after them)."""
+    names = sorted(store["workloads"], key=lambda name: order.index(name) if name in order else len(order))
+    results = {name: WorkloadResult.from_json(store["workloads"][name]["result"]) for name in names}
+    run_of = {name: store["workloads"][name]["run"] for name in names}
+    newest_machine = store["runs"][max(store["runs"])]["machine"]
     parts = ["# phonecloud benchmark results", "",
-             "Written by `bench/run.py` (`make bench`); rerun it to refresh. "
-             "Ratios above 1 mean phonecloud did better than the rclone baseline.", "",
-             "## Run", ""]
-    parts += [f"- {key}: {value}" for key, value in run.items()]
-    parts += ["", "## Machine", ""]
-    parts += [f"- {key}: `{value}`" for key, value in machine.items()]
-    parts += ["", "## Summary", "", summary_table(results), "", "## Corpus", ""]
-    parts += [f"- {line}" for line in corpus]
+             "Written by `bench/run.py` (`make bench`) from RESULTS.json; rerun it to refresh (`--only` refreshes "
+             "some workloads and keeps the others). Each workload is compared with the baseline named in its "
+             "row; the last column says what each ratio is. Against rclone and vipsthumbnail, ratios above 1 "
+             "mean phonecloud did better.", "",
+             "## Summary", "", summary_table(list(results.values())), "", "## Runs", ""]
+    for run_id, run in store["runs"].items():
+        parts += _run_section(run, [results[name].title for name in names if run_of[name] == run_id], newest_machine)
+    parts += ["## Machine", ""]
+    parts += [f"- {key}: `{value}`" for key, value in newest_machine.items()]
+    parts += ["", "## Corpus", ""]
+    parts += [f"- {line}" for line in store["corpus"].values()]
     parts += ["", "## Workloads", ""]
-    for result in results:
-        parts += [f"### {result.title}", "", result.description, ""]
-        if result.error:
-            parts += ["**Failed:**", "", "```", result.error.strip(), "```", ""]
-        parts += [f"- {line}" for line in result.runs]
-        parts.append("")
+    for name, result in results.items():
+        parts += _workload_section(result, store["runs"][run_of[name]]["info"]["date"])
     parts += ["## Caveats", "", CAVEATS]
     return "\n".join(parts)
+
+
+def _run_section(run: dict, titles: list[str], newest_machine: dict[str, str]) -> list[str]:
+    """One run's settings, and where its machine differed from the newest run's (the disk probe varies)."""
+    parts = [f"### {run['info']['date']}: {', '.join(titles)}", ""]
+    parts += [f"- {key}: {value}" for key, value in run["info"].items()]
+    parts += [f"- {key} (this run): `{value}`" for key, value in run["machine"].items()
+              if newest_machine.get(key) != value]
+    return parts + [""]
+
+
+def _workload_section(result: WorkloadResult, measured_on: str) -> list[str]:
+    parts = [f"### {result.title}", "", result.description, "", f"Measured in the run of {measured_on}.", ""]
+    if result.error:
+        parts += ["**Failed:**", "", "```", result.error.strip(), "```", ""]
+    parts += [f"- {line}" for line in result.runs]
+    return parts + [""]

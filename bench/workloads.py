@@ -1,6 +1,7 @@
-"""The measured workloads. Each returns a WorkloadResult: summary rows plus per-run detail.
+"""The rclone comparisons, and the result types every workload returns: summary rows plus per-run detail.
 
-Ratios are always oriented so that above 1 means phonecloud did better than rclone.
+Ratios against rclone are oriented so that above 1 means phonecloud did better; each row says what its
+ratio is (see thumbs.py and pipeline.py for the other baselines).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class Row:
     metric: str
     unit: str
     phonecloud: float | None
-    rclone: float | None
+    baseline: float | None  # the workload's baseline: rclone unless WorkloadResult.baseline says otherwise
     ratio: float | None = None
     ratio_meaning: str = ""
 
@@ -31,9 +32,14 @@ class Row:
 class WorkloadResult:
     title: str
     description: str
+    baseline: str = "rclone"
     rows: list[Row] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)  # one line per measured run, for RESULTS.md
     error: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> WorkloadResult:
+        return cls(**{**data, "rows": [Row(**row) for row in data.get("rows", [])]})
 
 
 @dataclass(frozen=True)
@@ -69,13 +75,20 @@ def fresh_server_uploads(sides, corpus: Corpus, repeats: int, label: str) -> dic
     The sides alternate which goes first, so neither always runs right after the other's writes.
     """
     results: dict[str, list[Measured]] = {side.name: [] for side in sides}
+    for run, side in alternating(sides, repeats):
+        with side.serve(f"{label}-{run + 1}") as session:
+            measured = measure_upload(session, corpus, session.check_ingested)
+        results[side.name].append(measured)
+        print(f"    {label} run {run + 1}/{repeats} {side.name}: {measured.seconds:.2f} s", flush=True)
+    return results
+
+
+def alternating(sides: list, repeats: int):
+    """(run number from 0, side) for `repeats` runs of every side; odd runs go through the sides backwards,
+    so that no side always runs right after the same other one."""
     for run in range(repeats):
         for side in sides if run % 2 == 0 else reversed(sides):
-            with side.serve(f"{label}-{run + 1}") as session:
-                measured = measure_upload(session, corpus, session.check_ingested)
-            results[side.name].append(measured)
-            print(f"    {label} run {run + 1}/{repeats} {side.name}: {measured.seconds:.2f} s", flush=True)
-    return results
+            yield run, side
 
 
 def median_seconds(runs: list[Measured]) -> float:

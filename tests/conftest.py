@@ -143,6 +143,17 @@ def upload(user: User, body: bytes, filename: str = "IMG_0001.jpg", modified_at:
                           headers={"Content-Type": "application/octet-stream"})
 
 
+def staging_drains(server: Server, timeout: float = 15) -> bool:
+    """Whether the blob store's staging folder empties: other uploads and the media worker stage files
+    too, for milliseconds, so a test that nothing of its own was left waits for the folder to clear."""
+    deadline = time.monotonic() + timeout
+    while any((server.blob_root / ".staging").iterdir()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def shared_corpus_files() -> list[Path]:
     if not SHARED_CORPUS.is_dir():
         return []

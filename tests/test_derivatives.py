@@ -520,3 +520,18 @@ def test_closed_sandbox_refuses(tmp_path):
 def test_configure_keeps_rendering(tmp_path):
     derivatives.configure(threads=None)
     assert_shows_quadrants(render(write(tmp_path, "good.jpg", jpeg_bytes(quadrants())), JPEG))
+
+
+def test_process_returns_metadata_and_derivatives_from_the_child(tmp_path, sandbox):
+    import datetime as _dt
+
+    from phonecloud.media.sniff import JPEG
+
+    path = write(tmp_path, "IMG_20200102_030405.jpg", jpeg_bytes(quadrants()))
+    meta, rendered, error = sandbox.process(path, JPEG, "IMG_20200102_030405.jpg",
+                                            _dt.datetime(2024, 1, 1, tzinfo=_dt.UTC))
+    assert error is None and rendered is not None
+    assert (meta.taken_at, meta.date_source) == (_dt.datetime(2020, 1, 2, 3, 4, 5), "filename")
+    broken = write(tmp_path, "broken.jpg", b"\xff\xd8\xff\xe0" + bytes(100))
+    meta, rendered, error = sandbox.process(broken, JPEG, "broken.jpg", _dt.datetime(2024, 1, 1, tzinfo=_dt.UTC))
+    assert rendered is None and error and meta.date_source == "file_mtime"

@@ -2,7 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import upload
+from conftest import staging_drains, upload
 from media_fixtures import jpeg
 
 
@@ -23,7 +23,7 @@ def test_upload_over_quota_gets_413_naming_used_quota_and_size(server, accounts)
     assert (body["used_bytes"], body["quota_bytes"], body["file_size"]) == (60_000, 100_000, 50_000)
     me = owner.http.get("/me").json()
     assert me["used_bytes"] == 60_000 and me["asset_count"] == 1
-    assert list((server.blob_root / ".staging").iterdir()) == []
+    assert staging_drains(server)
 
 
 def test_refusal_without_content_length_is_decided_after_the_bytes_arrive(accounts):

@@ -19,6 +19,8 @@ merely sequential). For N parallel renders, give each of N worker threads its ow
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import os
 import select
@@ -30,6 +32,7 @@ import time
 from dataclasses import asdict
 
 from phonecloud.media.derivatives import RenderError, Rendered
+from phonecloud.media.metadata import Metadata
 from phonecloud.media.sniff import MediaType
 
 _STARTUP_SECONDS = 60.0  # importing the decoders, generous for a loaded machine; bounded all the same
@@ -72,6 +75,23 @@ class RenderSandbox:
         return Rendered(
             thumbnail=blobs[0], preview=blobs[1], width=_int(header, "width"), height=_int(header, "height")
         )
+
+    def process(self, path: str, media: MediaType, filename: str,
+                file_modified_at: datetime.datetime) -> tuple[Metadata, Rendered | None, str | None]:
+        """Metadata and derivatives of one file in one visit to the child, which parses the file's
+        metadata as well (EXIF, XMP and container parsers are as exposed as the decoders).
+        Returns (metadata, rendered or None, why not rendered); a crash or timeout raises RenderError."""
+        request = {"op": "process", "path": os.fspath(path), "media": asdict(media), "filename": filename,
+                   "modified_at": file_modified_at.isoformat()}
+        header, blobs = self._call(request, self.timeout_seconds)
+        metadata = _metadata_from(header.get("metadata"))
+        if header.get("render_error") is not None:
+            return metadata, None, str(header["render_error"])
+        if len(blobs) != 2:
+            raise RenderError("renderer sent a bad reply (not two images)")
+        rendered = Rendered(thumbnail=blobs[0], preview=blobs[1], width=_int(header, "width"),
+                            height=_int(header, "height"))
+        return metadata, rendered, None
 
     @property
     def pid(self) -> int | None:
@@ -337,11 +357,41 @@ def _child_main(argv: list[str]) -> int:
         reply.flush()
 
 
+def _metadata_from(fields) -> Metadata:
+    """Rebuild the child's metadata from plain JSON values (never unpickled), checking its shape."""
+    names = {field.name for field in dataclasses.fields(Metadata)}
+    if not isinstance(fields, dict) or set(fields) != names:
+        raise RenderError("renderer sent a bad reply (metadata)")
+    try:
+        taken_at = datetime.datetime.fromisoformat(fields["taken_at"]) if fields["taken_at"] else None
+    except (TypeError, ValueError):
+        raise RenderError("renderer sent a bad reply (capture time)") from None
+    return Metadata(**{**fields, "taken_at": taken_at, "problems": tuple(str(p) for p in fields["problems"])})
+
+
+def _child_process(derivatives, request: dict) -> tuple[dict, list[bytes]]:
+    from phonecloud.media.metadata import extract
+
+    media = MediaType(**request["media"])
+    modified_at = datetime.datetime.fromisoformat(request["modified_at"])
+    metadata = dataclasses.asdict(extract(request["path"], media, request["filename"], modified_at))
+    metadata["taken_at"] = metadata["taken_at"].isoformat() if metadata["taken_at"] else None
+    header, blobs = _child_render(derivatives, request)
+    return {"ok": True, "metadata": metadata, "render_error": None if header["ok"] else header["error"],
+            **{key: header[key] for key in ("width", "height") if key in header}}, blobs
+
+
 def _child_handle(derivatives, request: dict) -> tuple[dict, list[bytes]]:
     if request.get("op") == "ping":
         return {"ok": True}, []
     if request.get("op") == "debug":
         return _child_debug(request)
+    if request.get("op") == "process":
+        return _child_process(derivatives, request)
+    return _child_render(derivatives, request)
+
+
+def _child_render(derivatives, request: dict) -> tuple[dict, list[bytes]]:
     try:
         media = MediaType(**request["media"])
         rendered = derivatives.render(request["path"], media)

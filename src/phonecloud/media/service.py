@@ -15,8 +15,7 @@ from phonecloud.core.db import Database, utcnow
 from phonecloud.gallery.models import Asset
 from phonecloud.jobs.worker import PermanentJobError
 from phonecloud.media.derivatives import Rendered, RenderError
-from phonecloud.media.jobs import MEDIA_JOB, job_subject  # noqa: F401  (re-exported for callers)
-from phonecloud.media.metadata import Metadata, extract
+from phonecloud.media.metadata import Metadata
 from phonecloud.media.models import FAILED, READY, AssetMedia
 from phonecloud.media.sandbox import RenderSandbox
 from phonecloud.media.sniff import media_type_of
@@ -38,6 +37,14 @@ def sort_time(meta: Metadata, fallback: dt.datetime) -> dt.datetime:
         return fallback
     offset = dt.timedelta(minutes=meta.taken_at_offset_minutes or 0)
     return (meta.taken_at - offset).replace(tzinfo=dt.UTC)
+
+
+def fallback_metadata(asset: Asset, problem: str) -> Metadata:
+    """What is known without parsing the file: its modification time (as naive UTC, like extract())."""
+    empty = {field.name: None for field in dataclasses.fields(Metadata)}
+    return Metadata(**{**empty, "taken_at": asset.file_modified_at.astimezone(dt.UTC).replace(tzinfo=None),
+                       "taken_at_offset_minutes": 0, "date_source": "file_mtime", "motion_photo": False,
+                       "problems": (f"metadata not read: {problem}",)})
 
 
 class MediaService:
@@ -71,11 +78,11 @@ class MediaService:
             return  # deleted since: nothing left to do
         media_type = media_type_of(asset.mime_type)
         with self.blobs.local_file(asset.blob_key) as path:
-            meta = extract(path, media_type, asset.original_filename, asset.file_modified_at)
             try:
-                rendered, error = self._sandbox().render(path, media_type), None
-            except RenderError as failure:
-                rendered, error = None, str(failure)
+                meta, rendered, error = self._sandbox().process(path, media_type, asset.original_filename,
+                                                                asset.file_modified_at)
+            except RenderError as failure:  # the child crashed or hung on this file: keep what is certain
+                meta, rendered, error = fallback_metadata(asset, str(failure)), None, str(failure)
         keys = self._store(asset, rendered) if rendered else {}
         self._record(asset, meta, keys, error)
 
