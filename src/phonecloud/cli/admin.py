@@ -84,8 +84,8 @@ def ensure_admin(email: str = typer.Option("admin@localhost")) -> None:
         return
     password = secrets.token_urlsafe(12)
     services.accounts.create_user(email, password, is_admin=True)
-    typer.echo(f"created the first admin: {email} with password {password}")
-    typer.echo(f"make a key for the sync client with: phonecloud admin create-key {email} --name my-phone")
+    typer.echo(f"created the first admin: {email} with password {password} (shown once; keep it)")
+    typer.echo(f"make a key for the sync client with: .venv/bin/phonecloud admin create-key {email} --name my-phone")
 
 
 @app.command("jobs")
