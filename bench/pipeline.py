@@ -63,25 +63,35 @@ def measure(session: PhoneCloudSession, photos: Corpus, variant: Variant, timeou
         return PipelineRun(sync_seconds, sync_seconds, 0, 0, 0.0, status_kib(session.pid, "VmHWM"), [], load)
     polls = wait_until_processed(session, photos.files, started + timeout_s)
     total = time.perf_counter() - started
-    check_states(session, polls[-1][1], photos.files, "ready")
-    return PipelineRun(sync_seconds, total, _processed(polls[0][1]), len(polls),
-                       statistics.mean(seconds for seconds, _ in polls), status_kib(session.pid, "VmHWM"),
+    check_states(session, polls.last, photos.files, "ready")
+    return PipelineRun(sync_seconds, total, _processed(polls.first), len(polls.seconds),
+                       statistics.mean(polls.seconds), status_kib(session.pid, "VmHWM"),
                        [status_kib(pid, "VmHWM") for pid in renderer_pids(session.pid)], load)
 
 
-def wait_until_processed(session: PhoneCloudSession, files: int, deadline: float) -> list[tuple[float, list]]:
-    """(seconds the listing took, assets) of every poll, until all `files` assets are past "pending"."""
-    polls = []
+@dataclass
+class Polls:
+    first: list[dict]  # the library as listed right after the sync
+    last: list[dict]
+    seconds: list[float]  # how long each listing took
+
+
+def wait_until_processed(session: PhoneCloudSession, files: int, deadline: float) -> Polls:
+    """Lists the library every POLL_INTERVAL_S until all `files` assets are past "pending"."""
+    polls = None
     while True:
         asked = time.perf_counter()
         assets = session.assets()
-        polls.append((time.perf_counter() - asked, assets))
+        seconds = time.perf_counter() - asked
+        polls = polls or Polls(first=assets, last=assets, seconds=[])
+        polls.last = assets
+        polls.seconds.append(seconds)
         if len(assets) == files and _processed(assets) == files:
             return polls
         if time.perf_counter() > deadline:
             states = collections.Counter(item["media"]["state"] for item in assets)
             raise BenchError(f"media jobs not done before the timeout: {len(assets)} assets, {dict(states)}")
-        time.sleep(max(0.0, POLL_INTERVAL_S - polls[-1][0]))
+        time.sleep(max(0.0, POLL_INTERVAL_S - seconds))
 
 
 def _processed(assets: list[dict]) -> int:
