@@ -137,7 +137,7 @@ def test_a_quota_that_is_not_a_size_exits_2_and_changes_nothing(server, user):
 
 # -- the first admin -----------------------------------------------------------------------------------------
 
-FIRST_ADMIN = re.compile(r"^created the first admin: (\S+) with password (\S+)$", re.M)
+FIRST_ADMIN = re.compile(r"^created the first admin: (\S+) with password (\S+) ", re.M)
 
 
 def test_ensure_admin_creates_a_working_admin_only_on_an_empty_server(tmp_path):
