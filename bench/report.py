@@ -35,6 +35,9 @@ CAVEATS = """\
   load average just before it (the bench itself adds about 2 while it runs), so noisy runs show.
 - Times are wall-clock seconds of the client command, process start-up included on both sides (Thumbnails
   per core and Ingest pipeline say in their descriptions what they time). MB = 10^6 bytes; MiB = 2^20 bytes.
+- Ingest pipeline lists the whole library (`GET /api/v1/assets?limit=1000`) every 0.5 s to see when it is
+  done; each listing costs the server time that the measured pipeline includes (each run's line gives the
+  mean duration of one listing).
 - The bench runs phonecloud from this checkout's working tree; each run's "phonecloud source" line says
   which commit, and whether src/ had uncommitted changes then.
 """

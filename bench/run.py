@@ -99,6 +99,7 @@ def main() -> int:
     started = time.monotonic()
     # Other processes on this machine skew every figure; the load average shows whether they ran.
     load_at_start = os.getloadavg()[0]
+    source = report.source_state(CHECKOUT)  # before: another checkout user may commit during the run
     print(f"phonecloud bench ({'quick' if args.quick else 'full'}): {', '.join(args.only)}; "
           f"transfers {args.transfers}, repeats {repeats}", flush=True)
     corpora = prepare_corpora(args.only, scale)
@@ -121,7 +122,7 @@ def main() -> int:
         "load average (1 min) at start / end": f"{load_at_start:.2f} / {os.getloadavg()[0]:.2f} "
                                                "(the bench itself adds up to about 2)",
         "logs": str(tools.log_dir.relative_to(CHECKOUT)),
-        "phonecloud source": report.source_state(CHECKOUT),
+        "phonecloud source": source,
     }
     results_path = args.results or (RESULTS_QUICK if args.quick else RESULTS_FULL)
     write_results(results_path, tools.log_dir.name, run_info, report.machine_info(WORK_DIR, rclone),
@@ -172,7 +173,8 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
     import workloads
     from sides import PhoneCloud, Rclone
 
-    sides = [PhoneCloud(tools), Rclone(tools)]
+    # These compare the transfer path with rclone's; the pipeline workload measures derivatives on top.
+    sides = [PhoneCloud(tools, PHONECLOUD_EMBEDDED_WORKERS="0"), Rclone(tools)]
     measures = {
         "ingest": lambda photos: workloads.photo_ingest(sides, photos, repeats, tools.transfers),
         "large": lambda video: workloads.large_file(sides, video, repeats),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 
 from phonecloud.accounts.service import AccountService
@@ -23,6 +24,8 @@ class Services:
     gallery: GalleryService
     jobs: JobQueue
     _closers: list = field(default_factory=list)
+    _media: object = None
+    _media_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def start(cls, settings: Settings | None = None) -> Services:
@@ -42,16 +45,17 @@ class Services:
         )
 
     def media(self):
-        """The media pipeline, built on first use: it loads the imaging libraries."""
-        if not hasattr(self, "_media"):
-            from phonecloud.media.sandbox import RenderSandbox
-            from phonecloud.media.service import MediaService
+        """The media pipeline, built on first use (it loads the imaging libraries), once for all threads."""
+        with self._media_lock:
+            if self._media is None:
+                from phonecloud.media.sandbox import RenderSandbox
+                from phonecloud.media.service import MediaService
 
-            settings = self.settings
-            self._media = MediaService(self.db, self.blobs, lambda: RenderSandbox(
-                timeout_seconds=settings.render_timeout_seconds, memory_bytes=settings.render_memory_bytes))
-            self._closers.append(self._media.close)
-        return self._media
+                settings = self.settings
+                self._media = MediaService(self.db, self.blobs, lambda: RenderSandbox(
+                    timeout_seconds=settings.render_timeout_seconds, memory_bytes=settings.render_memory_bytes))
+                self._closers.append(self._media.close)
+            return self._media
 
     def workers(self, threads: int) -> WorkerPool:
         """Job workers for every kind of job this server knows; uploads in this process wake them."""
