@@ -122,13 +122,17 @@ def photo_ingest(sides, photos: Corpus, repeats: int, transfers: int) -> Workloa
         f"Each run starts a fresh server on a fresh data folder; the median of {repeats} runs is reported.",
     )
     results = fresh_server_uploads(sides, photos, repeats, "ingest")
-    pc, rc = (photos.files / median_seconds(results[name]) for name in ("phonecloud", "rclone"))
-    result.rows.append(Row("ingest rate", "files/s", pc, rc, pc / rc, "phonecloud/rclone files/s"))
-    pc_mb, rc_mb = (photos.bytes / MB / median_seconds(results[name]) for name in ("phonecloud", "rclone"))
-    result.rows.append(Row("ingest rate", "MB/s", pc_mb, rc_mb, pc_mb / rc_mb, "phonecloud/rclone MB/s"))
+    result.rows.append(rate_row(results, "ingest rate", photos.files, "files/s"))
+    result.rows.append(rate_row(results, "ingest rate", photos.bytes / MB, "MB/s"))
     result.rows.append(client_memory_row(results))
     result.runs = run_lines(results, lambda m: f"{m.seconds:.2f} s = {photos.files / m.seconds:.1f} files/s")
     return result
+
+
+def rate_row(results: dict[str, list[Measured]], metric: str, amount: float, unit: str) -> Row:
+    """amount per median second for each side, and phonecloud's rate over rclone's."""
+    pc, rc = (amount / median_seconds(results[name]) for name in ("phonecloud", "rclone"))
+    return Row(metric, unit, pc, rc, pc / rc, f"phonecloud/rclone {unit}")
 
 
 # --- 3. large file -------------------------------------------------------------------------
@@ -143,8 +147,7 @@ def large_file(sides, video: Corpus, repeats: int) -> WorkloadResult:
         f"start, start-up included) is shown for reference. Median of {repeats} runs.",
     )
     results = fresh_server_uploads(sides, video, repeats, "large")
-    pc, rc = (video.bytes / MB / median_seconds(results[name]) for name in ("phonecloud", "rclone"))
-    result.rows.append(Row("upload rate", "MB/s", pc, rc, pc / rc, "phonecloud/rclone MB/s"))
+    result.rows.append(rate_row(results, "upload rate", video.bytes / MB, "MB/s"))
     growth = {name: max(m.rss_growth_mib for m in runs) for name, runs in results.items()}
     result.rows.append(Row("server RSS growth (max of runs)", "MiB", growth["phonecloud"], growth["rclone"]))
     hwm = {name: max(m.hwm_after_kib for m in runs) * MIB_PER_KIB for name, runs in results.items()}

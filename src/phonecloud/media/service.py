@@ -12,6 +12,7 @@ from sqlalchemy import and_, select, update
 
 from phonecloud.core.blobstore import BlobStore
 from phonecloud.core.db import Database, utcnow
+from phonecloud.core.errors import Conflict, NotFound
 from phonecloud.gallery.models import Asset
 from phonecloud.jobs.worker import PermanentJobError
 from phonecloud.media.derivatives import Rendered, RenderError
@@ -133,8 +134,6 @@ class MediaService:
 
     def derivative(self, asset: Asset, media: AssetMedia | None, name: str) -> tuple[str, str]:
         """(blob key, MIME type) of a ready derivative; raises a clear error while there is none."""
-        from phonecloud.core.errors import Conflict, NotFound
-
         if media is None or media.state not in (READY, FAILED):
             raise Conflict(f"the {name} of asset {asset.id} is still being made; try again shortly",
                            state="pending")
