@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PHONECLOUD_DATA_DIR ?= ./data
 
-.PHONY: run test bench install install-test clean
+.PHONY: run test test-scale bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(VENV)/.server-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[server,test]'
+	$(BIN)/pip install --quiet -e '.[server,test,postgres,s3]'
 	touch $@ $(VENV)/.server-installed
 
 install: $(VENV)/.server-installed
@@ -29,15 +29,32 @@ run: install
 	$(BIN)/phonecloud admin ensure-admin
 	$(BIN)/phonecloud serve --host $(HOST) --port $(PORT)
 
-test: install-test
+# tus-js-client, for the test that runs the JavaScript tus client under Node (skipped where Node is absent).
+TUS_JS := $(VENV)/tus-js
+$(TUS_JS)/.installed: | $(BIN)/python
+	if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix $(TUS_JS) tus-js-client@4 && touch $@; \
+	else echo "npm not found: the tus-js-client test will be skipped"; fi
+
+# Debian's Chromium, which Playwright drives in the web app's browser tests (skipped where it is absent).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium || echo "chromium not installed: the browser tests will be skipped"
+
+test: install-test $(TUS_JS)/.installed $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# The whole suite on the scale-out configuration: a real PostgreSQL (Debian's, started in a temporary folder)
+# and a real S3 server (rclone serve s3 on loopback); every test server gets its own database and prefix.
+test-scale: install-test $(TUS_JS)/.installed $(CHROMIUM)
+	$(BIN)/python tests/scaleout.py -n 2 $(PYTEST_ARGS)
+
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[server,bench]'
+	$(BIN)/pip install --quiet -e '.[server,bench,postgres,s3]'
 	touch $@
 
 bench: $(VENV)/.bench-installed
 	command -v vipsthumbnail >/dev/null || { apt-get update && apt-get install -y libvips-tools; }
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update && apt-get install -y postgresql; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:

@@ -33,8 +33,9 @@ RESULTS_FULL = BENCH_DIR / "RESULTS.md"
 RESULTS_QUICK = WORK_DIR / "RESULTS-quick.md"
 
 
-WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline")
-CORPUS_OF = {"ingest": "photos", "large": "video", "noop": "tree", "thumbs": "photos", "pipeline": "photos"}
+WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline", "tus", "export", "pull", "scale")
+CORPUS_OF = {"ingest": "photos", "large": "video", "noop": "tree", "thumbs": "photos", "pipeline": "photos",
+             "tus": "video", "export": "library", "pull": "photos", "scale": "photos"}
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,12 @@ class Scale:
     tree_files: int
     repeats: int
     client_timeout_s: float
+    library_bytes: int = 10 * 10**9  # the export workload's library: the photos and video-sized files
 
 
 FULL = Scale(photos=1000, video_bytes=2 * 1024**3, tree_files=100_000, repeats=3, client_timeout_s=3 * 3600)
-QUICK = Scale(photos=30, video_bytes=100 * 1024**2, tree_files=2_000, repeats=2, client_timeout_s=15 * 60)
+QUICK = Scale(photos=30, video_bytes=100 * 1024**2, tree_files=2_000, repeats=2, client_timeout_s=15 * 60,
+              library_bytes=300 * 10**6)
 
 
 def parse_args() -> argparse.Namespace:
@@ -145,9 +148,11 @@ def write_results(path: Path, run_id: str, run_info: dict, machine: dict, corpus
 def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
     """The cached (or newly built) input of each wanted kind of corpus: {"photos": Corpus, ...}."""
     import corpus
+    import export
 
     builders = {
         "photos": lambda: corpus.photo_corpus(CACHE_DIR, scale.photos, SOURCE_PHOTOS),
+        "library": lambda: export.library_corpus(CACHE_DIR, scale.photos, scale.library_bytes, SOURCE_PHOTOS),
         "video": lambda: corpus.video_corpus(CACHE_DIR, scale.video_bytes),
         "tree": lambda: corpus.tree_corpus(CACHE_DIR, scale.tree_files, SOURCE_PHOTOS),
     }
@@ -168,8 +173,11 @@ def warm_page_cache(corpora: dict) -> None:
 def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict:
     """{name: WorkloadResult} of each workload on its corpus; a failure is recorded in its result so the
     others still run."""
+    import export
     import pipeline
+    import scale
     import thumbs
+    import tus
     import workloads
     from sides import PhoneCloud, Rclone
 
@@ -181,6 +189,10 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
         "noop": lambda tree: workloads.noop_resync(sides, tree, repeats),
         "thumbs": lambda photos: thumbs.thumbnails(tools, photos, repeats),
         "pipeline": lambda photos: pipeline.pipeline(tools, photos, repeats),
+        "tus": lambda video: tus.tus_upload(tools, video, repeats, CACHE_DIR),
+        "export": lambda library: export.export_throughput(tools, library, repeats),
+        "pull": lambda photos: export.pull_mirror(tools, photos, repeats),
+        "scale": lambda photos: scale.scale_out(tools, photos, repeats),
     }
     shutil.rmtree(tools.work_dir, ignore_errors=True)  # server folders a crashed run left behind
     results = {}
@@ -217,6 +229,10 @@ def describe_corpora(corpora: dict) -> dict[str, str]:
     if tree := corpora.get("tree"):
         lines["tree"] = (f"tree: {tree.files:,} distinct {tree.bytes / tree.files:.0f}-byte JPEGs (one tiny real "
                          f"JPEG with a unique COM segment each) in folders of {corpus.FILES_PER_FOLDER:,}")
+    if library := corpora.get("library"):
+        import export
+
+        lines["library"] = export.describe_library(library)
     for line in lines.values():
         print("  " + line, flush=True)
     return lines

@@ -59,11 +59,14 @@ def fresh_dir(path: Path) -> Path:
 
 
 class PhoneCloud:
-    def __init__(self, tools: Tools, name: str = "phonecloud", **settings: str):
-        """settings: extra PHONECLOUD_* variables for the server, e.g. PHONECLOUD_EMBEDDED_WORKERS="0"."""
+    def __init__(self, tools: Tools, name: str = "phonecloud", client_env: dict[str, str] | None = None,
+                 **settings: str):
+        """settings: extra PHONECLOUD_* variables for the server, e.g. PHONECLOUD_EMBEDDED_WORKERS="0";
+        client_env: the same for `phonecloud sync`."""
         self.tools = tools
         self.name = name
         self.settings = settings
+        self.client_env = client_env or {}
 
     @contextlib.contextmanager
     def serve(self, label: str):
@@ -77,7 +80,7 @@ class PhoneCloud:
                                 f"{url}/api/v1/health") as process:
                 key = self._create_account(server_env, label)
                 yield PhoneCloudSession(self.tools, process.pid, url, key, home / "client",
-                                        self.tools.log_dir / f"{self.name}-{label}.client.log")
+                                        self.tools.log_dir / f"{self.name}-{label}.client.log", self.client_env)
         finally:
             shutil.rmtree(home, ignore_errors=True)
 
@@ -96,8 +99,10 @@ class PhoneCloud:
 
 
 class PhoneCloudSession:
-    def __init__(self, tools: Tools, pid: int, url: str, key: str, client_dir: Path, log_path: Path):
+    def __init__(self, tools: Tools, pid: int, url: str, key: str, client_dir: Path, log_path: Path,
+                 client_env: dict[str, str] | None = None):
         self.tools, self.pid, self.url, self.key = tools, pid, url, key
+        self.client_env = client_env or {}
         # One client state folder per session: a second sync in the same session is a re-sync.
         self.client_dir = fresh_dir(client_dir)
         self.log_path = log_path
@@ -105,7 +110,7 @@ class PhoneCloudSession:
     def upload(self, folder: Path) -> Upload:
         command = [str(self.tools.phonecloud), "sync", str(folder), "--server", self.url, "--key", self.key,
                    "--json", "--transfers", str(self.tools.transfers)]
-        env = clean_env(PHONECLOUD_CLIENT_DIR=str(self.client_dir))
+        env = clean_env(PHONECLOUD_CLIENT_DIR=str(self.client_dir), **self.client_env)
         run = run_client(command, env, self.tools.client_timeout_s, self.log_path)
         return Upload(run.seconds, run.peak_rss_kib, _last_line_json(run.stdout))
 

@@ -14,6 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+import scaleout
+from scaleout import postgres_url, s3_url, scaleout_servers  # noqa: F401  (fixtures)
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus" / "exif-samples"
 PHONECLOUD = str(Path(sys.executable).with_name("phonecloud"))
@@ -32,7 +35,11 @@ class Server:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PHONECLOUD_DATA_DIR": str(data_dir), **(extra_env or {})}
+        # In a scale-out run (tests/scaleout.py) the server gets a PostgreSQL database and a bucket prefix.
+        storage = scaleout.storage_for(data_dir)
+        self.env = {**os.environ, "PHONECLOUD_DATA_DIR": str(data_dir), **storage, **(extra_env or {})}
+        self.database_url = self.env.get("PHONECLOUD_DATABASE_URL")  # None: SQLite in data_dir
+        self.blob_url = self.env.get("PHONECLOUD_BLOB_URL")  # None: a folder in data_dir
         self.log_path = data_dir.parent / f"server-{self.port}.log"
         self.access_log = access_log
         self.process: subprocess.Popen | None = None
@@ -66,7 +73,15 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     @property
+    def storage_env(self) -> dict[str, str]:
+        """The database and blob URLs given to this server, for commands run on its data (none: embedded)."""
+        return {name: self.env[name] for name in ("PHONECLOUD_DATABASE_URL", "PHONECLOUD_BLOB_URL") if name in self.env}
+
+    @property
     def blob_root(self) -> Path:
+        """The folder holding the blobs: the S3 server's folder for this server's prefix when on S3."""
+        if self.blob_url and self.blob_url.startswith("s3://"):
+            return scaleout.blob_folder(self.blob_url)
         return self.data_dir / "blobs"
 
 
@@ -89,7 +104,8 @@ class Accounts:
         from phonecloud.core.settings import Settings
 
         self.server = server
-        self.services = Services.start(Settings(data_dir=server.data_dir))
+        self.services = Services.start(Settings(data_dir=server.data_dir, database_url=server.database_url,
+                                                blob_url=server.blob_url))
         self._clients: list[httpx.Client] = []
 
     def create(self, quota_bytes: int | None = None, name: str = "user") -> User:
@@ -147,7 +163,8 @@ def staging_drains(server: Server, timeout: float = 15) -> bool:
     """Whether the blob store's staging folder empties: other uploads and the media worker stage files
     too, for milliseconds, so a test that nothing of its own was left waits for the folder to clear."""
     deadline = time.monotonic() + timeout
-    while any((server.blob_root / ".staging").iterdir()):
+    staging = server.blob_root / ".staging"  # on S3 too: the store stages under .staging/ in its prefix
+    while staging.exists() and any(staging.iterdir()):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import scaleout
 from conftest import PHONECLOUD, Server, api_client
 
 PASSWORD = "correct horse battery"
@@ -20,6 +21,7 @@ KEY_LINE = re.compile(r"^pck_[A-Za-z0-9_-]{20,}$")
 def phonecloud(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {name: value for name, value in os.environ.items() if not name.startswith("PHONECLOUD_")}
     env["PHONECLOUD_DATA_DIR"] = str(data_dir)
+    env.update(scaleout.storage_for(data_dir))  # in a scale-out run: the database and bucket of that data dir
     return subprocess.run([PHONECLOUD, *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=120)
 

@@ -490,6 +490,13 @@ def test_a_child_killed_while_idle_is_replaced(tmp_path):
         assert sandbox.pid != first
 
 
+def test_the_child_runs_at_the_niceness_asked(tmp_path):
+    good = write(tmp_path, "good.jpg", jpeg_bytes(quadrants()))
+    with RenderSandbox(niceness=7) as sandbox:
+        sandbox.render(good, JPEG)
+        assert os.getpriority(os.PRIO_PROCESS, sandbox.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 7
+
+
 def test_one_sandbox_shared_by_threads(tmp_path, sandbox):
     paths = [write(tmp_path, f"t{index}.jpg", jpeg_bytes(quadrants((400 + index * 40, 300)))) for index in range(6)]
     results: dict[int, Rendered | BaseException] = {}

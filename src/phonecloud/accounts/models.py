@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phonecloud.core.db import Base, UTCDateTime, utcnow
@@ -58,3 +58,19 @@ class LoginSession(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_login_sessions_expires", "expires_at"),)
+
+
+class LoginThrottleEntry(Base):
+    """Failed sign-ins of one account or one client address, shared by every server process."""
+
+    __tablename__ = "login_throttles"
+
+    # SHA-256 of scope and subject: fixed width whatever was typed, and no list of tried emails or addresses.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)  # in a row; each one lasts twice the one before
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_login_throttles_updated", "updated_at"),)

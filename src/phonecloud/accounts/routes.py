@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from phonecloud.accounts.service import AccountSummary, Principal
-from phonecloud.core.http import current_principal, services
+from phonecloud.accounts.addresses import client_address
+from phonecloud.accounts.service import AccountSummary, Principal, SessionInfo, UserRow
+from phonecloud.accounts.throttle import LoginThrottled
+from phonecloud.core.http import RowId, current_principal, error_response, services
 
 router = APIRouter(tags=["accounts"])
 
@@ -33,6 +35,17 @@ class NewKey(BaseModel):
     device_name: str
 
 
+class SessionOut(BaseModel):
+    id: int
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    current: bool = Field(description="Whether this request was made with this session")
+
+
+class RevokedCount(BaseModel):
+    revoked: int
+
+
 class DeviceOut(BaseModel):
     id: int
     name: str
@@ -42,15 +55,41 @@ class DeviceOut(BaseModel):
     revoked: bool
 
 
-@router.post("/auth/login", response_model=LoginResponse)
+def request_address(request: Request) -> str:
+    """The client's address for sign-in throttling (see accounts.addresses: proxies are trusted only as set)."""
+    return client_address(request.client.host if request.client else None,
+                          request.headers.getlist("x-forwarded-for"), services(request).settings.trusted_proxies)
+
+
+@router.post("/auth/login", response_model=LoginResponse,
+             responses={429: {"description": "Too many failed sign-ins for this email or address; see Retry-After"}})
 def login(body: LoginRequest, request: Request):
-    token, expires = services(request).accounts.login(body.email, body.password)
+    try:
+        token, expires = services(request).accounts.login(body.email, body.password, request_address(request))
+    except LoginThrottled as refused:
+        return error_response(refused, {"Retry-After": str(refused.details["retry_after"])})
     return LoginResponse(token=token, expires_at=expires)
 
 
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request, principal: Principal = Depends(current_principal)):
     services(request).accounts.logout(principal)
+
+
+@router.get("/auth/sessions", response_model=list[SessionOut])
+def list_sessions(request: Request, principal: Principal = Depends(current_principal)) -> list[SessionInfo]:
+    return services(request).accounts.list_sessions(principal)
+
+
+@router.delete("/auth/sessions", response_model=RevokedCount)
+def revoke_all_sessions(request: Request, principal: Principal = Depends(current_principal),
+                        keep_current: bool = Query(False, description="Keep the session this request was made with")):
+    return RevokedCount(revoked=services(request).accounts.revoke_all_sessions(principal, keep_current))
+
+
+@router.delete("/auth/sessions/{session_id}", status_code=204)
+def revoke_session(session_id: RowId, request: Request, principal: Principal = Depends(current_principal)):
+    services(request).accounts.revoke_session(principal, session_id)
 
 
 @router.get("/me", response_model=AccountSummary)
@@ -70,5 +109,62 @@ def create_device_key(body: NewKeyRequest, request: Request, principal: Principa
 
 
 @router.delete("/devices/{device_id}", status_code=204)
-def revoke_device(device_id: int, request: Request, principal: Principal = Depends(current_principal)):
+def revoke_device(device_id: RowId, request: Request, principal: Principal = Depends(current_principal)):
     services(request).accounts.revoke_device(principal.user_id, device_id)
+
+
+MAX_BYTES = 2**63 - 1  # what the database's 64-bit columns hold
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+@router.post("/me/password", status_code=204,
+             responses={400: {"description": "Wrong current password or a new one too short"}, 429: {}})
+def change_password(body: PasswordChange, request: Request, principal: Principal = Depends(current_principal)):
+    """Change the caller's password; their other sessions end, devices keep their API keys."""
+    try:
+        services(request).accounts.change_password(principal, body.current_password, body.new_password,
+                                                    request_address(request))
+    except LoginThrottled as refused:
+        return error_response(refused, {"Retry-After": str(refused.details["retry_after"])})
+
+
+class NewUser(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+    quota_bytes: int | None = Field(default=None, ge=0, le=MAX_BYTES, description="Default: the server's default quota")
+    is_admin: bool = False
+
+
+class UserChange(BaseModel):
+    email: str = Field(max_length=320, description="Whose account (users are named by email, as in the CLI)")
+    quota_bytes: int | None = Field(default=None, ge=0, le=MAX_BYTES)
+    disabled: bool | None = Field(default=None, description="A disabled user cannot sign in nor use their keys")
+
+
+@router.get("/admin/users", response_model=list[UserRow])
+def list_users(request: Request, principal: Principal = Depends(current_principal)):
+    """Every user with their usage. Administrators only."""
+    principal.require_admin()
+    return services(request).accounts.list_users()
+
+
+@router.post("/admin/users", response_model=UserRow, status_code=201)
+def create_user(body: NewUser, request: Request, principal: Principal = Depends(current_principal)):
+    """Create a user. Administrators only."""
+    principal.require_admin()
+    accounts = services(request).accounts
+    user = accounts.create_user(body.email, body.password, body.quota_bytes, body.is_admin)
+    return accounts.list_users(email=user.email)[0]
+
+
+@router.patch("/admin/users", response_model=UserRow)
+def update_user(body: UserChange, request: Request, principal: Principal = Depends(current_principal)):
+    """Set a user's quota, disable or enable them. Administrators only. (The user is named in the body:
+    users are not objects that one user owns, so their ids stay out of paths.)"""
+    accounts = services(request).accounts
+    user = accounts.update_user(principal, body.email, body.quota_bytes, body.disabled)
+    return accounts.list_users(email=user.email)[0]

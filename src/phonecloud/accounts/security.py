@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from functools import cache
 
@@ -32,9 +33,19 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Whether the hash was made with other parameters than today's (a library upgrade, a stronger profile)."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
 def new_token(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def digests_match(stored: str, presented: str) -> bool:
+    """Compare in constant time, so the time taken says nothing of how much of a digest matched."""
+    return hmac.compare_digest(stored.encode(), presented.encode())

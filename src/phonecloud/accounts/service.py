@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from phonecloud.accounts import security
 from phonecloud.accounts.models import ApiKey, Device, LoginSession, User
+from phonecloud.accounts.throttle import LoginThrottle, ThrottlePolicy
 from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 
@@ -29,6 +30,10 @@ class Principal:
     is_admin: bool
     device_id: int | None = None
     session_id: int | None = None
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("administrators only")
 
 
 @dataclass(frozen=True)
@@ -55,11 +60,43 @@ def normalise_email(email: str) -> str:
     return email
 
 
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    current: bool
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """One user as the administrators see them."""
+
+    id: int
+    email: str
+    is_admin: bool
+    disabled: bool
+    region: str
+    quota_bytes: int
+    used_bytes: int
+    asset_count: int
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ServerTotals:
+    users: int
+    assets: int
+    used_bytes: int
+
+
 class AccountService:
-    def __init__(self, db: Database, default_quota_bytes: int, session_days: int = 30):
+    def __init__(self, db: Database, default_quota_bytes: int, session_days: int = 30,
+                 throttle_policy: ThrottlePolicy = ThrottlePolicy()):
         self.db = db
         self.default_quota_bytes = default_quota_bytes
         self.session_lifetime = dt.timedelta(days=session_days)
+        self.throttle = LoginThrottle(db, throttle_policy)
 
     # -- users -------------------------------------------------------------------------------------------
 
@@ -106,15 +143,24 @@ class AccountService:
 
     # -- sessions ----------------------------------------------------------------------------------------
 
-    def login(self, email: str, password: str) -> tuple[str, dt.datetime]:
-        """A new session token for a correct email and password; one message for every failure."""
+    def login(self, email: str, password: str, address: str) -> tuple[str, dt.datetime]:
+        """A new session token for a correct email and password; one message for every failure, and
+        LoginThrottled (429) while the email or the client address has failed too often (see throttle)."""
+        email = email.strip().lower()
+        admission = self.throttle.admit(email, address)
         with self.db.read() as session:
-            user = session.scalar(select(User).where(User.email == email.strip().lower()))
+            user = session.scalar(select(User).where(User.email == email))
         if not security.verify_password(user.password_hash if user else None, password) or user.disabled:
             raise Unauthorized("wrong email or password")
         token = security.new_token(security.SESSION_PREFIX)
         expires = utcnow() + self.session_lifetime
+        # Today's parameters replace older ones now, the only moment the password is at hand (hashed before
+        # the transaction: Argon2 is slow on purpose).
+        rehashed = security.hash_password(password) if security.needs_rehash(user.password_hash) else None
         with self.db.write() as session:
+            self.throttle.succeeded(session, admission)
+            if rehashed is not None:
+                session.execute(update(User).where(User.id == user.id).values(password_hash=rehashed))
             session.add(LoginSession(user_id=user.id, token_hash=security.token_digest(token), expires_at=expires))
         return token, expires
 
@@ -124,6 +170,36 @@ class AccountService:
         with self.db.write() as session:
             session.execute(update(LoginSession).where(LoginSession.id == principal.session_id)
                             .values(revoked_at=utcnow()))
+
+    def list_sessions(self, principal: Principal) -> list[SessionInfo]:
+        """The caller's sessions that still work, oldest first."""
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(LoginSession).where(LoginSession.user_id == principal.user_id,
+                                           LoginSession.revoked_at.is_(None), LoginSession.expires_at > utcnow())
+                .order_by(LoginSession.id)
+            )
+            return [SessionInfo(row.id, row.created_at, row.expires_at, row.id == principal.session_id)
+                    for row in rows]
+
+    def revoke_session(self, principal: Principal, session_id: int) -> None:
+        with self.db.write() as session:
+            owned = session.scalar(select(LoginSession.id).where(LoginSession.id == session_id,
+                                                                 LoginSession.user_id == principal.user_id))
+            if owned is None:
+                raise NotFound(f"no session {session_id}")
+            session.execute(update(LoginSession).where(LoginSession.id == session_id,
+                                                       LoginSession.revoked_at.is_(None))
+                            .values(revoked_at=utcnow()))
+
+    def revoke_all_sessions(self, principal: Principal, keep_current: bool = False) -> int:
+        """Sign the user out everywhere (a lost phone, a leaked password); API keys are revoked per device."""
+        query = update(LoginSession).where(LoginSession.user_id == principal.user_id,
+                                           LoginSession.revoked_at.is_(None), LoginSession.expires_at > utcnow())
+        if keep_current and principal.session_id is not None:
+            query = query.where(LoginSession.id != principal.session_id)
+        with self.db.write() as session:
+            return session.execute(query.values(revoked_at=utcnow())).rowcount
 
     # -- devices and API keys ----------------------------------------------------------------------------
 
@@ -171,22 +247,26 @@ class AccountService:
         Every request passes here, so it reads plain columns with one query rather than ORM objects.
         """
         is_key = token.startswith(security.API_KEY_PREFIX)
+        digest = security.token_digest(token)
         table = ApiKey if is_key else LoginSession
         digest_column = ApiKey.key_hash if is_key else LoginSession.token_hash
         moment_column = ApiKey.last_used_at if is_key else LoginSession.expires_at
         owner_column = ApiKey.device_id if is_key else LoginSession.id
         query = (
             select(table.id, table.revoked_at, moment_column, owner_column,
-                   User.id, User.email, User.is_admin, User.disabled)
+                   User.id, User.email, User.is_admin, User.disabled, digest_column)
             .join(User, User.id == table.user_id)
-            .where(digest_column == security.token_digest(token))
+            .where(digest_column == digest)
         )
         now = utcnow()
         with self.db.engine.connect() as connection:
             row = connection.execute(query).first()
-        if row is None or row[1] is not None or (not is_key and row[2] <= now):
+        # Found by its digest through an index: the lookup's timing can only tell about a SHA-256 of the
+        # token, which the attacker cannot steer; the final comparison is constant-time all the same.
+        if row is None or row[1] is not None or (not is_key and row[2] <= now) or not security.digests_match(
+                row[8], digest):
             raise Unauthorized("invalid, expired or revoked credentials")
-        credential_id, _, moment, device_or_session, user_id, email, is_admin, disabled = row
+        credential_id, _, moment, device_or_session, user_id, email, is_admin, disabled, _ = row
         if disabled:
             raise Forbidden("this account is disabled")
         if not is_key:
@@ -195,3 +275,66 @@ class AccountService:
             with self.db.write() as session:
                 session.execute(update(ApiKey).where(ApiKey.id == credential_id).values(last_used_at=now))
         return Principal(user_id, email, is_admin, device_id=device_or_session)
+
+    # -- administration and self-service -----------------------------------------------------------------
+
+    def list_users(self, limit: int = 1000, email: str | None = None) -> list[UserRow]:
+        from phonecloud.gallery.models import Asset  # the administrators see how much each user keeps
+
+        counts = select(Asset.owner_id, func.count().label("assets")).group_by(Asset.owner_id)
+        users = select(User)
+        if email is not None:
+            user = self.user_by_email(email)
+            counts, users = counts.where(Asset.owner_id == user.id), users.where(User.id == user.id)
+        counts = counts.subquery()
+        query = (users.add_columns(func.coalesce(counts.c.assets, 0)).outerjoin(counts, counts.c.owner_id == User.id)
+                 .order_by(User.email).limit(limit))
+        with self.db.read() as session:
+            return [UserRow(user.id, user.email, user.is_admin, user.disabled, user.region, user.quota_bytes,
+                            user.used_bytes, count, user.created_at) for user, count in session.execute(query)]
+
+    def update_user(self, acting: Principal, email: str, quota_bytes: int | None = None,
+                    disabled: bool | None = None) -> User:
+        """An administrator's change to a user: the quota, or disabling (which also ends their sessions)."""
+        acting.require_admin()
+        user = self.user_by_email(email)
+        if quota_bytes is not None and quota_bytes < 0:
+            raise BadRequest("quota must not be negative")
+        if disabled and user.id == acting.user_id:
+            raise BadRequest("administrators cannot disable their own account")
+        values = {name: value for name, value in (("quota_bytes", quota_bytes), ("disabled", disabled))
+                  if value is not None}
+        with self.db.write() as session:
+            if values:
+                session.execute(update(User).where(User.id == user.id).values(**values))
+            if disabled:
+                session.execute(update(LoginSession).where(LoginSession.user_id == user.id,
+                                                           LoginSession.revoked_at.is_(None))
+                                .values(revoked_at=utcnow()))
+        return self.user_by_email(email)
+
+    def change_password(self, principal: Principal, current: str, new: str, address: str) -> None:
+        """Replace the caller's password (the current one is checked, with sign-in's throttling) and end
+        their other sessions; devices keep their API keys."""
+        admission = self.throttle.admit(principal.email, address)
+        with self.db.read() as session:
+            user = session.get(User, principal.user_id)
+        if not security.verify_password(user.password_hash, current):
+            raise BadRequest("the current password is wrong")
+        if len(new) < MIN_PASSWORD_LENGTH:
+            raise BadRequest(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+        with self.db.write() as session:
+            self.throttle.succeeded(session, admission)
+            session.execute(update(User).where(User.id == user.id).values(password_hash=security.hash_password(new)))
+            others = update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+            if principal.session_id is not None:
+                others = others.where(LoginSession.id != principal.session_id)
+            session.execute(others.values(revoked_at=utcnow()))
+
+    def totals(self) -> ServerTotals:
+        from phonecloud.gallery.models import Asset
+
+        with self.db.read() as session:
+            users, used = session.execute(select(func.count(), func.coalesce(func.sum(User.used_bytes), 0))).one()
+            assets = session.scalar(select(func.count()).select_from(Asset)) or 0
+        return ServerTotals(users, assets, used)

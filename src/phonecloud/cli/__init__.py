@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import typer
 
-from phonecloud.cli import admin, client, server, worker
+from phonecloud.cli import admin, client, portability, server, worker
+from phonecloud.cli import migrate
 
 app = typer.Typer(help="phonecloud: back up a phone's photos and videos to a server you run.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.command()(server.serve)
 app.command()(worker.worker)
 app.add_typer(admin.app, name="admin")
+admin.app.command("migrate-storage")(migrate.migrate_storage)  # in a module of its own: a long command
 app.command()(client.login)
 app.command()(client.sync)
+app.command()(portability.export)
+app.command()(portability.pull)
+app.command("import-export")(portability.import_export)
 
 
 def main() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from phonecloud.cli.common import fail, require_server_extra
+from phonecloud.notices import cli as notices_cli
 
 app = typer.Typer(help="Manage users and keys on this server (uses the server's settings).", no_args_is_help=True)
+app.add_typer(notices_cli.app, name="notice")
 
 
 def _services():
@@ -108,3 +110,69 @@ def jobs(
     for job in services.jobs.failures(limit=20):
         console.print(f"failed {job.kind} {job.subject} after {job.attempts} attempts: {job.last_error}",
                       markup=False, highlight=False)
+
+
+@app.command("recover")
+def recover(json_output: bool = typer.Option(False, "--json", help="Print the report as JSON")) -> None:
+    """Remove what a crash left behind and repair every user's used bytes, as `phonecloud serve` does at
+    start; safe while servers run. Each repair is also logged on stderr."""
+    import json
+
+    from phonecloud.core.sizes import format_size
+
+    services = _services()
+    report = services.recovery().run()
+    expired = services.uploads.expire_due()  # as at start: resumable uploads past their time
+    if json_output:
+        typer.echo(json.dumps({**report.as_dict(), "expired_uploads": expired}))
+        return
+    typer.echo(f"removed {report.staging_removed} pieces of abandoned staging data and {report.orphans_removed} "
+               f"unreferenced blobs ({format_size(report.orphan_bytes)}); repaired the used bytes of "
+               f"{len(report.usage_repairs)} users; expired {expired} resumable uploads")
+    for repair in report.usage_repairs:
+        typer.echo(f"  {repair.email}: {repair.old} -> {repair.new} bytes")
+
+
+@app.command("scrub")
+def scrub(
+    derivatives: bool = typer.Option(False, "--derivatives", help="Also check every thumbnail and preview"),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per problem, then a summary line, "
+                                     "on stdout (progress goes to stderr)"),
+) -> None:
+    """Re-hash every stored original against the SHA-1 recorded at upload; exits 1 if any is missing or
+    damaged, naming the asset and its owner."""
+    import json
+    import sys
+
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from phonecloud.core.sizes import format_size
+    from phonecloud.maintenance.scrub import Scrubber
+
+    services = _services()
+    scrubber = Scrubber(services.db, services.blobs)
+    assets, total_bytes = scrubber.totals()
+    # JSON lines own stdout, so the bar goes to stderr (and stays off when stdout shares the terminal).
+    console = Console(stderr=json_output, highlight=False, soft_wrap=True)
+    progress = Progress(TextColumn(f"scrubbing {assets} assets"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                        console=console, redirect_stdout=False, disable=json_output and sys.stdout.isatty())
+
+    def report(problem) -> None:
+        if json_output:
+            typer.echo(json.dumps(problem.as_dict()))
+        else:
+            console.print(f"asset {problem.asset_id} of {problem.owner_email}: {problem.blob} {problem.problem} "
+                          f"({problem.key}): {problem.detail}", markup=False)
+
+    with progress:
+        task = progress.add_task("scrub", total=total_bytes)
+        summary = scrubber.run(derivatives, report, lambda done: progress.update(task, completed=done))
+    if json_output:
+        typer.echo(json.dumps({"summary": summary.as_dict()}))
+    else:
+        checked = f", {summary.derivatives} derivatives" if derivatives else ""
+        console.print(f"checked {summary.assets} originals ({format_size(summary.original_bytes)}){checked}: "
+                      f"{summary.problems or 'no'} problems", markup=False)
+    if summary.problems:
+        raise typer.Exit(1)

@@ -9,9 +9,13 @@ from fastapi import APIRouter, FastAPI
 from phonecloud import __version__
 from phonecloud.accounts.routes import router as accounts_router
 from phonecloud.core.container import Services
-from phonecloud.core.http import install_error_handlers
+from phonecloud.core.http import ERROR_RESPONSES, install_error_handlers, install_request_limits
 from phonecloud.core.settings import Settings
 from phonecloud.gallery.routes import router as gallery_router
+from phonecloud.portability.routes import router as portability_router
+from phonecloud.uploads.routes import router as uploads_router
+from phonecloud.notices.routes import router as notices_router
+from phonecloud.web.app import install_web
 
 API_PREFIX = "/api/v1"
 
@@ -20,6 +24,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         services = app.state.services = Services.start(settings)
+        services.recovery().run()  # before the first request: what a crash left is put right
+        services.uploads.expire_due()  # resumable uploads that expired while the server was down
         pool = services.workers(services.settings.embedded_workers)
         pool.start()  # the embedded default: jobs run inside this process, no other service needed
         try:
@@ -31,8 +37,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="phonecloud", version=__version__, lifespan=lifespan,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None)
     install_error_handlers(app)
+    install_request_limits(app)
 
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
 
     @api.get("/health", tags=["server"])
     def health() -> dict[str, str]:
@@ -40,5 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     api.include_router(accounts_router)
     api.include_router(gallery_router)
+    api.include_router(portability_router)
+    api.include_router(uploads_router)
+    api.include_router(notices_router)
     app.include_router(api)
+    install_web(app)  # the web pages at /, over the same services
     return app

@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from phonecloud.accounts.service import AccountService
+from phonecloud.accounts.throttle import ThrottlePolicy
 from phonecloud.core.blobstore import BlobStore, open_blob_store
 from phonecloud.core.db import Database
 from phonecloud.core.settings import Settings
-from phonecloud.gallery.service import GalleryService
+from phonecloud.gallery.service import TRASH_PURGE_JOB, GalleryService
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.jobs.worker import WorkerPool
+from phonecloud.notices.service import NoticeService
 
 
 @dataclass
@@ -23,6 +26,7 @@ class Services:
     accounts: AccountService
     gallery: GalleryService
     jobs: JobQueue
+    notices: NoticeService
     _closers: list = field(default_factory=list)
     _media: object = None
     _media_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -39,9 +43,11 @@ class Services:
             settings=settings,
             db=db,
             blobs=blobs,
-            accounts=AccountService(db, settings.default_quota_bytes, settings.session_days),
+            accounts=AccountService(db, settings.default_quota_bytes, settings.session_days,
+                                    ThrottlePolicy.from_settings(settings)),
             gallery=GalleryService(db, blobs, settings.max_upload_bytes),
             jobs=JobQueue(db, lease=dt.timedelta(seconds=settings.job_lease_seconds)),
+            notices=NoticeService(db),
         )
 
     def media(self):
@@ -53,16 +59,45 @@ class Services:
 
                 settings = self.settings
                 self._media = MediaService(self.db, self.blobs, lambda: RenderSandbox(
-                    timeout_seconds=settings.render_timeout_seconds, memory_bytes=settings.render_memory_bytes))
+                    timeout_seconds=settings.render_timeout_seconds, memory_bytes=settings.render_memory_bytes,
+                    niceness=settings.render_niceness))
                 self._closers.append(self._media.close)
             return self._media
+
+    def recovery(self):
+        """Startup recovery (see maintenance.recovery), as `phonecloud serve` and `admin recover` run it."""
+        from phonecloud.maintenance.recovery import RecoveryService
+
+        return RecoveryService(self.db, self.blobs, self.settings.staging_max_age_seconds,
+                               self.settings.orphan_min_age_seconds)
+
+    @cached_property
+    def uploads(self):
+        """Resumable uploads (tus), finished into the gallery; built once (the lifespan touches it first)."""
+        from phonecloud.uploads.service import UploadService
+
+        settings = self.settings
+        return UploadService(self.db, self.blobs, self.gallery, settings.max_upload_bytes,
+                             dt.timedelta(seconds=settings.tus_expiry_seconds), settings.tus_checkpoint_bytes)
+
+    @cached_property
+    def portability(self):
+        """Exports of whole libraries (see portability.service)."""
+        from phonecloud.portability.service import PortabilityService
+
+        return PortabilityService(self.db, self.blobs, self.settings.export_part_size_bytes,
+                                  self.settings.export_zip64_from_bytes)
 
     def workers(self, threads: int) -> WorkerPool:
         """Job workers for every kind of job this server knows; uploads in this process wake them."""
         from phonecloud.media.jobs import MEDIA_JOB
+        from phonecloud.portability.jobs import EXPORT_JOB
 
-        pool = WorkerPool(self.jobs, {MEDIA_JOB: lambda subject: self.media().process(subject)}, threads)
+        pool = WorkerPool(self.jobs, {MEDIA_JOB: lambda subject: self.media().process(subject),
+                                      TRASH_PURGE_JOB: self.gallery.run_trash_purge,
+                                      EXPORT_JOB: lambda subject: self.portability.prepare(subject)}, threads)
         self.gallery.after_store = pool.wake
+        self.gallery.schedule_trash_purge(dt.datetime.now(dt.UTC).date())  # starts the daily chain (once a day)
         return pool
 
     def close(self) -> None:

@@ -8,9 +8,12 @@ import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+
+_MIGRATION_LOCK = 0x70686F6E65  # any fixed number: the advisory lock key that serialises migrations
 
 
 class Base(DeclarativeBase):
@@ -62,6 +65,21 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _configure_postgresql(engine: Engine) -> None:
+    """SUM() of integers is NUMERIC on PostgreSQL, which psycopg returns as Decimal: return whole values as
+    int, as SQLite does, so that no code above this module meets a Decimal (no column is NUMERIC)."""
+    from psycopg.types.numeric import NumericLoader
+
+    class WholeNumbersAsInt(NumericLoader):
+        def load(self, data):
+            value = super().load(data)
+            return int(value) if value.is_finite() and value == value.to_integral_value() else value
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.adapters.register_loader("numeric", WholeNumbersAsInt)
+
+
 class Database:
     """The engine plus two session factories: one for reads and one for transactions that write."""
 
@@ -71,7 +89,13 @@ class Database:
             self.engine = create_engine(url, pool_size=20, max_overflow=20, pool_timeout=60)
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+            # READ COMMITTED: what the quota's conditional UPDATE and the queue's SKIP LOCKED claim need, and
+            # no serialization failures for concurrent uploads of one user. Pre-ping and recycle ride out
+            # a database restart or failover and idle-connection reaping by a proxy.
+            self.engine = create_engine(url, pool_size=20, max_overflow=20, pool_timeout=60, pool_pre_ping=True,
+                                        pool_recycle=1800, isolation_level="READ COMMITTED",
+                                        connect_args={"application_name": "phonecloud"})
+            _configure_postgresql(self.engine)
         # SQLite has one writer at a time and makes the others poll with sleeps of up to 100 ms; queueing
         # this process's writers on a lock hands the turn over at once instead.
         self._write_turn = threading.Lock() if url.startswith("sqlite") else nullcontext()
@@ -101,7 +125,24 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(migrations))
         config.attributes["engine"] = self.engine
-        command.upgrade(config, "head")
+        with self._migration_lock():
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """On PostgreSQL, processes starting together migrate one after the other (the later ones then
+        find nothing to do); the lock is held on a connection of its own and dies with it."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+                connection.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

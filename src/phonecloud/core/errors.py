@@ -56,6 +56,11 @@ class TooLarge(PhonecloudError):
     code = "too_large"
 
 
+class HeadersTooLarge(PhonecloudError):
+    status = 431
+    code = "headers_too_large"
+
+
 class UnsupportedMedia(PhonecloudError):
     status = 415
     code = "unsupported_media"

@@ -5,5 +5,8 @@ from phonecloud.core.db import Base
 from phonecloud.gallery import models as _gallery  # noqa: F401
 from phonecloud.jobs import models as _jobs  # noqa: F401
 from phonecloud.media import models as _media  # noqa: F401
+from phonecloud.portability import models as _portability  # noqa: F401
+from phonecloud.uploads import models as _uploads  # noqa: F401
+from phonecloud.notices import models as _notices  # noqa: F401
 
 metadata = Base.metadata

@@ -43,10 +43,35 @@ class Settings(BaseSettings):
     default_quota: str = "5GiB"
     max_upload_size: str = "64GiB"
     session_days: int = 30
-    embedded_workers: int = Field(default=1, description="job worker threads inside `phonecloud serve`; 0 for none")
+    embedded_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="job worker threads inside `phonecloud serve` (default: one per core); 0 for none")
     job_lease_seconds: float = Field(default=300.0, description="a job whose worker is silent this long runs again")
     render_timeout_seconds: float = 120.0
     render_memory: str = "2GiB"
+    render_niceness: int = Field(default=10, ge=0, le=19, description="added to renderers' nice value: uploads first")
+    login_account_failures: int = Field(default=5, ge=1, description="failed sign-ins per account in a window "
+                                        "before further attempts are refused for a while")
+    login_address_failures: int = Field(default=20, ge=1, description="the same per client address (higher: a "
+                                        "household or an office shares one)")
+    login_failure_window_seconds: float = Field(default=900.0, gt=0, description="failures older than this are forgotten")
+    login_lockout_seconds: float = Field(default=60.0, gt=0, description="the first lockout; each one in a row doubles")
+    login_lockout_max_seconds: float = Field(default=3600.0, gt=0, description="the longest lockout")
+    trusted_proxies: int = Field(default=0, ge=0, description="reverse proxies in front of the server whose "
+                                 "X-Forwarded-For is believed; 0 trusts none (the connection's address is used)")
+    staging_max_age_seconds: float = Field(default=3600.0, ge=0, description="at start, staged upload data "
+                                           "untouched this long is removed as left by a crash")
+    orphan_min_age_seconds: float = Field(default=3600.0, ge=0, description="at start, an original or derivative "
+                                          "that no asset references is removed once it is this old")
+    tus_expiry_seconds: float = Field(default=86400.0, gt=0, description="an unfinished resumable upload that "
+                                      "receives nothing for this long expires: its bytes and reservation go")
+    tus_checkpoint_size: str = Field(default="8MiB", description="a resumable upload's progress is made durable "
+                                     "(and acknowledged to a later HEAD) every this many bytes within a request")
+
+    export_part_size: str = Field(default="4GB", description="the largest zip part of an export (a file larger "
+                                  "than that alone gets a part of its own)")
+    export_zip64_from: str = Field(default=str(0xFFFFFFFF), description="sizes and offsets in an export from "
+                                   "this many bytes are written as ZIP64 (lower it only to test ZIP64 readers)")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
@@ -75,3 +100,15 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return parse_size(self.max_upload_size)
+
+    @property
+    def tus_checkpoint_bytes(self) -> int:
+        return parse_size(self.tus_checkpoint_size)
+
+    @property
+    def export_part_size_bytes(self) -> int:
+        return parse_size(self.export_part_size)
+
+    @property
+    def export_zip64_from_bytes(self) -> int:
+        return parse_size(self.export_zip64_from)

@@ -40,13 +40,18 @@ def assets_by_sha1(session: Session, owner_id: int, sha1s: Iterable[str]) -> dic
     return found
 
 
-def timeline_page(owner_id: int, trashed: bool, after: tuple[dt.datetime, uuid.UUID] | None,
-                  limit: int, album_id: uuid.UUID | None = None) -> Select:
-    """Newest first by (sort_at, id): keyset pagination, so page N costs what page 1 costs."""
+def _listing(owner_id: int, trashed: bool, album_id: uuid.UUID | None) -> Select:
     query = select(Asset).where(Asset.owner_id == owner_id)
     query = query.where(Asset.trashed_at.is_not(None) if trashed else Asset.trashed_at.is_(None))
     if album_id is not None:
         query = query.join(AlbumAsset, AlbumAsset.asset_id == Asset.id).where(AlbumAsset.album_id == album_id)
+    return query
+
+
+def timeline_page(owner_id: int, trashed: bool, after: tuple[dt.datetime, uuid.UUID] | None,
+                  limit: int, album_id: uuid.UUID | None = None) -> Select:
+    """Newest first by (sort_at, id): keyset pagination, so page N costs what page 1 costs."""
+    query = _listing(owner_id, trashed, album_id)
     if after is not None:
         query = query.where(tuple_(Asset.sort_at, Asset.id) < tuple_(*after))
     return query.order_by(Asset.sort_at.desc(), Asset.id.desc()).limit(limit)
@@ -76,3 +81,31 @@ def media_rows(session: Session, asset_ids: Sequence[uuid.UUID]) -> dict[uuid.UU
     if not asset_ids:
         return {}
     return {row.asset_id: row for row in session.scalars(select(AssetMedia).where(AssetMedia.asset_id.in_(asset_ids)))}
+
+
+def owner_assets_with_media(owner_id: int) -> Select:
+    """Every asset of the owner, the trash included, with what the media pipeline knows (or None)."""
+    return (select(Asset, AssetMedia).outerjoin(AssetMedia, AssetMedia.asset_id == Asset.id)
+            .where(Asset.owner_id == owner_id).order_by(Asset.sort_at, Asset.id))
+
+
+def owner_albums(owner_id: int) -> Select:
+    return select(Album).where(Album.owner_id == owner_id).order_by(Album.created_at, Album.id)
+
+
+def owner_album_members(owner_id: int) -> Select:
+    """(album id, asset id) of every album of the owner."""
+    return (select(AlbumAsset.album_id, AlbumAsset.asset_id).join(Album, Album.id == AlbumAsset.album_id)
+            .where(Album.owner_id == owner_id).order_by(AlbumAsset.album_id, AlbumAsset.added_at, AlbumAsset.asset_id))
+
+
+def newer_page(owner_id: int, trashed: bool, before: tuple[dt.datetime, uuid.UUID], limit: int,
+               album_id: uuid.UUID | None = None) -> Select:
+    """The items just newer than a position, nearest first: the way back in a newest-first listing."""
+    return _listing(owner_id, trashed, album_id).where(tuple_(Asset.sort_at, Asset.id) > tuple_(*before)).order_by(
+        Asset.sort_at.asc(), Asset.id.asc()).limit(limit)
+
+
+def trashed_before(cutoff: dt.datetime, limit: int) -> Select:
+    """Every user's assets moved to the trash before cutoff (the purge is the one query across owners)."""
+    return select(Asset).where(Asset.trashed_at < cutoff).order_by(Asset.trashed_at).limit(limit)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from urllib.parse import quote
@@ -14,7 +13,8 @@ from starlette.requests import ClientDisconnect
 
 from phonecloud.accounts.service import Principal
 from phonecloud.core.errors import BadRequest, PhonecloudError
-from phonecloud.core.http import current_principal, error_response, parse_range, services
+from phonecloud.core.streaming import drain_body, receive_into
+from phonecloud.core.http import ErrorOut, current_principal, error_response, parse_range, services
 from phonecloud.gallery.names import safe_filename
 from phonecloud.gallery.schemas import (
     AlbumChangeResponse, AlbumIn, AlbumOut, AlbumPatch, AssetIds, AssetOut, AssetPage, CheckRequest,
@@ -25,30 +25,12 @@ from phonecloud.media.sniff import sniff_extension
 
 router = APIRouter(tags=["gallery"])
 
-# Hashing and writing run in a worker thread a batch at a time, so the event loop keeps receiving.
-_FEED_BATCH = 1 << 20
-# A refused upload's remaining body is read and dropped up to this much, so that the client, still
-# sending, reads the clear error instead of a reset connection; beyond it the connection is closed.
-_DRAIN_LIMIT = 64 << 20
 # Below this a refusal costs less than the look-up that would make it early; the final check is atomic.
 _EARLY_QUOTA_CHECK = 1 << 20
 
 
 def _modified_at(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-async def _drain(body, declared_length: int | None) -> None:
-    if declared_length is not None and declared_length > _DRAIN_LIMIT:
-        return
-    received = 0
-    try:
-        async for chunk in body:
-            received += len(chunk)
-            if received > _DRAIN_LIMIT:
-                return
-    except ClientDisconnect:
-        return
 
 
 def _many(gallery, assets) -> list[AssetOut]:
@@ -60,46 +42,10 @@ def _one(gallery, asset) -> AssetOut:
     return _many(gallery, [asset])[0]
 
 
-async def _receive_into(body, staged) -> list[bytes]:
-    """Read the body while the previous batch is hashed and, in parallel, written by worker threads.
-
-    Returns the last batch, not yet fed: the caller feeds it in the same thread hop that finishes the
-    upload, so a small file costs one hop in all.
-    """
-    loop = asyncio.get_running_loop()
-    working: list[asyncio.Future] = []
-    batch: list[bytes] = []
-    batched = 0
-
-    async def settle() -> None:
-        # Both halves finish before anything else happens, even if one of them failed.
-        results = await asyncio.shield(asyncio.gather(*working, return_exceptions=True))
-        working.clear()
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-
-    def start(chunks: list[bytes]) -> None:
-        working.extend([loop.run_in_executor(None, staged.inspect, chunks),
-                        loop.run_in_executor(None, staged.store, chunks)])
-
-    try:
-        async for chunk in body:
-            batch.append(chunk)
-            batched += len(chunk)
-            if batched >= _FEED_BATCH:
-                await settle()
-                start(batch)
-                batch, batched = [], 0
-    finally:
-        await settle()
-    return batch
-
-
 @router.post(
     "/assets", status_code=201, response_model=UploadOut,
     responses={200: {"model": UploadOut, "description": "Already stored: the existing asset"},
-               400: {}, 401: {}, 413: {}, 415: {}},
+               415: {"model": ErrorOut, "description": "Not a photo or video"}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {
         "schema": {"type": "string", "format": "binary"}}}}},
 )
@@ -123,7 +69,7 @@ async def upload_asset(
         if expected and expected >= _EARLY_QUOTA_CHECK:
             await anyio.to_thread.run_sync(gallery.check_room, principal, expected, sha1)
         staged = gallery.start_upload()
-        last_batch = await _receive_into(body, staged)
+        last_batch = await receive_into(body, staged)
         result = await anyio.to_thread.run_sync(gallery.finish_upload, principal, staged, meta, last_batch)
     except ClientDisconnect:
         if staged is not None:
@@ -132,7 +78,7 @@ async def upload_asset(
     except PhonecloudError as error:
         if staged is not None:
             staged.abort()
-        await _drain(body, declared_length)
+        await drain_body(body, declared_length)
         return error_response(error)
     except BaseException:
         if staged is not None:
@@ -169,7 +115,8 @@ def get_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depe
 
 
 @router.get("/assets/{asset_id}/original", response_class=StreamingResponse,
-            responses={200: {"content": {"application/octet-stream": {}}}, 206: {}, 404: {}, 416: {}})
+            responses={200: {"content": {"application/octet-stream": {}}}, 206: {},
+                       416: {"model": ErrorOut, "description": "The range lies outside the file"}})
 def download_original(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
     """The original bytes exactly as uploaded; supports Range (one range) and If-Range."""
     gallery = services(request).gallery
@@ -203,7 +150,8 @@ def _derivative(name: str, asset_id: uuid.UUID, request: Request, principal: Pri
     return StreamingResponse(container.blobs.get(key), media_type=mime, headers=headers)
 
 
-_DERIVATIVE_RESPONSES = {200: {"content": {"image/*": {}}}, 304: {}, 404: {}, 409: {"description": "still being made"}}
+_DERIVATIVE_RESPONSES = {200: {"content": {"image/*": {}}}, 304: {},
+                         409: {"model": ErrorOut, "description": "still being made"}}
 
 
 @router.get("/assets/{asset_id}/thumbnail", response_class=StreamingResponse, responses=_DERIVATIVE_RESPONSES)
@@ -229,6 +177,27 @@ def trash_asset(asset_id: uuid.UUID, request: Request, principal: Principal = De
 def restore_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
     gallery = services(request).gallery
     return _one(gallery, gallery.set_trashed(principal, asset_id, False))
+
+
+@router.put("/assets/{asset_id}/favorite", response_model=AssetOut)
+def favorite_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """Mark as a favourite (idempotent)."""
+    gallery = services(request).gallery
+    return _one(gallery, gallery.set_favorite(principal, asset_id, True))
+
+
+@router.delete("/assets/{asset_id}/favorite", response_model=AssetOut)
+def unfavorite_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """No longer a favourite (idempotent)."""
+    gallery = services(request).gallery
+    return _one(gallery, gallery.set_favorite(principal, asset_id, False))
+
+
+@router.delete("/assets/{asset_id}", status_code=204, responses={404: {}, 409: {"description": "Not in the trash"}})
+def delete_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """Delete a trashed item for good: the original and its derivatives are removed and its bytes leave the
+    quota. Items left in the trash are deleted this way automatically after 30 days."""
+    services(request).gallery.delete_forever(principal, asset_id)
 
 
 @router.get("/albums", response_model=list[AlbumOut])

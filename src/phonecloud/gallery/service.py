@@ -6,19 +6,22 @@ import base64
 import binascii
 import datetime as dt
 import errno
+import logging
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from phonecloud.accounts.models import User
 from phonecloud.accounts.service import Principal
 from phonecloud.core.blobstore import BlobStore
 from phonecloud.core.db import Database, utcnow
-from phonecloud.core.errors import BadRequest, InsufficientStorage, NotFound, QuotaExceeded
+from phonecloud.core.errors import BadRequest, Conflict, InsufficientStorage, NotFound, QuotaExceeded, TooLarge
 from phonecloud.gallery import repository
 from phonecloud.gallery.ingest import StagedUpload
 from phonecloud.gallery.models import Album, AlbumAsset, Asset
@@ -31,6 +34,11 @@ MAX_PAGE = 1000
 MAX_PRECHECK_ITEMS = 10_000
 MAX_ALBUM_CHANGE = 10_000
 MAX_TITLE_CHARS = 500
+TRASH_PURGE_JOB = "gallery.purge_trash"
+TRASH_RETENTION = dt.timedelta(days=30)
+_PURGE_BATCH = 500
+
+log = logging.getLogger("phonecloud.gallery")
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,13 @@ class UploadMeta:
 class UploadResult:
     asset: Asset
     created: bool
+
+
+class Prepaid(Protocol):
+    """An upload whose size the quota already holds (a resumable upload's reservation): the asset is not
+    charged again, and the uploader settles its own records in the same transaction as the asset."""
+
+    def settle(self, session: Session, asset_id: uuid.UUID, created: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,11 @@ def original_key(owner_id: int, sha1: str) -> str:
 def encode_cursor(asset: Asset) -> str:
     raw = f"{asset.sort_at.isoformat()}|{asset.id.hex}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor_before(moment: dt.datetime) -> str:
+    """A cursor for what comes after moment in a newest-first listing: where a jump to a date starts."""
+    return encode_cursor(Asset(sort_at=moment, id=uuid.UUID(int=0)))
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
@@ -89,7 +109,7 @@ class GalleryService:
         if meta.declared_size is not None and meta.declared_size <= 0:
             raise BadRequest("declared size must be a positive number of bytes")
         if meta.declared_size is not None and meta.declared_size > self.max_upload_bytes:
-            raise BadRequest(f"declared size exceeds the server's limit of {self.max_upload_bytes} bytes")
+            raise self._too_large(meta.declared_size)
         sha1 = meta.declared_sha1
         if sha1 is not None and (len(sha1) != 40 or any(c not in "0123456789abcdefABCDEF" for c in sha1)):
             raise BadRequest("sha1 must be 40 hexadecimal digits")
@@ -100,6 +120,8 @@ class GalleryService:
         A duplicate costs nothing, so without a declared SHA-1 that is known to be new, only a file
         larger than the whole quota is refused this early.
         """
+        if size > self.max_upload_bytes:
+            raise self._too_large(size)
         with self.db.read() as session:
             user = session.get(User, principal.user_id)
             known_new = declared_sha1 is not None and repository.asset_by_sha1(
@@ -111,7 +133,7 @@ class GalleryService:
         return StagedUpload(self.blobs, self.max_upload_bytes)
 
     def finish_upload(self, principal: Principal, staged: StagedUpload, meta: UploadMeta,
-                      last_chunks: list[bytes] = ()) -> UploadResult:
+                      last_chunks: list[bytes] = (), prepaid: Prepaid | None = None) -> UploadResult:
         """Store a fully received upload once: de-duplicate, commit the blob, charge the quota atomically.
 
         The blob is committed under a key of its own (content hash plus a random suffix) before the
@@ -124,19 +146,19 @@ class GalleryService:
             staged.finish(meta.declared_size, meta.declared_sha1)
             existing = self._existing(principal.user_id, staged.sha1)
             if existing is not None:
-                return UploadResult(existing, created=False)
+                return self._duplicate(existing, prepaid)
             key = original_key(principal.user_id, staged.sha1)
             self._commit_blob(staged, key)
         finally:
             staged.abort()
         try:
-            return UploadResult(self._insert(principal, staged, meta, key), created=True)
+            return UploadResult(self._insert(principal, staged, meta, key, prepaid), created=True)
         except IntegrityError:  # a concurrent upload of the same bytes won the race
             self.blobs.delete(key)
             winner = self._existing(principal.user_id, staged.sha1)
             if winner is None:
                 raise
-            return UploadResult(winner, created=False)
+            return self._duplicate(winner, prepaid)
         except BaseException:
             self.blobs.delete(key)
             raise
@@ -150,18 +172,25 @@ class GalleryService:
                 raise InsufficientStorage("the server's storage is full; nothing was stored") from error
             raise
 
+    def _duplicate(self, existing: Asset, prepaid: Prepaid | None) -> UploadResult:
+        if prepaid is not None:
+            with self.db.write() as session:
+                prepaid.settle(session, existing.id, created=False)
+        return UploadResult(existing, created=False)
+
     def _existing(self, owner_id: int, sha1: str) -> Asset | None:
         with self.db.read() as session:
             return repository.asset_by_sha1(session, owner_id, sha1)
 
-    def _insert(self, principal: Principal, staged: StagedUpload, meta: UploadMeta, key: str) -> Asset:
+    def _insert(self, principal: Principal, staged: StagedUpload, meta: UploadMeta, key: str,
+                prepaid: Prepaid | None = None) -> Asset:
         with self.db.write() as session:
-            charged = session.execute(
+            charged = None if prepaid is not None else session.execute(
                 update(User)
                 .where(User.id == principal.user_id, User.used_bytes + staged.size <= User.quota_bytes)
                 .values(used_bytes=User.used_bytes + staged.size)
             )
-            if charged.rowcount != 1:
+            if charged is not None and charged.rowcount != 1:
                 raise self._quota_error(session.get(User, principal.user_id), staged.size)
             values = dict(
                 id=uuid.uuid4(), owner_id=principal.user_id, device_id=principal.device_id,
@@ -173,8 +202,14 @@ class GalleryService:
             session.execute(insert(Asset).values(values))  # a plain INSERT: every upload passes here
             # In the same transaction: an asset is never stored without the job that completes it.
             JobQueue.enqueue_in(session, MEDIA_JOB, job_subject(values["id"]))
+            if prepaid is not None:
+                prepaid.settle(session, values["id"], created=True)
         self.after_store()
         return Asset(**values)
+
+    def _too_large(self, size: int) -> TooLarge:
+        return TooLarge(f"a file of {size} bytes exceeds the server's limit of {self.max_upload_bytes} bytes",
+                        limit=self.max_upload_bytes, file_size=size)
 
     @staticmethod
     def _quota_error(user: User, size: int) -> QuotaExceeded:
@@ -252,6 +287,87 @@ class GalleryService:
             elif not trashed:
                 asset.trashed_at = None
         return asset
+
+    def neighbours(self, principal: Principal, asset: Asset,
+                   album_id: uuid.UUID | None = None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+        """(newer, older): the items beside an asset in its listing (library, trash, or an album)."""
+        position, trashed = (asset.sort_at, asset.id), asset.trashed_at is not None
+        with self.db.read() as session:
+            if album_id is not None:
+                self._album(session, principal, album_id)
+            newer = session.scalar(repository.newer_page(principal.user_id, trashed, position, 1, album_id))
+            older = session.scalar(repository.timeline_page(principal.user_id, trashed, position, 1, album_id))
+        return (newer.id if newer else None), (older.id if older else None)
+
+    # -- favourites and deletion for good ----------------------------------------------------------------
+
+    def set_favorite(self, principal: Principal, asset_id: uuid.UUID, favorite: bool) -> Asset:
+        with self.db.write() as session:
+            asset = repository.owned_asset(session, principal.user_id, asset_id)
+            if asset is None:
+                raise NotFound(f"no asset {asset_id}")
+            asset.is_favorite = favorite
+        return asset
+
+    def delete_forever(self, principal: Principal, asset_id: uuid.UUID) -> None:
+        """Delete a trashed asset for good: its row and album places, its original and derivatives; its
+        bytes leave the quota. Only from the trash, so that one call can never lose a library item."""
+        with self.db.write() as session:
+            asset = repository.owned_asset(session, principal.user_id, asset_id)
+            if asset is None:
+                raise NotFound(f"no asset {asset_id}")
+            if asset.trashed_at is None:
+                raise Conflict(f"asset {asset_id} is not in the trash; move it there first")
+            keys = self._forget(session, [asset])
+        self._delete_blobs(keys)
+
+    def purge_trash(self, older_than: dt.timedelta = TRASH_RETENTION) -> int:
+        """Delete for good what has been in the trash longer than older_than, every user's; the count."""
+        cutoff = utcnow() - older_than
+        purged = 0
+        while True:
+            with self.db.write() as session:
+                assets = list(session.scalars(repository.trashed_before(cutoff, _PURGE_BATCH)))
+                keys = self._forget(session, assets)
+            self._delete_blobs(keys)
+            purged += len(assets)
+            if len(assets) < _PURGE_BATCH:
+                return purged
+
+    def schedule_trash_purge(self, day: dt.date) -> None:
+        """The purge job of that day (UTC), to run from its midnight; once per day however often asked."""
+        with self.db.write() as session:
+            JobQueue.enqueue_in(session, TRASH_PURGE_JOB, f"day:{day.isoformat()}",
+                                run_after=dt.datetime.combine(day, dt.time(), dt.UTC))
+
+    def run_trash_purge(self, subject: str) -> None:
+        """The `gallery.purge_trash` job: purge, then schedule the next day's run (a daily chain)."""
+        purged = self.purge_trash()
+        if purged:
+            log.info("trash purge (%s): deleted %d items trashed more than %s ago", subject, purged, TRASH_RETENTION)
+        self.schedule_trash_purge(utcnow().date() + dt.timedelta(days=1))
+
+    @staticmethod
+    def _forget(session: Session, assets: list[Asset]) -> list[str]:
+        """Delete the rows (album places and media rows go with them) and give the bytes back to their
+        owners' quotas, in the caller's transaction; returns the blob keys to delete once it committed."""
+        media = repository.media_rows(session, [asset.id for asset in assets])
+        keys = []
+        for asset in assets:
+            row = media.get(asset.id)
+            keys += [asset.blob_key] + ([key for key in (row.thumbnail_key, row.preview_key) if key] if row else [])
+            session.delete(asset)
+            session.execute(update(User).where(User.id == asset.owner_id)
+                            .values(used_bytes=User.used_bytes - asset.size_bytes))
+        return keys
+
+    def _delete_blobs(self, keys: list[str]) -> None:
+        # After the commit: a failure here leaves blobs no row references, which startup recovery removes.
+        for key in keys:
+            try:
+                self.blobs.delete(key)
+            except Exception:
+                log.warning("could not delete blob %s of a deleted asset; recovery will remove it", key, exc_info=True)
 
     # -- albums ------------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,27 @@ class Claimed:
     max_attempts: int
 
 
+@dataclass(frozen=True)
+class WorkerActivity:
+    """What one worker (host:pid) did lately, as the jobs it claimed tell: workers keep no other record."""
+
+    worker: str
+    running: int
+    stale: int  # running jobs whose lease lapsed: the worker stopped renewing them (died or hung)
+    done_last_hour: int
+    failed_last_hour: int
+    last_finished_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class QueueHealth:
+    ready: int  # queued and due: waiting for a free worker
+    scheduled: int  # queued for later (retries after backoff, periodic jobs)
+    running: int
+    failed: int
+    oldest_ready_since: dt.datetime | None
+
+
 class JobQueue:
     def __init__(self, db: Database, lease: dt.timedelta = dt.timedelta(minutes=5),
                  backoff: dt.timedelta = dt.timedelta(seconds=10), backoff_cap: dt.timedelta = dt.timedelta(hours=1)):
@@ -34,11 +55,14 @@ class JobQueue:
         self.backoff_cap = backoff_cap
 
     @staticmethod
-    def enqueue_in(session: Session, kind: str, subject: str, max_attempts: int = 5) -> None:
-        """Add a job inside the caller's transaction; a job of that kind and subject already there stays."""
+    def enqueue_in(session: Session, kind: str, subject: str, max_attempts: int = 5,
+                   run_after: dt.datetime | None = None) -> None:
+        """Add a job inside the caller's transaction (to run from run_after on, default now); a job of that
+        kind and subject already there stays."""
         dialect = session.get_bind().dialect.name
         statement = _INSERTS[dialect](Job).values(
-            kind=kind, subject=subject, status=QUEUED, attempts=0, max_attempts=max_attempts, run_after=utcnow(),
+            kind=kind, subject=subject, status=QUEUED, attempts=0, max_attempts=max_attempts,
+            run_after=run_after or utcnow(),
             created_at=utcnow(),
         ).on_conflict_do_nothing(index_elements=["kind", "subject"])
         session.execute(statement)
@@ -114,6 +138,39 @@ class JobQueue:
             condition = and_(condition, Job.kind.in_(kinds))
         with self.db.read() as session:
             return session.scalar(select(func.count()).select_from(Job).where(condition)) or 0
+
+    def health(self) -> QueueHealth:
+        now = utcnow()
+        queued = Job.status == QUEUED
+
+        def count(condition):
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        query = select(count(and_(queued, Job.run_after <= now)), count(and_(queued, Job.run_after > now)),
+                       count(Job.status == RUNNING), count(Job.status == FAILED),
+                       func.min(case((and_(queued, Job.run_after <= now), Job.run_after))))
+        with self.db.read() as session:
+            ready, scheduled, running, failed, oldest = session.execute(query).one()
+        return QueueHealth(ready, scheduled, running, failed, oldest)
+
+    def worker_activity(self, window: dt.timedelta = dt.timedelta(hours=24)) -> list[WorkerActivity]:
+        """Every worker that holds a job or finished one within window, busiest first."""
+        now = utcnow()
+        hour_ago = now - dt.timedelta(hours=1)
+
+        def count(condition):
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        query = (
+            select(Job.worker, count(Job.status == RUNNING), count(and_(Job.status == RUNNING, Job.lease_until < now)),
+                   count(and_(Job.status == DONE, Job.finished_at >= hour_ago)),
+                   count(and_(Job.status == FAILED, Job.finished_at >= hour_ago)), func.max(Job.finished_at))
+            .where(Job.worker.is_not(None), or_(Job.status == RUNNING, Job.finished_at >= now - window))
+            .group_by(Job.worker)
+        )
+        with self.db.read() as session:
+            rows = [WorkerActivity(*row) for row in session.execute(query)]
+        return sorted(rows, key=lambda row: (-row.running, -row.done_last_hour, row.worker))
 
 
 __all__ = ["Claimed", "JobQueue", "DONE", "FAILED", "QUEUED", "RUNNING"]

@@ -51,13 +51,16 @@ class RenderSandbox:
         timeout_seconds: float = 60,
         memory_bytes: int = 1 << 30,
         threads: int | None = 1,
+        niceness: int = 0,
     ):
         """timeout_seconds: longest one render may take. memory_bytes: the child's address-space limit
         (RLIMIT_AS; None for none). threads: libvips/libheif threads per render (see derivatives.configure);
-        1 suits one sandbox per core."""
+        1 suits one sandbox per core. niceness: added to the child's nice value, so that renders use the cores
+        uploads leave idle instead of slowing the uploads down."""
         self.timeout_seconds = float(timeout_seconds)
         self.memory_bytes = memory_bytes
         self.threads = threads
+        self.niceness = niceness
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._fresh = False
@@ -191,6 +194,7 @@ class RenderSandbox:
             sys.executable, "-m", "phonecloud.media.sandbox",
             "--memory", str(self.memory_bytes or 0),
             "--threads", str(self.threads or 0),
+            "--nice", str(self.niceness),
         ]
         process = subprocess.Popen(
             arguments, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=environment,
@@ -323,6 +327,7 @@ def _child_main(argv: list[str]) -> int:
     try:
         import resource
 
+        os.nice(int(options.get("--nice", "0")))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not write a core file of the photo
         _not_dumpable()  # nor hand one to a core_pattern pipe, which ignores RLIMIT_CORE
         if memory:

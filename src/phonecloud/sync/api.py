@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import random
@@ -37,6 +38,21 @@ class FileChanged(Exception):
 class Uploaded:
     asset_id: str
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class TusProgress:
+    offset: int
+    asset_id: str | None  # set once the upload became an asset
+    duplicate: bool
+
+
+_TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def _progress(response: httpx.Response) -> TusProgress:
+    return TusProgress(int(response.headers["upload-offset"]), response.headers.get("phonecloud-asset-id"),
+                       response.headers.get("phonecloud-duplicate") == "true")
 
 
 def _error_of(response: httpx.Response) -> ServerError:
@@ -94,28 +110,69 @@ class Api:
         return {items[int(result["id"])][0]: result["asset_id"] for result in results}
 
     def upload(self, path: Path, size: int, mtime_ns: int, sha1: str) -> Uploaded:
-        modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.UTC).isoformat()
-        params = {"filename": readable(path.name), "modified_at": modified, "size": size, "sha1": sha1}
+        modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.UTC)
+        return self.upload_chunks(lambda: _file_chunks(path, size, mtime_ns), readable(path.name), modified, size, sha1)
+
+    def upload_chunks(self, make_chunks: Callable[[], Iterator[bytes]], filename: str, modified: dt.datetime,
+                      size: int, sha1: str) -> Uploaded:
+        """Upload bytes from any source; make_chunks() is called again for each retry."""
+        params = {"filename": filename, "modified_at": modified.isoformat(), "size": size, "sha1": sha1}
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
-        response = self._request("POST", "/assets", make_content=lambda: _file_chunks(path, size, mtime_ns),
+        response = self._request("POST", "/assets", make_content=make_chunks,
                                  params=params, headers=headers, timeout=httpx.Timeout(300.0, connect=15.0))
         body = response.json()
         return Uploaded(body["id"], body["duplicate"])
 
+    # -- resumable uploads (tus 1.0): the caller keeps the URL and resumes from the server's offset --------
+
+    def tus_create(self, path: Path, size: int, mtime_ns: int, sha1: str) -> str:
+        """A new resumable upload of the file on the server; its URL."""
+        modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.UTC).isoformat()
+        metadata = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in
+                            (("filename", readable(path.name)), ("modified_at", modified), ("sha1", sha1)))
+        response = self._request("POST", "/uploads/", headers={
+            **_TUS, "Upload-Length": str(size), "Upload-Metadata": metadata, "Content-Length": "0"})
+        return response.headers["location"]
+
+    def tus_status(self, url: str) -> TusProgress | None:
+        """Where the upload stands on the server; None when it is gone (expired or terminated)."""
+        try:
+            return _progress(self._request("HEAD", url, headers=_TUS))
+        except ServerError as error:
+            if error.status in (404, 410):
+                return None
+            raise
+
+    def tus_send(self, url: str, path: Path, size: int, mtime_ns: int, offset: int) -> TusProgress:
+        """Send the rest of the file from `offset` in one streaming PATCH (the server makes it durable as it
+        arrives, so an interruption costs only what was in flight); no retry here: the caller asks HEAD."""
+        headers = {**_TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream",
+                   "Content-Length": str(size - offset)}
+        try:
+            # tus's advice: 30-second-ish timeouts, a stalled connection is abandoned and resumed.
+            response = self._http.request("PATCH", url, headers=headers, timeout=httpx.Timeout(60.0, connect=15.0),
+                                          content=_file_chunks(path, size, mtime_ns, offset))
+        except httpx.TransportError as error:
+            raise ServerError(0, "network", f"network error: {error}") from error
+        if response.status_code != 204:
+            raise _error_of(response)
+        return _progress(response)
+
     def albums(self) -> dict[str, str]:
         return {album["title"]: album["id"] for album in self._request("GET", "/albums").json()}
 
-    def create_album(self, title: str) -> str:
-        return self._request("POST", "/albums", json={"title": title}).json()["id"]
+    def create_album(self, title: str, description: str = "") -> str:
+        return self._request("POST", "/albums", json={"title": title, "description": description}).json()["id"]
 
     def add_to_album(self, album_id: str, asset_ids: list[str]) -> None:
         self._request("PUT", f"/albums/{album_id}/assets", json={"asset_ids": asset_ids})
 
 
-def _file_chunks(path: Path, size: int, mtime_ns: int) -> Iterator[bytes]:
+def _file_chunks(path: Path, size: int, mtime_ns: int, start: int = 0) -> Iterator[bytes]:
     with open(path, "rb") as handle:
         status = os.fstat(handle.fileno())
         if status.st_size != size or status.st_mtime_ns != mtime_ns:
             raise FileChanged(f"{path} changed since it was read")
+        handle.seek(start)
         while chunk := handle.read(READ_CHUNK):
             yield chunk

@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from phonecloud.sync import state as st
+from phonecloud.sync import resumable, state as st
 from phonecloud.sync.api import Api, FileChanged, ServerError
 from phonecloud.sync.report import Reporter
 from phonecloud.sync.scan import FoundFile, identify, readable, walk
@@ -40,6 +40,7 @@ class Options:
     roots: list[Path]
     transfers: int = 4
     album_from_folder: bool = False
+    resumable_above: int = field(default_factory=resumable.threshold)  # bytes; larger files go over tus
 
 
 class SyncRun:
@@ -112,7 +113,10 @@ class SyncRun:
 
     def _upload(self, found: FoundFile, sha1: str) -> None:
         try:
-            result = self.api.upload(Path(found.path), found.size, found.mtime_ns, sha1)
+            if found.size >= self.options.resumable_above:
+                result = resumable.upload_resumably(self.api, self.state, found, sha1)
+            else:
+                result = self.api.upload(Path(found.path), found.size, found.mtime_ns, sha1)
         except FileChanged:
             self._fail(found, "changed while being backed up; it will be picked up on the next run")
         except ServerError as error:

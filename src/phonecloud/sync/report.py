@@ -15,7 +15,8 @@ PLAIN_INTERVAL = 5.0
 class Reporter:
     """Counts files and bytes to do and done; thread-safe, since transfers run in parallel."""
 
-    def __init__(self, rich: bool | None = None):
+    def __init__(self, rich: bool | None = None, label: str = "backing up"):
+        self.label = label
         self.console = Console(stderr=True)
         self.rich = self.console.is_terminal if rich is None else rich
         self._lock = threading.Lock()
@@ -27,7 +28,7 @@ class Reporter:
     def __enter__(self) -> Reporter:
         if self.rich:
             self._progress = Progress(
-                TextColumn("[bold]backing up"), BarColumn(), TextColumn("{task.fields[files]} files"),
+                TextColumn(f"[bold]{self.label}"), BarColumn(), TextColumn("{task.fields[files]} files"),
                 DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=self.console,
             )
             self._progress.start()

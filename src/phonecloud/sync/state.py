@@ -34,6 +34,10 @@ class SyncState:
                 path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
                 sha1 TEXT, outcome TEXT NOT NULL, asset_id TEXT, album TEXT
             );
+            CREATE TABLE IF NOT EXISTS resumable (
+                path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha1 TEXT NOT NULL,
+                url TEXT NOT NULL
+            );
             """
         )
 
@@ -52,6 +56,23 @@ class SyncState:
     def set_album(self, paths: list[str], album: str) -> None:
         with self._db:
             self._db.executemany("UPDATE files SET album = ? WHERE path = ?", [(album, os.fsencode(p)) for p in paths])
+
+    # A resumable upload in progress: its server URL, so that a restarted client continues it.
+
+    def resumable_url(self, path: str, size: int, mtime_ns: int, sha1: str) -> str | None:
+        """The upload started for exactly this version of the file, if any."""
+        row = self._db.execute("SELECT url FROM resumable WHERE path = ? AND size = ? AND mtime_ns = ? AND sha1 = ?",
+                               (os.fsencode(path), size, mtime_ns, sha1)).fetchone()
+        return row[0] if row else None
+
+    def remember_resumable(self, path: str, size: int, mtime_ns: int, sha1: str, url: str) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO resumable VALUES (?, ?, ?, ?, ?)",
+                             (os.fsencode(path), size, mtime_ns, sha1, url))
+
+    def forget_resumable(self, path: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM resumable WHERE path = ?", (os.fsencode(path),))
 
     def close(self) -> None:
         self._db.close()

@@ -75,6 +75,11 @@ class BlobStore(abc.ABC):
     def exists(self, key: str) -> bool: ...
 
     @abc.abstractmethod
+    def modified_at(self, key: str) -> float:
+        """When the blob was last written or committed under key (seconds since the epoch); BlobNotFound.
+        Recovery uses it to leave alone a blob committed a moment ago whose database row is on its way."""
+
+    @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove key durably; deleting a missing key is not an error."""
 
@@ -95,3 +100,63 @@ class BlobStore(abc.ABC):
     @abc.abstractmethod
     def remove_stale_staging(self, older_than_seconds: float) -> int:
         """Remove staged data abandoned by a crash; returns how many pieces were removed."""
+
+    def resumable(self, name: str) -> ResumableBlob:
+        """The staging of the resumable upload called `name` (letters, digits and '-'); empty until written."""
+        raise NotImplementedError(f"{type(self).__name__} does not stage resumable uploads")
+
+    def resumable_names(self) -> Iterator[str]:
+        """The name of every resumable staging that exists, for sweeping those nobody tracks any more."""
+        raise NotImplementedError(f"{type(self).__name__} does not stage resumable uploads")
+
+
+class ResumableBlob(abc.ABC):
+    """The staged bytes of one resumable upload: appended over many requests, possibly by different
+    processes, and kept across restarts until discard(). The caller keeps the acknowledged size (in its
+    database) and is the only writer at a time; the store keeps the bytes.
+
+    The contract every store honours (written so that S3, whose multipart parts must be at least 5 MiB
+    except the last, can implement it):
+
+    - write_many() appends after the current end; nothing it wrote is durable until seal() returns.
+    - seal() makes every byte written so far durable. It must work for any amount: S3 uploads the whole
+      parts and keeps the remainder below 5 MiB as one small object of its own, rewritten at each seal,
+      which the next seal merges into the following part.
+    - truncate(size) sets the end to `size`, dropping what lies past it: bytes that an interrupted request
+      wrote or even sealed but the caller never acknowledged. `size` is never above the size of the last
+      seal the caller acknowledged (S3: drop the parts past it and cut the remainder object).
+    - size() is the number of bytes stored now (at least what the last seal made durable).
+    - read(start, end) streams stored bytes, for re-hashing in a process that did not see them arrive.
+    - commit(key) makes the bytes durable and visible under key, atomically replacing any blob there.
+      The staged bytes stay until discard(), so a caller that crashes between commit and its own
+      bookkeeping can simply commit again (S3: complete the multipart upload into a staging object
+      once, then copy it to key).
+    - abort() ends one request's use: it releases what that request held (file handles, buffers);
+      durable bytes stay. (Unlike BlobWriter.abort: these bytes outlive the request.)
+    - discard() removes the staged bytes durably; safe to call more than once.
+    """
+
+    @abc.abstractmethod
+    def size(self) -> int: ...
+
+    @abc.abstractmethod
+    def truncate(self, size: int) -> None: ...
+
+    @abc.abstractmethod
+    def write_many(self, chunks: list[bytes]) -> None: ...
+
+    @abc.abstractmethod
+    def seal(self) -> None: ...
+
+    @abc.abstractmethod
+    def read(self, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20) -> Iterator[bytes]: ...
+
+    @abc.abstractmethod
+    def commit(self, key: str) -> None: ...
+
+    @abc.abstractmethod
+    def abort(self) -> None: ...
+
+    @abc.abstractmethod
+    def discard(self) -> None: ...
+

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from phonecloud.core.blobstore.base import BlobNotFound, BlobStore, BlobWriter
+from phonecloud.core.blobstore.base import BlobNotFound, BlobStore, BlobWriter, ResumableBlob
 
 _STAGING = ".staging"
+# Apart from .staging: resumable uploads live for hours, and sweeping .staging removes anything old there.
+_RESUMABLE = ".resumable"
+_RESUMABLE_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _WRITEBACK_STEP = 16 << 20
 
 
@@ -134,6 +138,13 @@ class LocalBlobStore(BlobStore):
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_file()
 
+    def modified_at(self, key: str) -> float:
+        try:
+            stat = self.path_for(key).stat()
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+        return max(stat.st_mtime, stat.st_ctime)  # a rename keeps the mtime of the last write; ctime is the commit
+
     def delete(self, key: str) -> None:
         path = self.path_for(key)
         try:
@@ -158,11 +169,107 @@ class LocalBlobStore(BlobStore):
             raise BlobNotFound(key)
         yield str(path)
 
+    def resumable(self, name: str) -> LocalResumableBlob:
+        if not _RESUMABLE_NAME.match(name):
+            raise ValueError(f"invalid resumable upload name {name!r}")
+        return LocalResumableBlob(self, self.root / _RESUMABLE / name)
+
+    def resumable_names(self) -> Iterator[str]:
+        folder = self.root / _RESUMABLE
+        return iter(os.listdir(folder)) if folder.is_dir() else iter(())
+
     def remove_stale_staging(self, older_than_seconds: float) -> int:
         cutoff = time.time() - older_than_seconds
         removed = 0
         for entry in os.scandir(self.root / _STAGING):
-            if entry.stat().st_mtime < cutoff:
-                os.unlink(entry.path)
-                removed += 1
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:  # committed, aborted, or removed by another process recovering at once
+                continue
         return removed
+
+
+class LocalResumableBlob(ResumableBlob):
+    """A resumable upload's bytes in one file, written at explicit offsets (pwrite) so that the end the
+    caller acknowledged, not the file's current length, decides where the next bytes go."""
+
+    def __init__(self, store: LocalBlobStore, path: Path):
+        self._store = store
+        self.path = path
+        self._fd: int | None = None
+        self._end = 0
+        self._flushed = 0
+
+    def _open(self) -> int:
+        if self._fd is None:
+            self.path.parent.mkdir(exist_ok=True)
+            existed = self.path.exists()
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._end = self._flushed = os.fstat(self._fd).st_size
+            if not existed:
+                _fsync_dir(self.path.parent)  # the file itself must survive a crash, not only its bytes
+        return self._fd
+
+    def size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def truncate(self, size: int) -> None:
+        fd = self._open()
+        current = os.fstat(fd).st_size
+        if current < size:
+            raise BlobNotFound(f"{self.path.name}: {current} bytes staged, {size} acknowledged")
+        if current > size:
+            os.ftruncate(fd, size)
+        self._end = self._flushed = size
+
+    def write_many(self, chunks: list[bytes]) -> None:
+        fd = self._open()
+        total = sum(len(chunk) for chunk in chunks)
+        done = os.pwritev(fd, chunks, self._end) if chunks else 0
+        if done < total:  # a short write: finish it byte-exact
+            rest = memoryview(b"".join(chunks))[done:]
+            while rest:
+                written = os.pwrite(fd, rest, self._end + total - len(rest))
+                rest = rest[written:]
+        self._end += total
+        if self._end - self._flushed >= _WRITEBACK_STEP:  # as LocalBlobWriter: write back as we go
+            os.posix_fadvise(fd, self._flushed, self._end - self._flushed, os.POSIX_FADV_DONTNEED)
+            self._flushed = self._end
+
+    def seal(self) -> None:
+        os.fsync(self._open())
+
+    def read(self, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        try:
+            handle = open(self.path, "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(self.path.name) from None
+        return LocalBlobStore._read(handle, start, end, chunk_size)
+
+    def commit(self, key: str) -> None:
+        """A hard link: the blob appears whole under key at once, and the staging stays until discard()."""
+        self.seal()
+        final = self._store.path_for(key)
+        self._store.make_parents(final)
+        linked = self._store.root / _STAGING / f"{uuid.uuid4().hex}.link"
+        os.link(self.path, linked)
+        os.replace(linked, final)
+        _fsync_dir(final.parent)
+
+    def abort(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def discard(self) -> None:
+        self.abort()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return
+        _fsync_dir(self.path.parent)

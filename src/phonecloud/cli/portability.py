@@ -1,0 +1,116 @@
+"""Client commands to take everything out: `phonecloud export`, `phonecloud pull` and `phonecloud import-export`.
+Same connection options as `phonecloud sync` (--server/--key, PHONECLOUD_SERVER/PHONECLOUD_KEY, saved login)."""
+
+from __future__ import annotations
+
+import enum
+import json
+from pathlib import Path
+
+import typer
+
+from phonecloud.cli.client import KeyOption, ServerOption
+from phonecloud.cli.common import fail
+from phonecloud.sync.config import MissingConnection, resolve_connection
+
+JsonOption = typer.Option(False, "--json", help="Print a JSON summary as the last line")
+TransfersOption = typer.Option(4, min=1, max=64, help="Files transferred in parallel")
+
+
+class Layout(str, enum.Enum):
+    years = "years"
+    albums = "albums"
+
+
+def _api(server: str | None, key: str | None, transfers: int = 4):
+    from phonecloud.portability.client_api import PortabilityApi
+
+    try:
+        connection = resolve_connection(server, key)
+    except MissingConnection as error:
+        fail(str(error), 2)
+    return PortabilityApi(connection, transfers)
+
+
+def _run(api, label: str, work, errors: tuple[type[Exception], ...]) -> dict:
+    """work(reporter)'s summary as a dict, with a progress display; a refusal ends the command with its reason."""
+    from phonecloud.portability.progress import TransferReporter
+    from phonecloud.sync.api import ServerError
+
+    try:
+        with TransferReporter(label=label) as reporter:
+            return work(reporter).as_dict()
+    except (ServerError, *errors) as error:
+        fail(str(error))
+    finally:
+        api.close()
+
+
+def _report(line: str, summary: dict, json_output: bool) -> None:
+    """The summary line (on stderr with --json), each failure, then the JSON; exit 1 if anything failed."""
+    typer.echo(line, err=json_output)
+    for failure in summary.get("failures", []):
+        typer.echo(f"  {failure['path']}: {failure['reason']}", err=True)
+    if json_output:
+        typer.echo(json.dumps({key: value for key, value in summary.items() if key != "failures"}))
+    if summary.get("failed"):
+        raise typer.Exit(1)
+
+
+def export(
+    out: Path = typer.Option(..., "--out", file_okay=False, help="Folder for the zip parts (made if missing)"),
+    server: str | None = ServerOption,
+    key: str | None = KeyOption,
+    new: bool = typer.Option(False, "--new", help="Ask for a new export even if OUT holds one to resume"),
+    json_output: bool = JsonOption,
+) -> None:
+    """Download an export of the whole library as zip parts (Google Takeout's layout) into OUT, resuming
+    what an earlier run left there, and verify every part against the export's manifest."""
+    from phonecloud.portability.export_client import ExportFailed, run_export
+
+    api = _api(server, key)
+    summary = _run(api, "exporting", lambda reporter: run_export(api, out, new, reporter), (ExportFailed,))
+    _report(f"export {summary['export_id']}: {summary['verified_parts']} of {summary['parts']} parts verified in "
+            f"{out}, {summary['downloaded_bytes']} bytes downloaded", summary, json_output)
+
+
+def pull(
+    folder: Path = typer.Argument(..., file_okay=False, help="The mirror's folder (made if missing)"),
+    server: str | None = ServerOption,
+    key: str | None = KeyOption,
+    layout: Layout = typer.Option(Layout.years, "--layout", help="years: a folder per year; albums: a folder "
+                                  "per album, and year folders for what is in no album"),
+    transfers: int = TransfersOption,
+    delete: bool = typer.Option(False, "--delete", help="Remove files of earlier pulls that are no longer in "
+                                "the library (only those still as the pull wrote them)"),
+    json_output: bool = JsonOption,
+) -> None:
+    """Mirror the library into FOLDER: originals with their capture times as modification times, and a
+    Takeout sidecar beside each. A second run fetches only what changed."""
+    from phonecloud.portability.pull import pull as run_pull
+
+    api = _api(server, key, transfers)
+    summary = _run(api, "pulling", lambda reporter: run_pull(api, folder, layout.value, transfers, delete, reporter), ())
+    _report(f"fetched {summary['fetched']} ({summary['fetched_bytes']} bytes), linked {summary['linked']}, "
+            f"unchanged {summary['unchanged']}, sidecars written {summary['sidecars']}, no longer in the library "
+            f"{summary['stale']} (deleted {summary['deleted']}), failed {summary['failed']}", summary, json_output)
+
+
+def import_export(
+    sources: list[Path] = typer.Argument(..., exists=True, help="Zip parts, folders of zip parts, or an "
+                                         "unzipped export"),
+    server: str | None = ServerOption,
+    key: str | None = KeyOption,
+    transfers: int = TransfersOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Import a phonecloud export (or a Google Takeout of Google Photos) into the server: originals, capture
+    times, albums, favourites and the trash. Safe to run again: nothing is imported twice."""
+    from phonecloud.portability.archive import UnsafeArchive
+    from phonecloud.portability.importer import import_export as run_import
+
+    api = _api(server, key, transfers)
+    summary = _run(api, "importing", lambda reporter: run_import(api, sources, transfers, reporter), (UnsafeArchive,))
+    _report(f"uploaded {summary['uploaded']} ({summary['bytes']} bytes), already there {summary['duplicates']}, "
+            f"albums {summary['albums']}, favourites {summary['favorites']}, trashed {summary['trashed']}, skipped "
+            f"{summary['skipped']}, failed {summary['failed']}", summary, json_output)

@@ -1,0 +1,303 @@
+"""`phonecloud pull DIR`: the library mirrored into a local folder, in year folders or album folders, with
+Takeout's sidecars, each file's modification time set to its capture time. Pure Python.
+
+Incremental: the mirror remembers (in a file inside it) what it wrote, so a second run fetches only what
+changed, and names stay put (a new photo never renames an older one). A file already in the mirror under
+another name (an album renamed, a photo in two albums) is hard-linked, not fetched again. Downloads
+resume from their .partial file. Each file is checked before it takes its name: against its SHA-256 when
+the server has one (an export computed it), else against the SHA-1 every asset has.
+Files of earlier pulls that are no longer in the library are kept unless --delete is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from phonecloud.media.sniff import sniff_extension
+from phonecloud.portability import takeout
+from phonecloud.portability.client_api import PortabilityApi
+from phonecloud.portability.download import CHUNK, fetch
+from phonecloud.portability.progress import TransferReporter
+from phonecloud.portability.pull_state import Placed, PullState
+from phonecloud.portability.takeout import AlbumInfo, AssetInfo
+from phonecloud.sync.api import ServerError
+
+LAYOUTS = ("years", "albums")
+STATE_BATCH = 200
+
+
+@dataclass
+class PullSummary:
+    fetched: int = 0
+    fetched_bytes: int = 0
+    linked: int = 0  # already in the mirror under another name: linked, not fetched
+    unchanged: int = 0
+    sidecars: int = 0  # sidecars and album metadata.json written because new or changed
+    stale: int = 0  # written by an earlier pull, no longer in the library: kept (or deleted with --delete)
+    deleted: int = 0
+    failed: int = 0
+    failures: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def asset_from_api(item: dict, sha256: str | None, server: str) -> AssetInfo:
+    media = item["media"]
+    return AssetInfo(
+        id=item["id"], original_filename=item["original_filename"], kind=item["kind"], mime_type=item["mime_type"],
+        extension=sniff_extension(item["mime_type"]), size=item["size_bytes"], sha1=item["sha1"], sha256=sha256,
+        file_modified_at=_time(item["file_modified_at"]), uploaded_at=_time(item["uploaded_at"]),
+        taken=_time(item["sort_at"]), taken_local=_time(media["taken_at"]) if media.get("taken_at") else None,
+        taken_offset_minutes=media.get("taken_at_offset_minutes"), date_source=media.get("date_source"),
+        latitude=media.get("latitude"), longitude=media.get("longitude"), altitude=media.get("altitude"),
+        favorite=item["is_favorite"], trashed=item["trashed"], url=f"{server}/api/v1/assets/{item['id']}",
+    )
+
+
+def album_from_api(item: dict) -> AlbumInfo:
+    return AlbumInfo(item["id"], item["title"], item["description"], _time(item["created_at"]))
+
+
+@dataclass(frozen=True)
+class Target:
+    path: str  # relative to the mirror
+    asset: AssetInfo
+
+    @property
+    def mtime_ns(self) -> int:
+        return takeout.unix_seconds(self.asset.taken) * 1_000_000_000
+
+
+def _sha1_of(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class PullRun:
+    def __init__(self, api: PortabilityApi, root: Path, layout: str, transfers: int, delete: bool,
+                 reporter: TransferReporter):
+        self.api, self.root, self.layout, self.transfers, self.delete = api, root, layout, transfers, delete
+        self.reporter = reporter
+        self.summary = PullSummary()
+        self.state = PullState(root)
+        self._lock = threading.Lock()
+        self._rows: list[Placed] = []
+        self._album_folders_of: dict[str, list[str]] = {}
+
+    def close(self) -> None:
+        self.state.close()
+
+    def run(self) -> PullSummary:
+        self.api.me()
+        known = self.state.load()
+        plan = self._plan(known)
+        targets = [Target(f"{folder.name}/{name}", asset) for folder in plan.folders for name, asset in folder.files]
+        copies, missing = self._settle_present(targets, known)
+        groups: dict[str, list[Target]] = defaultdict(list)
+        for target in missing:
+            groups[target.asset.id].append(target)
+        to_fetch = [group for group in groups.values() if group[0].asset.sha1 not in copies]
+        for group in groups.values():
+            if group[0].asset.sha1 in copies:
+                self._link(copies[group[0].asset.sha1], group)
+        fetched = {group[0].asset.id for group in to_fetch}  # their sidecars are written as they arrive
+        self.reporter.planned(len(to_fetch), sum(group[0].asset.size for group in to_fetch))
+        with ThreadPoolExecutor(self.transfers) as pool:
+            for future in [pool.submit(self._fetch, group) for group in to_fetch]:
+                future.result()
+        self._flush()
+        self._settle_stale(known, {target.path for target in targets})
+        self._write_metadata(plan, [target for target in targets if target.asset.id not in fetched])
+        return self.summary
+
+    # -- planning ----------------------------------------------------------------------------------------
+
+    def _plan(self, known: dict[str, Placed]) -> takeout.Plan:
+        try:
+            digests = self.api.digests()
+        except ServerError as error:
+            if error.status != 404:  # a server without exports: SHA-1 only
+                raise
+            digests = {}
+        assets = [asset_from_api(item, digests.get(item["id"]), self.api.server) for item in self.api.assets()]
+        albums = [album_from_api(item) for item in self.api.album_list()]
+        members = {album.id: self.api.album_asset_ids(album.id) for album in albums}
+        previous: dict[str, dict[str, str]] = defaultdict(dict)
+        for placed in known.values():
+            folder, _, name = placed.path.rpartition("/")
+            previous[folder][placed.asset_id] = name
+        plan = takeout.plan(assets, albums, members, years="all" if self.layout == "years" else "unfiled",
+                            trash=False, album_folders=self.layout == "albums", previous=previous)
+        self._album_folders_of = plan.album_folders_of
+        return plan
+
+    # -- what is there already ---------------------------------------------------------------------------
+
+    def _intact(self, placed: Placed) -> bool:
+        try:
+            status = (self.root / placed.path).stat()
+        except OSError:
+            return False
+        return status.st_size == placed.size and status.st_mtime_ns == placed.mtime_ns
+
+    def _settle_present(self, targets: list[Target], known: dict[str, Placed]) -> tuple[dict[str, Path], list[Target]]:
+        """Targets already right on disk are kept (their mtime set again if the capture time changed);
+        returns sha1 → a path in the mirror holding those bytes, and the targets still missing."""
+        copies = {placed.sha1: self.root / placed.path for placed in known.values() if self._intact(placed)}
+        missing = []
+        for target in targets:
+            path, asset = self.root / target.path, target.asset
+            placed = known.get(target.path)
+            if placed is not None and placed.sha1 == asset.sha1 and self._intact(placed):
+                if placed.mtime_ns != target.mtime_ns or placed.asset_id != asset.id:
+                    os.utime(path, ns=(target.mtime_ns, target.mtime_ns))
+                    self._record(target)
+            elif path.is_file() and path.stat().st_size == asset.size and _sha1_of(path) == asset.sha1:
+                os.utime(path, ns=(target.mtime_ns, target.mtime_ns))  # state lost, or mtime touched: recognised
+                self._record(target)
+            elif os.path.lexists(path):
+                self._fail(target.path, "another file is already there; it was left as it is")
+                continue
+            else:
+                missing.append(target)
+                continue
+            copies[asset.sha1] = path
+            self.summary.unchanged += 1
+        return copies, missing
+
+    def _settle_stale(self, known: dict[str, Placed], wanted: set[str]) -> None:
+        """Files of earlier pulls that are not in the library any more: kept, or with --delete removed when
+        they are still as the pull wrote them."""
+        stale = [placed for path, placed in known.items() if path not in wanted]
+        self.summary.stale = len(stale)
+        if not self.delete:
+            return
+        for placed in stale:
+            if self._intact(placed):
+                (self.root / placed.path).unlink()
+                self.summary.deleted += 1
+        self.state.forget([placed.path for placed in stale])
+
+    # -- getting what is missing -------------------------------------------------------------------------
+
+    def _fetch(self, group: list[Target]) -> None:
+        first, asset = group[0], group[0].asset
+        final = self.root / first.path
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            hasher = fetch(self.api, f"/assets/{asset.id}/original", final, asset.size, self.reporter.advance,
+                           validator=f'"{asset.sha1}"',
+                           hasher_factory=hashlib.sha256 if asset.sha256 else hashlib.sha1)
+            if hasher.hexdigest() != (asset.sha256 or asset.sha1):
+                final.unlink()
+                raise ServerError(0, "corrupt", "the bytes received differ from the server's checksum; "
+                                                "the next run fetches it again")
+        except (ServerError, OSError) as error:
+            self._fail(first.path, str(error))
+            self.reporter.finished(f"failed: {first.path}: {error}")
+            return
+        os.utime(final, ns=(first.mtime_ns, first.mtime_ns))
+        self._record(first)
+        with self._lock:
+            self.summary.fetched += 1
+            self.summary.fetched_bytes += asset.size
+        self._link(final, group[1:])
+        for target in group:  # here, while other files are still downloading
+            self._write_sidecar(target)
+        self.reporter.finished(f"fetched: {first.path}" if not self.reporter.rich else None)
+
+    def _link(self, source: Path, targets: list[Target]) -> None:
+        """More copies of bytes already in the mirror: hard links (a copy where links are not possible)."""
+        for target in targets:
+            path = self.root / target.path
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(source, path)
+                except OSError:
+                    shutil.copyfile(source, path)
+                os.utime(path, ns=(target.mtime_ns, target.mtime_ns))
+            except OSError as error:
+                self._fail(target.path, f"cannot write: {error.strerror or error}")
+                continue
+            self._record(target)
+            with self._lock:
+                self.summary.linked += 1
+
+    # -- sidecars and album metadata ---------------------------------------------------------------------
+
+    def _write_metadata(self, plan: takeout.Plan, targets: list[Target]) -> None:
+        for folder in plan.folders:
+            if folder.album:
+                self._write_small(f"{folder.name}/{takeout.ALBUM_METADATA}", takeout.album_metadata(folder.album),
+                                  takeout.unix_seconds(folder.album.created_at))
+        for target in targets:
+            if (self.root / target.path).exists():
+                self._write_sidecar(target)
+
+    def _write_sidecar(self, target: Target) -> None:
+        content = takeout.sidecar(target.asset, self._album_folders_of.get(target.asset.id, []))
+        self._write_small(target.path + takeout.SIDECAR_SUFFIX, content, takeout.unix_seconds(target.asset.taken))
+
+    def _write_small(self, relative: str, content: bytes, mtime: int) -> None:
+        """Written when new or changed, by rename; not fsynced: a damaged one is rewritten next run."""
+        path = self.root / relative
+        try:
+            if path.read_bytes() == content:
+                return
+        except OSError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_bytes(content)
+        os.utime(temporary, (mtime, mtime))
+        os.replace(temporary, path)
+        with self._lock:
+            self.summary.sidecars += 1
+
+    # -- bookkeeping -------------------------------------------------------------------------------------
+
+    def _record(self, target: Target) -> None:
+        asset = target.asset
+        with self._lock:
+            self._rows.append(Placed(target.path, asset.id, asset.sha1, asset.size, target.mtime_ns))
+            full = len(self._rows) >= STATE_BATCH
+        if full:
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if rows:
+            self.state.record(rows)
+
+    def _fail(self, path: str, reason: str) -> None:
+        with self._lock:
+            self.summary.failed += 1
+            self.summary.failures.append({"path": path, "reason": reason})
+
+
+def pull(api: PortabilityApi, root: Path, layout: str, transfers: int, delete: bool,
+         reporter: TransferReporter) -> PullSummary:
+    root.mkdir(parents=True, exist_ok=True)
+    run = PullRun(api, root, layout, transfers, delete, reporter)
+    try:
+        return run.run()
+    finally:
+        run.close()

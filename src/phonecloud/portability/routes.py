@@ -1,0 +1,89 @@
+"""HTTP routes of exports: thin adapters over PortabilityService."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from phonecloud.accounts.service import Principal
+from phonecloud.core.http import RowId, current_principal, parse_range, services
+from phonecloud.portability.schemas import DigestOut, DigestPage, ExportOut
+
+router = APIRouter(tags=["export"])
+
+
+@router.post("/export", status_code=202, response_model=ExportOut)
+def create_export(request: Request, principal: Principal = Depends(current_principal)):
+    """Snapshot the whole library now, as zip parts laid out like Google Takeout; prepared in the
+    background (poll GET /export/{id} until its state is ready). While one is being prepared, that one."""
+    view = services(request).portability.create(principal, str(request.base_url))
+    return ExportOut.of(view)
+
+
+@router.get("/export", response_model=ExportOut)
+def latest_export(request: Request, principal: Principal = Depends(current_principal)):
+    """The newest export: its state, and once ready its parts (name, size, URL) and its manifest's SHA-256."""
+    return ExportOut.of(services(request).portability.latest(principal))
+
+
+@router.get("/export/digests", response_model=DigestPage)
+def list_digests(request: Request, cursor: uuid.UUID | None = Query(default=None),
+                 limit: int = Query(default=1000, ge=1, le=10_000), principal: Principal = Depends(current_principal)):
+    """The SHA-256 of each original that an export has hashed, by asset id (others have only their SHA-1)."""
+    rows = services(request).portability.digests(principal, cursor, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DigestPage(items=[DigestOut(asset_id=asset_id, sha256=sha256) for asset_id, sha256 in rows],
+                      next_cursor=str(rows[-1][0]) if more else None)
+
+
+@router.get("/export/{export_id}", response_model=ExportOut)
+def get_export(export_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    return ExportOut.of(services(request).portability.describe(principal, export_id))
+
+
+@router.delete("/export/{export_id}", status_code=204)
+def delete_export(export_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """Forget the export (its parts can no longer be downloaded); the library is untouched."""
+    services(request).portability.delete(principal, export_id)
+
+
+@router.get("/export/{export_id}/manifest", response_class=StreamingResponse,
+            responses={200: {"content": {"application/json": {}}}, 404: {}, 409: {}})
+def get_manifest(export_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """manifest.json: every file of the export with its part, size and SHA-256."""
+    size, body = services(request).portability.manifest(principal, export_id)
+    return StreamingResponse(body, media_type="application/json", headers={"Content-Length": str(size)})
+
+
+_PART_RESPONSES = {200: {"content": {"application/zip": {}}}, 206: {}, 404: {}, 409: {}, 410: {}, 416: {}}
+
+
+# One route per method: a shared route's operationId would depend on set order, which differs between processes.
+@router.get("/export/{export_id}/parts/{number}", response_class=StreamingResponse, responses=_PART_RESPONSES)
+@router.head("/export/{export_id}/parts/{number}", response_class=StreamingResponse, responses=_PART_RESPONSES)
+def download_part(export_id: uuid.UUID, request: Request, number: RowId,
+                  principal: Principal = Depends(current_principal)):
+    """One zip part: the same bytes every time. Supports Range (one range) and If-Range, to resume."""
+    portability = services(request).portability
+    view = portability.part(principal, export_id, number)
+    size = view.part.size
+    if_range = request.headers.get("if-range")
+    wanted = parse_range(request.headers.get("range"), size) if if_range in (None, view.etag) else None
+    start, end = (wanted.start, wanted.end) if wanted else (0, size)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": view.etag,
+        "Content-Length": str(end - start),
+        "Content-Disposition": f'attachment; filename="{view.name}"',
+        "Cache-Control": "private, max-age=86400",
+    }
+    if wanted:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    status = 206 if wanted else 200
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type="application/zip")
+    return StreamingResponse(portability.read_part(view, start, end), status_code=status, media_type="application/zip",
+                             headers=headers)

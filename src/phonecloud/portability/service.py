@@ -1,0 +1,379 @@
+"""Exports: a user's whole library as zip parts laid out like Google Takeout, frozen when prepared, any
+byte range of any part served on demand in constant memory, with no copy of the library.
+
+Asking for an export makes a row and a job. The job computes the SHA-256 of every original that has none
+yet (once per original: the manifest lists them; the CRC-32 recorded at upload is checked on the way),
+then freezes the layout in one consistent read of the library: every file's part, offset, size, CRC-32
+and source. Generated files (sidecars, album metadata, index.html, manifest.json) are stored once, in one
+blob of the export's own. A part's bytes then follow from its rows alone: the same part is the same bytes
+each time, whatever happens to the library since. An original deleted after the snapshot makes the
+parts that need it fail with 410 before any byte is sent, never a damaged archive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from phonecloud.accounts.service import Principal
+from phonecloud.core.blobstore import BlobNotFound, BlobStore
+from phonecloud.core.db import Database, utcnow
+from phonecloud.core.errors import BadRequest, Conflict, NotFound, PhonecloudError
+from phonecloud.gallery.models import Asset
+from phonecloud.jobs.queue import JobQueue
+from phonecloud.jobs.worker import PermanentJobError
+from phonecloud.portability import manifest as manifest_format
+from phonecloud.portability import repository
+from phonecloud.portability.gallery_section import GallerySection
+from phonecloud.portability.index_page import index_page
+from phonecloud.portability.jobs import EXPORT_JOB, export_of, job_subject
+from phonecloud.portability.layout import Layout
+from phonecloud.portability.models import FAILED, PREPARING, READY, AssetDigest, Export, ExportEntry, ExportPart
+from phonecloud.portability.sections import ExportContext, Section
+from phonecloud.portability.takeout import iso, unix_seconds
+from phonecloud.portability.zipformat import PartInfo, PartPlanner, Placed, ZipEntry, ZipFormat, part_bytes
+
+log = logging.getLogger("phonecloud.export")
+
+# Each domain's part of an export, in archive order; messages and contacts add theirs here.
+SECTIONS: tuple[Section, ...] = (GallerySection(),)
+KEEP_EXPORTS = 3  # per user; asking for another removes the oldest
+# Someone is waiting for an export, while thumbnails can wait: due since long ago, it is claimed first.
+FIRST_IN_LINE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+INDEX_PATH = "Takeout/index.html"
+INDEX = "index"
+MANIFEST = "manifest"
+READ_CHUNK = 1 << 20
+HASH_CHUNK = 4 << 20
+DIGEST_BATCH_BYTES = 256 << 20
+ENTRY_BATCH = 500
+MAX_DIGEST_PAGE = 10_000
+
+
+class Gone(PhonecloudError):
+    status = 410
+    code = "gone"
+
+
+class DamagedOriginal(Exception):
+    """A stored original no longer matches the size or CRC-32 recorded when it was uploaded."""
+
+
+@dataclass(frozen=True)
+class ExportView:
+    export: Export
+    parts: list[ExportPart]
+    manifest: ExportEntry | None
+
+
+@dataclass(frozen=True)
+class PartView:
+    export: Export
+    part: ExportPart
+
+    @property
+    def name(self) -> str:
+        return part_name(self.export, self.part.number)
+
+    @property
+    def etag(self) -> str:
+        return f'"export-{self.export.id}-{self.part.number}"'
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a placed entry's bytes are."""
+
+    blob_key: str
+    blob_offset: int
+
+
+def part_name(export: Export, number: int) -> str:
+    return f"phonecloud-export-{export.created_at:%Y%m%dT%H%M%SZ}-{number:03d}.zip"
+
+
+def generated_key(export: Export) -> str:
+    return f"users/{export.owner_id}/exports/{export.id}/generated"
+
+
+def _coalesce(pieces: Iterable[bytes], size: int = READ_CHUNK) -> Iterator[bytes]:
+    """Small pieces (headers, sidecars) merged into chunks of about `size`: fewer writes to the socket."""
+    buffer: list[bytes] = []
+    buffered = 0
+    for piece in pieces:
+        if not buffered and len(piece) >= size:
+            yield piece
+            continue
+        buffer.append(piece)
+        buffered += len(piece)
+        if buffered >= size:
+            yield b"".join(buffer)
+            buffer, buffered = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+class PortabilityService:
+    def __init__(self, db: Database, blobs: BlobStore, part_size: int, zip64_from: int,
+                 sections: tuple[Section, ...] = SECTIONS):
+        self.db = db
+        self.blobs = blobs
+        self.part_size = part_size
+        self.zip64_from = zip64_from
+        self.sections = sections
+
+    # -- asking for and describing exports ---------------------------------------------------------------
+
+    def create(self, principal: Principal, base_url: str) -> ExportView:
+        """A new export of the library as it is now, prepared in the background; while one is being
+        prepared, that one (asking twice does not make two)."""
+        stale_keys = []
+        with self.db.write() as session:
+            export = repository.preparing_export(session, principal.user_id)
+            if export is None:
+                export = Export(id=uuid.uuid4(), owner_id=principal.user_id, state=PREPARING, created_at=utcnow(),
+                                base_url=base_url.rstrip("/"), part_size=self.part_size, zip64_from=self.zip64_from,
+                                hash_total_bytes=0, hash_done_bytes=0, asset_count=0, file_count=0, total_bytes=0)
+                session.add(export)
+                session.flush()
+                JobQueue.enqueue_in(session, EXPORT_JOB, job_subject(export.id), run_after=FIRST_IN_LINE)
+                for old in repository.exports_beyond(session, principal.user_id, KEEP_EXPORTS):
+                    stale_keys.append(generated_key(old))
+                    session.delete(old)
+        for key in stale_keys:
+            self.blobs.delete(key)
+        return ExportView(export, [], None)
+
+    def _owned(self, session, principal: Principal, export_id: uuid.UUID) -> Export:
+        export = repository.owned_export(session, principal.user_id, export_id)
+        if export is None:
+            raise NotFound(f"no export {export_id}")
+        return export
+
+    def _view(self, session, export: Export) -> ExportView:
+        if export.state != READY:
+            return ExportView(export, [], None)
+        return ExportView(export, repository.parts(session, export.id), repository.entry_of_kind(session, export.id, MANIFEST))
+
+    def latest(self, principal: Principal) -> ExportView:
+        with self.db.read() as session:
+            export = repository.latest_export(session, principal.user_id)
+            if export is None:
+                raise NotFound("no export yet: POST /api/v1/export makes one")
+            return self._view(session, export)
+
+    def describe(self, principal: Principal, export_id: uuid.UUID) -> ExportView:
+        with self.db.read() as session:
+            return self._view(session, self._owned(session, principal, export_id))
+
+    def delete(self, principal: Principal, export_id: uuid.UUID) -> None:
+        """Forget an export and its generated files (the originals are the library's, untouched)."""
+        with self.db.write() as session:
+            export = self._owned(session, principal, export_id)
+            key = generated_key(export)
+            session.delete(export)
+        self.blobs.delete(key)
+
+    # -- reading parts -----------------------------------------------------------------------------------
+
+    def _ready(self, session, principal: Principal, export_id: uuid.UUID) -> Export:
+        export = self._owned(session, principal, export_id)
+        if export.state == PREPARING:
+            raise Conflict(f"export {export_id} is still being prepared; its parts are listed once it is ready",
+                           state=export.state)
+        if export.state == FAILED:
+            raise Conflict(f"export {export_id} failed: {export.error}; make a new one", state=export.state)
+        return export
+
+    def part(self, principal: Principal, export_id: uuid.UUID, number: int) -> PartView:
+        with self.db.read() as session:
+            export = self._ready(session, principal, export_id)
+            part = repository.part(session, export.id, number)
+            if part is None:
+                count = len(repository.parts(session, export.id))
+                raise NotFound(f"export {export_id} has {count} parts, numbered from 1; there is no part {number}")
+        return PartView(export, part)
+
+    def read_part(self, view: PartView, start: int, end: int) -> Iterator[bytes]:
+        """Bytes [start, end) of the part. Raises Gone, before any byte, when an original it needs was
+        deleted since the export was made; if one vanishes while streaming, the stream stops short (the
+        client sees an incomplete download and, asking again, this error), never wrong bytes."""
+        export, part = view.export, view.part
+        self._check_sources(export, part, start, end)
+        zip_format = ZipFormat(export.zip64_from)
+        info = PartInfo(part.number, part.size, part.entries, part.cd_offset, part.cd_size)
+        generated = generated_key(export)
+
+        def read(placed: Placed, first: int, last: int) -> Iterator[bytes]:
+            source: Source = placed.source
+            return self.blobs.get(source.blob_key, source.blob_offset + first, source.blob_offset + last, READ_CHUNK)
+
+        def entries_from(offset: int) -> Iterator[Placed]:
+            return self._placed(export.id, part.number, offset, None, generated)
+
+        return _coalesce(part_bytes(zip_format, info, entries_from, read, start, end))
+
+    def _placed(self, export_id: uuid.UUID, number: int, offset: int, end: int | None,
+                generated: str) -> Iterator[Placed]:
+        """The part's entries from the one holding byte `offset`, a batch per short read transaction."""
+        with self.db.read() as session:
+            offset = repository.first_offset_at_or_before(session, export_id, number, offset)
+        while True:
+            with self.db.read() as session:
+                batch = repository.entries_from(session, export_id, number, offset, end, ENTRY_BATCH)
+            for row in batch:
+                yield Placed(ZipEntry(row.path, row.size, row.crc32, row.mtime), row.offset,
+                             Source(row.blob_key or generated, row.blob_offset))
+            if len(batch) < ENTRY_BATCH:
+                return
+            offset = batch[-1].offset + 1
+
+    def _check_sources(self, export: Export, part: ExportPart, start: int, end: int) -> None:
+        generated = generated_key(export)
+        if not self.blobs.exists(generated):
+            raise Gone(f"export {export.id} lost its generated files; make a new export")
+        if start >= part.cd_offset:
+            return
+        for placed in self._placed(export.id, part.number, start, min(end, part.cd_offset), generated):
+            if placed.source.blob_key != generated and not self.blobs.exists(placed.source.blob_key):
+                raise Gone(f"{placed.entry.name} was deleted from the library after export {export.id} was made, "
+                           "so this part can no longer be produced; make a new export", path=placed.entry.name)
+
+    def manifest(self, principal: Principal, export_id: uuid.UUID) -> tuple[int, Iterator[bytes]]:
+        """The export's manifest.json: (size, bytes), the same bytes as in its last part."""
+        with self.db.read() as session:
+            export = self._ready(session, principal, export_id)
+            entry = repository.entry_of_kind(session, export.id, MANIFEST)
+        try:
+            return entry.size, self.blobs.get(generated_key(export), entry.blob_offset, entry.blob_offset + entry.size)
+        except BlobNotFound:
+            raise Gone(f"export {export.id} lost its generated files; make a new export") from None
+
+    # -- the SHA-256 of originals ------------------------------------------------------------------------
+
+    def digests(self, principal: Principal, after: uuid.UUID | None, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """(asset id, SHA-256) of the caller's assets whose digest an export computed, by asset id."""
+        if not 1 <= limit <= MAX_DIGEST_PAGE:
+            raise BadRequest(f"limit must be between 1 and {MAX_DIGEST_PAGE}")
+        with self.db.read() as session:
+            return [tuple(row) for row in session.execute(repository.digest_page(principal.user_id, after, limit))]
+
+    # -- the job: preparing an export --------------------------------------------------------------------
+
+    def prepare(self, subject: str) -> None:
+        try:
+            export_id = export_of(subject)
+        except ValueError as error:
+            raise PermanentJobError(str(error)) from None
+        with self.db.read() as session:
+            export = session.get(Export, export_id)
+        if export is None or export.state != PREPARING:
+            return  # deleted, or done by an earlier run
+        try:
+            self._hash_originals(export)
+            self._freeze(export)
+        except Exception as error:
+            # Any failure is final for this export, and said as such: the person asks for a new one.
+            message = str(error) if isinstance(error, DamagedOriginal) else f"{type(error).__name__}: {error}"
+            log.exception("export %s failed", export.id)
+            with self.db.write() as session:
+                session.execute(update(Export).where(Export.id == export.id, Export.state == PREPARING)
+                                .values(state=FAILED, error=message[:2000]))
+            raise PermanentJobError(message) from error
+
+    def _sha256(self, blob_key: str, size: int, crc32: int) -> str:
+        digest, crc, length = hashlib.sha256(), 0, 0
+        for chunk in self.blobs.get(blob_key, chunk_size=HASH_CHUNK):
+            digest.update(chunk)
+            crc = zlib.crc32(chunk, crc)
+            length += len(chunk)
+        if (length, crc) != (size, crc32):
+            raise DamagedOriginal(f"the stored original {blob_key} no longer matches what was uploaded ({length} bytes,"
+                                  f" CRC-32 {crc:08x}; recorded {size} bytes, {crc32:08x}): restore it from a backup")
+        return digest.hexdigest()
+
+    def _store_digests(self, rows: list[tuple[uuid.UUID, str]]) -> None:
+        with self.db.write() as session:
+            present = set(session.scalars(select(Asset.id).where(Asset.id.in_([asset_id for asset_id, _ in rows]))))
+            known = set(session.scalars(select(AssetDigest.asset_id).where(AssetDigest.asset_id.in_(present))))
+            session.add_all(AssetDigest(asset_id=asset_id, sha256=sha256, computed_at=utcnow())
+                            for asset_id, sha256 in rows if asset_id in present - known)
+
+    def _hash_originals(self, export: Export) -> None:
+        with self.db.read() as session:
+            todo = session.execute(repository.assets_to_hash(export.owner_id)).all()
+        self._progress(export.id, hash_total_bytes=sum(size for _, _, size, _ in todo), hash_done_bytes=0)
+        done, batch, batch_bytes = 0, [], 0
+        for asset_id, blob_key, size, crc32 in todo:
+            try:
+                batch.append((asset_id, self._sha256(blob_key, size, crc32)))
+            except BlobNotFound:
+                continue  # deleted meanwhile: it will not be in the snapshot either
+            done += size
+            batch_bytes += size
+            if batch_bytes >= DIGEST_BATCH_BYTES or len(batch) >= ENTRY_BATCH:
+                self._store_digests(batch)
+                self._progress(export.id, hash_done_bytes=done)
+                batch, batch_bytes = [], 0
+        if batch:
+            self._store_digests(batch)
+        self._progress(export.id, hash_done_bytes=done)
+
+    def _late_sha256(self, asset_id: uuid.UUID, blob_key: str, size: int, crc32: int) -> str:
+        """For an original uploaded between the hashing pass and the snapshot."""
+        sha256 = self._sha256(blob_key, size, crc32)
+        self._store_digests([(asset_id, sha256)])
+        return sha256
+
+    def _progress(self, export_id: uuid.UUID, **values: int) -> None:
+        with self.db.write() as session:
+            session.execute(update(Export).where(Export.id == export_id).values(**values))
+
+    def _freeze(self, export: Export) -> None:
+        with self.db.write() as session:
+            repository.delete_layout(session, export.id)  # a run cut short left some rows
+        planner = PartPlanner(ZipFormat(export.zip64_from), export.part_size)
+        mtime = unix_seconds(export.created_at)
+        with self.blobs.writer() as writer:
+            layout = Layout(self.db, export.id, planner, writer)
+            with self.db.read() as session:  # one read transaction: one consistent view of the library
+                context = ExportContext(export.owner_id, export.base_url, self._late_sha256)
+                for section in self.sections:
+                    for file in section.files(session, context):
+                        layout.add(file)
+            layout.flush()
+            title = f"phonecloud export of {export.created_at:%Y-%m-%d %H:%M} UTC"
+            lines = [f"{layout.files} files of {len(layout.assets)} photos and videos, made {iso(export.created_at)}.",
+                     "Unzip every part into the same folder: this page then links to every file. Each photo or "
+                     "video has a .json file beside it (Google Takeout's format) with its dates, place, "
+                     "favourite and album folders; manifest.json lists every file with its SHA-256."]
+            layout.add_stream(INDEX_PATH, INDEX, mtime, index_page(title, lines, lambda: self._listing(export.id)))
+            layout.flush()
+            files = (manifest_format.ManifestFile(row.path, row.part, row.size, row.sha256)
+                     for row in self._entries(export.id))
+            manifest = layout.add_stream(manifest_format.PATH, MANIFEST, mtime,
+                                         manifest_format.manifest_lines(str(export.id), iso(export.created_at), files))
+            layout.flush()
+            parts = planner.finish()
+            writer.commit(generated_key(export))
+        with self.db.write() as session:
+            session.add_all(ExportPart(export_id=export.id, number=part.number, size=part.size, entries=part.entries,
+                                       cd_offset=part.cd_offset, cd_size=part.cd_size) for part in parts)
+            session.execute(update(Export).where(Export.id == export.id).values(
+                state=READY, ready_at=utcnow(), asset_count=len(layout.assets), file_count=layout.files,
+                total_bytes=sum(part.size for part in parts), manifest_sha256=manifest["sha256"]))
+        log.info("export %s ready: %d files in %d parts", export.id, layout.files, len(parts))
+
+    def _entries(self, export_id: uuid.UUID) -> Iterator[ExportEntry]:
+        with self.db.read() as session:
+            yield from session.scalars(repository.entries_in_order(export_id).execution_options(yield_per=ENTRY_BATCH))
+
+    def _listing(self, export_id: uuid.UUID) -> Iterator[tuple[str, int, str]]:
+        return ((row.path, row.size, row.kind) for row in self._entries(export_id))

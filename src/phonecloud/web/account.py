@@ -1,0 +1,54 @@
+"""The account page: storage, devices and their API keys, password."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+
+from phonecloud.accounts.routes import request_address
+from phonecloud.accounts.service import Principal
+from phonecloud.core.http import ROW_ID_MAX, services
+from phonecloud.web.pages import WebRoute, act, render, signed_in
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+def account_page(request: Request, me: Principal, **extra):
+    accounts = services(request).accounts
+    summary = accounts.summary(me)
+    percent = int(summary.used_bytes * 100 / summary.quota_bytes) if summary.quota_bytes else 100
+    page = render(request, "account.html", me, page="account", summary=summary, percent=min(percent, 100),
+                  devices=accounts.list_devices(me.user_id), server_url=str(request.base_url).rstrip("/"), **extra)
+    if extra.get("issued"):
+        page.headers["Cache-Control"] = "no-store"  # the new key is in this page: keep it out of caches
+    return page
+
+
+@router.get("/account")
+def account(request: Request, me: Principal = Depends(signed_in)):
+    return account_page(request, me)
+
+
+@router.post("/account/devices")
+def create_key(request: Request, name: str = Form(max_length=200), me: Principal = Depends(signed_in)):
+    """A new device with its API key, shown once on the page this answers with (never stored in clear)."""
+    issued = services(request).accounts.create_api_key(me.user_id, name)
+    return account_page(request, me, issued=issued)
+
+
+@router.post("/account/devices/revoke")
+def revoke_key(request: Request, device_id: int = Form(ge=1, le=ROW_ID_MAX), me: Principal = Depends(signed_in)):
+    def revoke() -> str:
+        services(request).accounts.revoke_device(me.user_id, device_id)
+        return "The key was revoked; that device can no longer upload."
+
+    return act(request, "/account", revoke)
+
+
+@router.post("/account/password")
+def change_password(request: Request, current_password: str = Form(max_length=1024),
+                    new_password: str = Form(max_length=1024), me: Principal = Depends(signed_in)):
+    def change() -> str:
+        services(request).accounts.change_password(me, current_password, new_password, request_address(request))
+        return "Password changed. Your other browser sessions were signed out."
+
+    return act(request, "/account", change)

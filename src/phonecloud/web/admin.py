@@ -1,0 +1,105 @@
+"""The admin console (administrators only): users, server totals, failed jobs, notices, job workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Form, Request
+
+from phonecloud.accounts.routes import MAX_BYTES
+from phonecloud.accounts.service import Principal
+from phonecloud.core.errors import BadRequest
+from phonecloud.core.http import ROW_ID_MAX, services
+from phonecloud.core.sizes import format_size, parse_size
+from phonecloud.web import views
+from phonecloud.web.pages import WebRoute, act, render, signed_in
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+def admin(me: Principal = Depends(signed_in)) -> Principal:
+    me.require_admin()
+    return me
+
+
+def _size(text: str) -> int:
+    try:
+        size = parse_size(text)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    if size > MAX_BYTES:
+        raise BadRequest(f"{text!r} is more than any disk holds")
+    return size
+
+
+@router.get("/admin")
+def console(request: Request, me: Principal = Depends(admin)):
+    running = services(request)
+    return render(request, "admin.html", me, page="admin", totals=running.accounts.totals(),
+                  health=running.jobs.health(), failures=running.jobs.failures(limit=20),
+                  users=running.accounts.list_users(), recent_notices=running.notices.recent(limit=20),
+                  default_quota=format_size(running.settings.default_quota_bytes).replace(" ", ""))
+
+
+@router.post("/admin/users")
+def create_user(request: Request, email: str = Form(max_length=320), password: str = Form(max_length=1024),
+                quota: str = Form(default="", max_length=40), is_admin: bool = Form(default=False),
+                me: Principal = Depends(admin)):
+    def create() -> str:
+        user = services(request).accounts.create_user(email, password, _size(quota) if quota.strip() else None,
+                                                      is_admin)
+        return f"Created {user.email} with a quota of {format_size(user.quota_bytes)}."
+
+    return act(request, "/admin", create)
+
+
+@router.post("/admin/users/update")
+def update_user(request: Request, email: str = Form(max_length=320), action: str = Form(max_length=20),
+                quota: str = Form(default="", max_length=40), me: Principal = Depends(admin)):
+    accounts = services(request).accounts
+
+    def update() -> str:
+        if action == "quota":
+            user = accounts.update_user(me, email, quota_bytes=_size(quota))
+            return f"{user.email} now has a quota of {format_size(user.quota_bytes)}."
+        if action in ("disable", "enable"):
+            user = accounts.update_user(me, email, disabled=action == "disable")
+            return f"{user.email} is {'disabled' if user.disabled else 'enabled again'}."
+        raise BadRequest(f"unknown action {action!r}")
+
+    return act(request, "/admin", update)
+
+
+@router.post("/admin/notices")
+def post_notice(request: Request, message: str = Form(max_length=2000), level: str = Form(default="info", max_length=16),
+                region: str = Form(default="", max_length=64), until: str = Form(default="", max_length=40),
+                me: Principal = Depends(admin)):
+    def post() -> str:
+        try:
+            ends = dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC) if until else None
+        except ValueError:
+            raise BadRequest(f"not a date and time: {until!r}") from None
+        services(request).notices.post(message, level, region or None, ends_at=ends)
+        return "The notice is shown on every page."
+
+    return act(request, "/admin", post)
+
+
+@router.post("/admin/notices/withdraw")
+def withdraw_notice(request: Request, notice_id: int = Form(alias="id", ge=1, le=ROW_ID_MAX),
+                    me: Principal = Depends(admin)):
+    def withdraw() -> str:
+        services(request).notices.withdraw(notice_id)
+        return "The notice was withdrawn."
+
+    return act(request, "/admin", withdraw)
+
+
+@router.get("/admin/jobs")
+def job_workers(request: Request, me: Principal = Depends(admin)):
+    jobs = services(request).jobs
+    health, workers, counts = jobs.health(), jobs.worker_activity(), jobs.counts()
+    kinds = [(kind, [counts.get((kind, state), 0) for state in JOB_STATES]) for kind in sorted({k for k, _ in counts})]
+    return render(request, "admin_jobs.html", me, page="admin", health=health, workers=workers, kinds=kinds,
+                  waiting=views.waited(health.oldest_ready_since), queue_state=views.queue_state(health, workers))

@@ -1,0 +1,85 @@
+// A small tus 1.0 client (core protocol with the creation extension) for large files: the file goes in
+// chunks, each acknowledged durably by the server, and an interrupted upload resumes from the server's
+// offset, in this page or after a reload (the upload's URL is kept in localStorage under the file's
+// name, size and modification time).
+import { errorMessage, send } from "./common.js";
+
+const TUS = { "Tus-Resumable": "1.0.0" };
+const CHUNK = 8 << 20;
+const RETRIES = 5;
+
+function base64(text) {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+function fingerprint(file) {
+  return `phonecloud.tus:${file.name}:${file.size}:${file.lastModified}`;
+}
+
+function finished(response) {
+  const asset = response.header("Phonecloud-Asset-Id");
+  return asset ? { assetId: asset, duplicate: response.header("Phonecloud-Duplicate") === "true" } : null;
+}
+
+async function create(endpoint, file) {
+  const metadata = [
+    `filename ${base64(file.name)}`,
+    `modified_at ${base64(new Date(file.lastModified).toISOString())}`,
+  ].join(",");
+  const response = await send("POST", endpoint, {
+    headers: { ...TUS, "Upload-Length": String(file.size), "Upload-Metadata": metadata },
+  });
+  if (response.status !== 201) throw new Error(errorMessage(response));
+  return response.header("Location");
+}
+
+// Where a known upload stands: its offset, or that it is finished, or null when the server forgot it.
+async function resumeFrom(location) {
+  const response = await send("HEAD", location, { headers: TUS });
+  if (response.status !== 200) return null;
+  return { offset: Number(response.header("Upload-Offset")), done: finished(response) };
+}
+
+export async function tusUpload(endpoint, file, onProgress) {
+  const key = fingerprint(file);
+  let location = localStorage.getItem(key);
+  let state = location ? await resumeFrom(location).catch(() => null) : null;
+  if (!state) {
+    location = await create(endpoint, file);
+    localStorage.setItem(key, location);
+    state = { offset: 0, done: null };
+  }
+  let { offset, done } = state;
+  let failures = 0;
+  while (!done) {
+    try {
+      const response = await send("PATCH", location, {
+        body: file.slice(offset, offset + CHUNK),
+        headers: { ...TUS, "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" },
+        onProgress: (loaded) => onProgress(offset + loaded),
+      });
+      if (response.status === 204) {
+        offset = Number(response.header("Upload-Offset"));
+        done = finished(response);
+        failures = 0;
+        onProgress(offset);
+        continue;
+      }
+      if (response.status >= 400 && response.status < 500 && response.status !== 409 && response.status !== 423) {
+        localStorage.removeItem(key);
+        throw Object.assign(new Error(errorMessage(response)), { final: true });
+      }
+      throw new Error(errorMessage(response));
+    } catch (error) {
+      if (error.final || ++failures > RETRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** failures));
+      const known = await resumeFrom(location).catch(() => null);  // the server's offset is the truth
+      if (!known) throw new Error("the server no longer has this upload; start it again");
+      ({ offset, done } = known);
+    }
+  }
+  localStorage.removeItem(key);
+  return done;
+}

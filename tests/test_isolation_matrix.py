@@ -1,0 +1,175 @@
+"""Every endpoint that takes an object id, with every method it accepts, generated from the app's route
+table: another user gets 404 (not 403, not the data), exactly as for an id that never existed, and the
+owner's objects are unchanged afterwards. A new endpoint joins the matrix by itself; one whose id
+parameter has no factory below fails the guard test instead of escaping the matrix."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from conftest import User, upload
+from media_fixtures import jpeg
+from route_table import Endpoint, endpoints, form_body, holdings, json_body, ready_export, settled
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def _asset(owner: User, made: dict) -> str:
+    asset_id = upload(owner, jpeg(7001), filename="owner-secret.jpg").json()["id"]
+    settled(owner, asset_id)  # its derivatives stop changing, so the snapshots compare
+    return asset_id
+
+
+def _album(owner: User, made: dict) -> str:
+    album = owner.http.post("/albums", json={"title": "owner-secret-album"}).json()
+    owner.http.put(f"/albums/{album['id']}/assets", json={"asset_ids": [made["asset_id"]]})
+    return album["id"]
+
+
+def _device(owner: User, made: dict) -> int:
+    return owner.http.post("/devices", json={"name": "owner-secret-tablet"}).json()["device_id"]
+
+
+def _session(owner: User, made: dict) -> int:
+    token = owner.http.post("/auth/login", json={"email": owner.email, "password": owner.password}).json()["token"]
+    sessions = owner.http.get("/auth/sessions", headers={"Authorization": f"Bearer {token}"}).json()
+    return next(session["id"] for session in sessions if session["current"])
+
+
+def _upload(owner: User, made: dict) -> str:
+    """An unfinished tus upload (creation extension), with some bytes received."""
+    metadata = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}"
+                        for key, value in {"filename": "owner-secret.jpg", "modified_at": "2022-01-01T00:00:00Z"}.items())
+    body = jpeg(7002)
+    created = owner.http.post("/uploads/", headers={**TUS, "Upload-Length": str(len(body) * 2),
+                                                   "Upload-Metadata": metadata})
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    patched = owner.http.patch(location, content=body, headers={
+        **TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+    assert patched.status_code == 204, patched.text
+    return location.rstrip("/").rsplit("/", 1)[1]
+
+
+# How to make an object of the owner's for each id parameter, in dependency order (an album holds the
+# asset). A route whose id parameter is missing here fails test_every_id_parameter_has_a_factory.
+FACTORIES: dict[str, Callable[[User, dict], object]] = {
+    "asset_id": _asset,
+    "album_id": _album,
+    "device_id": _device,
+    "session_id": _session,
+    "upload_id": _upload,
+    "export_id": lambda owner, made: ready_export(owner),
+    "number": lambda owner, made: 1,  # an export's first part
+}
+# What each kind of id looks like when no object has it: the intruder's request for one of these must
+# be answered exactly as its request for the owner's.
+NEVER_MADE: dict[str, object] = {
+    "asset_id": uuid.UUID(int=1), "album_id": uuid.UUID(int=2), "device_id": 2_000_000_000,
+    "session_id": 2_000_000_000, "upload_id": uuid.UUID(int=3).hex, "export_id": uuid.UUID(int=4), "number": 1,
+}
+# Requests that are only well-formed with a header saying what they mean: each variant is tried.
+VARIANTS: dict[str, list[dict[str, str]]] = {
+    "POST /api/v1/uploads/{upload_id}": [{"X-HTTP-Method-Override": method} for method in ("PATCH", "DELETE", "HEAD")],
+}
+
+ID_ENDPOINTS = [endpoint for endpoint in endpoints() if endpoint.params]
+
+
+def test_every_id_parameter_has_a_factory():
+    missing = sorted({f"{endpoint}: {{{name}}}" for endpoint in ID_ENDPOINTS for name in endpoint.params
+                      if name not in FACTORIES or name not in NEVER_MADE})
+    assert not missing, f"add a factory (and a never-made id) for: {missing}"
+
+
+def test_the_matrix_covers_the_known_object_routes():
+    covered = {str(endpoint) for endpoint in ID_ENDPOINTS}
+    assert {"GET /api/v1/assets/{asset_id}/original", "DELETE /api/v1/albums/{album_id}",
+            "DELETE /api/v1/devices/{device_id}"} <= covered
+
+
+@pytest.fixture(scope="module")
+def owned(accounts):
+    """The owner, one object of every kind, and a snapshot of everything the owner can read."""
+    owner = accounts.create(name="owner")
+    wanted = {name for endpoint in ID_ENDPOINTS for name in endpoint.params}
+    made: dict[str, object] = {}
+    for name, factory in FACTORIES.items():
+        if name in wanted or name == "asset_id":
+            made[name] = factory(owner, made)
+    return owner, made, holdings(owner, made)
+
+
+@dataclass
+class Intruder:
+    user: User
+    browser: httpx.Client  # signed in to the web pages, as a browser is: session cookie and CSRF token
+
+
+@pytest.fixture(scope="module")
+def intruder(server, accounts):
+    from phonecloud.web.session import SESSION_COOKIE, csrf_token_for
+
+    user = accounts.create(name="intruder")
+    upload(user, jpeg(7003), filename="intruder.jpg")  # an account with data of its own
+    token = user.http.post("/auth/login", json={"email": user.email, "password": user.password}).json()["token"]
+    browser = httpx.Client(base_url=server.url, cookies={SESSION_COOKIE: token}, timeout=60,
+                           headers={"X-CSRF-Token": csrf_token_for(token)})
+    assert browser.get("/").status_code == 200  # signed in: a 404 below is not a sign-in page
+    yield Intruder(user, browser)
+    browser.close()
+
+
+def attempt(intruder: Intruder, endpoint: Endpoint, ids: dict[str, object], extra: dict[str, str]) -> httpx.Response:
+    """The request as a well-formed one: a valid body and protocol headers, so that nothing but the
+    ownership of the ids can stop it."""
+    if not endpoint.is_api:  # a web page: the form it expects
+        return intruder.browser.request(endpoint.method, endpoint.url(ids), data=form_body(endpoint, ids))
+    user = intruder.user
+    body = json_body(endpoint, ids)
+    headers = {**TUS, **extra}
+    content = None
+    if body is None and endpoint.method in ("PATCH", "POST", "PUT") and extra.get("X-HTTP-Method-Override") in (
+            None, "PATCH"):
+        content = jpeg(7004)  # a tus chunk for PATCH, raw bytes for any other id route taking them
+        headers.update({"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+    return user.http.request(endpoint.method, endpoint.url(ids), json=body, content=content, headers=headers)
+
+
+def _cases():
+    for endpoint in ID_ENDPOINTS:
+        for extra in VARIANTS.get(str(endpoint), [{}]):
+            label = str(endpoint) + "".join(f" {name}: {value}" for name, value in extra.items())
+            yield pytest.param(endpoint, extra, id=label)
+
+
+@pytest.mark.parametrize(("endpoint", "extra"), list(_cases()))
+def test_another_users_object_is_404_and_left_unchanged(endpoint, extra, owned, intruder):
+    owner, made, before = owned
+    never_made = {**made, **{name: NEVER_MADE[name] for name in endpoint.params}}
+    answer = attempt(intruder, endpoint, made, extra)
+    never = attempt(intruder, endpoint, never_made, extra)
+    for secret in ("owner-secret", owner.email):
+        assert secret not in answer.text + str(answer.headers), answer.text
+    if endpoint.method == "OPTIONS":
+        # tus discovery: the server's capabilities, the same whatever the id, never the object.
+        assert (answer.status_code, _without_date(answer.headers)) == (never.status_code, _without_date(never.headers))
+    else:
+        assert answer.status_code == 404, (answer.status_code, answer.text)
+        # Indistinguishable from an id that never existed: the owner's object is not even confirmed.
+        assert never.status_code == 404
+        if not endpoint.is_api:
+            assert answer.headers["content-type"].startswith("text/html")  # the web's own not-found page
+        elif endpoint.method != "HEAD" and extra.get("X-HTTP-Method-Override") != "HEAD":
+            assert answer.json()["error"] == never.json()["error"] == "not_found"
+    assert holdings(owner, made) == before
+
+
+def _without_date(headers: httpx.Headers) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name != "date"}

@@ -1,0 +1,151 @@
+"""PostgreSQL with many processes: jobs claimed exactly once by competing worker processes (SKIP LOCKED),
+and a user's quota exact while several API processes take that user's uploads at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select
+
+from conftest import Accounts, Server, api_client
+from media_fixtures import jpeg
+from phonecloud.core.blobstore import open_blob_store
+from phonecloud.core.db import Database
+from phonecloud.jobs.models import DONE, Job
+from phonecloud.jobs.queue import JobQueue
+
+KIND = "test.count"
+
+# A worker process: migrates nothing, waits for "go" on stdin so that all start claiming at once, then
+# claims and completes jobs until none is left, and prints the subjects it got.
+CLAIMER = """
+import json, sys
+from phonecloud.core.db import Database
+from phonecloud.jobs.queue import JobQueue
+
+queue = JobQueue(Database(sys.argv[1]))
+queue.pending()  # connected and ready
+print("ready", flush=True)
+sys.stdin.readline()
+got = []
+while (job := queue.claim(sys.argv[2], [sys.argv[3]])) is not None:
+    got.append(job.subject)
+    queue.complete(job)
+print(json.dumps(got), flush=True)
+"""
+
+
+@pytest.fixture
+def db(postgres_url) -> Database:
+    database = Database(postgres_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def test_competing_worker_processes_claim_every_job_exactly_once(db, postgres_url):
+    queue = JobQueue(db)
+    subjects = [f"item:{n}" for n in range(400)]
+    with db.write() as session:
+        for subject in subjects:
+            JobQueue.enqueue_in(session, KIND, subject)
+    workers = [subprocess.Popen([sys.executable, "-c", CLAIMER, postgres_url, f"worker-{n}", KIND],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for n in range(4)]
+    for worker in workers:
+        assert worker.stdout.readline().strip() == "ready"
+    for worker in workers:
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    claims = [json.loads(worker.communicate(timeout=300)[0]) for worker in workers]
+
+    every = [subject for claim in claims for subject in claim]
+    assert sorted(every) == sorted(subjects)  # each claimed once: none twice, none missed
+    assert sum(1 for claim in claims if claim) >= 2, [len(claim) for claim in claims]
+    assert queue.counts() == {(KIND, DONE): len(subjects)}
+
+
+def test_a_job_locked_by_another_transaction_is_skipped_not_waited_for(db):
+    queue = JobQueue(db)
+    queue.enqueue(KIND, "first")
+    queue.enqueue(KIND, "second")
+    with db.write() as holder:  # another worker in the middle of claiming "first"
+        holder.scalar(select(Job).where(Job.subject == "first").with_for_update())
+        claimed = queue.claim("other", [KIND])
+        assert claimed is not None and claimed.subject == "second"
+        assert queue.claim("other", [KIND]) is None
+    assert queue.claim("other", [KIND]).subject == "first"  # free again once the holder is done
+
+
+def padded(seed: int, size: int) -> bytes:
+    body = jpeg(seed)
+    return body + b"\x00" * (size - len(body))
+
+
+@pytest.fixture
+def two_api_processes(tmp_path, postgres_url, s3_url):
+    """Two `phonecloud serve` processes on one database and one bucket prefix, as behind a load balancer."""
+    shared = {"PHONECLOUD_DATABASE_URL": postgres_url, "PHONECLOUD_BLOB_URL": s3_url,
+              "PHONECLOUD_EMBEDDED_WORKERS": "0"}
+    servers = [Server(tmp_path / name / "data", shared) for name in ("a", "b")]
+    for server in servers:
+        server.start()
+    accounts = Accounts(servers[0])
+    yield servers, accounts
+    accounts.close()
+    for server in servers:
+        server.stop()
+
+
+def test_quota_is_exact_under_concurrent_uploads_through_two_api_processes(two_api_processes, s3_url):
+    servers, accounts = two_api_processes
+    size = 50_000
+    user = accounts.create(quota_bytes=10 * size + size // 2)
+    other = api_client(servers[1], user.key)
+    clients = [user.http, other]
+
+    def send(n: int) -> int:
+        return upload_via(clients[n % 2], padded(1000 + n, size), f"IMG_{n}.jpg")[0]
+
+    with other, ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(send, range(30)))
+        me_there = other.get("/me").json()
+
+    assert sorted(statuses) == [201] * 10 + [413] * 20
+    for me in (user.http.get("/me").json(), me_there):
+        assert (me["used_bytes"], me["asset_count"]) == (10 * size, 10)
+    originals = [key for key in open_blob_store(s3_url).iterate("users/") if "/originals/" in key]
+    assert len(originals) == 10  # a refused upload's bytes are gone from the bucket too
+
+
+def test_the_same_bytes_through_two_api_processes_at_once_are_stored_and_charged_once(two_api_processes):
+    servers, accounts = two_api_processes
+    user = accounts.create()
+    body = padded(77, 300_000)
+
+    with api_client(servers[1], user.key) as other, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: upload_via([user.http, other][n % 2], body), range(8)))
+        me = other.get("/me").json()
+
+    assert sorted(status for status, _ in answers) == [200] * 7 + [201]
+    assert len({asset_id for _, asset_id in answers}) == 1
+    assert (me["used_bytes"], me["asset_count"]) == (len(body), 1)
+
+
+def upload_via(client, body: bytes, filename: str = "same.jpg") -> tuple[int, str | None]:
+    response = client.post("/assets", params={"filename": filename, "modified_at": "2022-01-01T00:00:00Z"},
+                           content=body)
+    return response.status_code, response.json().get("id")
+
+
+def test_sums_of_integers_come_back_as_int_as_on_sqlite(db):
+    from sqlalchemy import BigInteger, cast, func, literal, text
+
+    with db.read() as session:
+        total = session.scalar(select(func.sum(cast(literal(2**40), BigInteger))))
+        fraction = session.scalar(text("SELECT 1.5::numeric"))
+    assert total == 2**40 and type(total) is int
+    assert str(fraction) == "1.5"  # a real fraction stays exact
