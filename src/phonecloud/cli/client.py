@@ -80,7 +80,15 @@ def sync(
             from phonecloud.sync.watch import watch as watch_folders
 
             stop = threading.Event()
-            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+            def request_stop(*_) -> None:
+                # An exception raised at a random point could leave a lock held; an event stops cleanly.
+                # A second Ctrl-C interrupts at once, as people expect.
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                stop.set()
+
+            signal.signal(signal.SIGTERM, request_stop)
+            signal.signal(signal.SIGINT, request_stop)
             try:
                 watch_folders(folders, run_once, stop)
             except KeyboardInterrupt:
