@@ -122,6 +122,22 @@ def test_the_session_cookie_is_secure_over_https(tmp_path):
         assert "secure" in {part.strip().lower() for part in cookie.split(";")}
 
 
+@pytest.mark.parametrize("trusted_proxies, secure", [(0, False), (1, True)])
+def test_behind_a_trusted_tls_proxy_cookies_are_secure(tmp_path, trusted_proxies, secure):
+    """X-Forwarded-Proto counts only from a proxy the settings trust; anyone can send the header.
+    (The sign-in form's pre-session cookie is set the same way as the session's.)"""
+    from starlette.testclient import TestClient
+
+    from phonecloud.core.app import create_app
+    from phonecloud.core.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path / "data", embedded_workers=0, trusted_proxies=trusted_proxies))
+    with TestClient(app, base_url="http://testserver", headers={"X-Forwarded-Proto": "https"}) as client:
+        answer = client.get("/signin")
+        cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith("phonecloud_presession="))
+        assert ("secure" in {part.strip().lower() for part in cookie.split(";")}) is secure
+
+
 def test_state_changes_need_the_csrf_token(own_server):
     server, accounts = own_server
     user = accounts.create(name="csrf")

@@ -12,7 +12,7 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on"),
     access_log: bool = typer.Option(False, "--access-log", help="Log every request"),
 ) -> None:
-    """Serve the API (and later the web pages) with the settings from the environment."""
+    """Serve the API and the web app with the settings from the environment."""
     require_server_extra()
     import uvicorn
 

@@ -43,9 +43,19 @@ def csrf_valid(connection: HTTPConnection, presented: str | None) -> bool:
     return bool(secret and presented) and hmac.compare_digest(csrf_token_for(secret), presented)
 
 
+def over_https(connection: HTTPConnection) -> bool:
+    """HTTPS to the browser: our own TLS, or a trusted reverse proxy's X-Forwarded-Proto (PHONECLOUD_TRUSTED_PROXIES)."""
+    if connection.url.scheme == "https":
+        return True
+    if connection.app.state.services.settings.trusted_proxies == 0:
+        return False
+    nearest = connection.headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
+    return nearest == "https"
+
+
 def _set(response: Response, connection: HTTPConnection, name: str, value: str, max_age: int | None) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
-                        secure=connection.url.scheme == "https")
+                        secure=over_https(connection))
 
 
 def set_session(response: Response, connection: HTTPConnection, token: str, max_age: int) -> None:
