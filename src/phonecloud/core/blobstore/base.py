@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -10,6 +11,21 @@ from contextlib import contextmanager
 
 class BlobNotFound(KeyError):
     """No blob is stored under the key."""
+
+
+_RESUMABLE_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+def check_key(key: str) -> None:
+    """The key rule of every store: no empty, '.' or '..' parts, none starting with '.' (private areas), no NUL."""
+    parts = key.split("/")
+    if not key or any(part in ("", ".", "..") or part.startswith(".") for part in parts) or "\0" in key:
+        raise ValueError(f"invalid blob key {key!r}")
+
+
+def check_resumable_name(name: str) -> None:
+    if not _RESUMABLE_NAME.match(name):
+        raise ValueError(f"invalid resumable upload name {name!r}")
 
 
 class BlobWriter(abc.ABC):

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from phonecloud.core.blobstore.base import BlobNotFound, BlobStore, BlobWriter, ResumableBlob
+from phonecloud.core.blobstore.base import (
+    BlobNotFound, BlobStore, BlobWriter, ResumableBlob, check_key, check_resumable_name,
+)
 
 _STAGING = ".staging"
 # Apart from .staging: resumable uploads live for hours, and sweeping .staging removes anything old there.
 _RESUMABLE = ".resumable"
-_RESUMABLE_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _WRITEBACK_STEP = 16 << 20
 
 
@@ -25,12 +25,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _check_key(key: str) -> None:
-    parts = key.split("/")
-    if not key or any(part in ("", ".", "..") or part.startswith(".") for part in parts) or "\0" in key:
-        raise ValueError(f"invalid blob key {key!r}")
 
 
 class LocalBlobWriter(BlobWriter):
@@ -89,7 +83,7 @@ class LocalBlobStore(BlobStore):
         (self.root / _STAGING).mkdir(parents=True, exist_ok=True)
 
     def path_for(self, key: str) -> Path:
-        _check_key(key)
+        check_key(key)
         return self.root.joinpath(*key.split("/"))
 
     def make_parents(self, path: Path) -> None:
@@ -170,8 +164,7 @@ class LocalBlobStore(BlobStore):
         yield str(path)
 
     def resumable(self, name: str) -> LocalResumableBlob:
-        if not _RESUMABLE_NAME.match(name):
-            raise ValueError(f"invalid resumable upload name {name!r}")
+        check_resumable_name(name)
         return LocalResumableBlob(self, self.root / _RESUMABLE / name)
 
     def resumable_names(self) -> Iterator[str]:

@@ -22,8 +22,9 @@ import uuid
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
-from phonecloud.core.blobstore.base import BlobNotFound, BlobStore, BlobWriter, ResumableBlob
-from phonecloud.core.blobstore.local import _RESUMABLE_NAME, _check_key
+from phonecloud.core.blobstore.base import (
+    BlobNotFound, BlobStore, BlobWriter, ResumableBlob, check_key, check_resumable_name,
+)
 from phonecloud.core.sizes import parse_size
 
 log = logging.getLogger("phonecloud.blobstore")
@@ -154,7 +155,7 @@ class S3BlobStore(BlobStore):
                    addressing=query.get("addressing"))
 
     def full_key(self, key: str) -> str:
-        _check_key(key)  # the same rule as on disk: no empty, '.' or '..' parts, none starting with '.'
+        check_key(key)
         return self.prefix + key
 
     def copy(self, source: str, target: str) -> None:
@@ -234,8 +235,7 @@ class S3BlobStore(BlobStore):
         return self._head(key)["LastModified"].timestamp()  # of the PUT or copy that committed it
 
     def resumable(self, name: str) -> S3ResumableBlob:
-        if not _RESUMABLE_NAME.match(name):
-            raise ValueError(f"invalid resumable upload name {name!r}")
+        check_resumable_name(name)
         return S3ResumableBlob(self, f"{self.prefix}{RESUMABLE}{name}/")
 
     def resumable_names(self) -> Iterator[str]:
