@@ -46,13 +46,13 @@ test: install-test $(TUS_JS)/.installed $(CHROMIUM)
 # The whole suite on the scale-out configuration: a real PostgreSQL (Debian's, started in a temporary folder)
 # and a real S3 server (rclone serve s3 on loopback); every test server gets its own database and prefix.
 test-scale: install-test $(TUS_JS)/.installed $(CHROMIUM)
-	$(BIN)/python tests/scaleout.py -n 2 $(PYTEST_ARGS)
+	$(BIN)/python tests/scaleout.py -n 3 $(PYTEST_ARGS)
 
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[server,bench,postgres,s3]'
 	touch $@
 
-bench: $(VENV)/.bench-installed
+bench: $(VENV)/.bench-installed $(CHROMIUM)
 	command -v vipsthumbnail >/dev/null || { apt-get update && apt-get install -y libvips-tools; }
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update && apt-get install -y postgresql; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

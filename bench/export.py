@@ -9,9 +9,10 @@ files one by one, one curl process per file, from `rclone serve http`. Rates are
 (the originals) per second for all three; phonecloud also sends the sidecars, index and manifest.
 
 pull: the photo corpus uploaded once; each run mirrors it into an empty folder with `phonecloud pull`
-(originals fetched through the asset API, each hashed and fsynced before it takes its name, mtimes set,
-sidecars written), against `rclone copy` from `rclone serve webdav` of the same files
-(`--webdav-pacer-min-sleep 0`; it neither hashes nor fsyncs), same number of transfers.
+(originals fetched through the asset API, each hashed and fsynced before it takes its name — the fsyncs
+grouped off the transfer threads — mtimes set, sidecars written), against `rclone copy` from
+`rclone serve webdav` of the same files (`--webdav-pacer-min-sleep 0`; it neither hashes nor fsyncs),
+same number of transfers.
 """
 
 from __future__ import annotations

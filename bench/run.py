@@ -33,9 +33,9 @@ RESULTS_FULL = BENCH_DIR / "RESULTS.md"
 RESULTS_QUICK = WORK_DIR / "RESULTS-quick.md"
 
 
-WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline", "tus", "export", "pull", "scale")
+WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline", "tus", "export", "pull", "scale", "web")
 CORPUS_OF = {"ingest": "photos", "large": "video", "noop": "tree", "thumbs": "photos", "pipeline": "photos",
-             "tus": "video", "export": "library", "pull": "photos", "scale": "photos"}
+             "tus": "video", "export": "library", "pull": "photos", "scale": "photos", "web": "timeline"}
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,12 @@ class Scale:
     repeats: int
     client_timeout_s: float
     library_bytes: int = 10 * 10**9  # the export workload's library: the photos and video-sized files
+    timeline_assets: int = 100_000  # the web workload's library, as rows
 
 
 FULL = Scale(photos=1000, video_bytes=2 * 1024**3, tree_files=100_000, repeats=3, client_timeout_s=3 * 3600)
 QUICK = Scale(photos=30, video_bytes=100 * 1024**2, tree_files=2_000, repeats=2, client_timeout_s=15 * 60,
-              library_bytes=300 * 10**6)
+              library_bytes=300 * 10**6, timeline_assets=2_000)
 
 
 def parse_args() -> argparse.Namespace:
@@ -149,12 +150,14 @@ def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
     """The cached (or newly built) input of each wanted kind of corpus: {"photos": Corpus, ...}."""
     import corpus
     import export
+    import web_timeline
 
     builders = {
         "photos": lambda: corpus.photo_corpus(CACHE_DIR, scale.photos, SOURCE_PHOTOS),
         "library": lambda: export.library_corpus(CACHE_DIR, scale.photos, scale.library_bytes, SOURCE_PHOTOS),
         "video": lambda: corpus.video_corpus(CACHE_DIR, scale.video_bytes),
         "tree": lambda: corpus.tree_corpus(CACHE_DIR, scale.tree_files, SOURCE_PHOTOS),
+        "timeline": lambda: web_timeline.library_corpus(CACHE_DIR, scale.timeline_assets),
     }
     print("corpus:", flush=True)
     kinds = dict.fromkeys(CORPUS_OF[name] for name in wanted)
@@ -178,6 +181,7 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
     import scale
     import thumbs
     import tus
+    import web_timeline
     import workloads
     from sides import PhoneCloud, Rclone
 
@@ -193,6 +197,7 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
         "export": lambda library: export.export_throughput(tools, library, repeats),
         "pull": lambda photos: export.pull_mirror(tools, photos, repeats),
         "scale": lambda photos: scale.scale_out(tools, photos, repeats),
+        "web": lambda timeline: web_timeline.first_screen(tools, timeline, repeats),
     }
     shutil.rmtree(tools.work_dir, ignore_errors=True)  # server folders a crashed run left behind
     results = {}
@@ -233,6 +238,10 @@ def describe_corpora(corpora: dict) -> dict[str, str]:
         import export
 
         lines["library"] = export.describe_library(library)
+    if timeline := corpora.get("timeline"):
+        import web_timeline
+
+        lines["timeline"] = web_timeline.describe_library(timeline)
     for line in lines.values():
         print("  " + line, flush=True)
     return lines

@@ -162,6 +162,23 @@ def upload(user: User, body: bytes, filename: str = "IMG_0001.jpg", modified_at:
                           headers={"Content-Type": "application/octet-stream"})
 
 
+@pytest.fixture
+def quiet_server(tmp_path):
+    """A server of its own that runs no jobs until the test starts a worker (`run_worker`): (server, accounts)."""
+    server = Server(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "0"}).start()
+    accounts = Accounts(server)
+    yield server, accounts
+    accounts.close()
+    server.stop()
+
+
+def run_worker(server: Server, timeout: float = 300) -> None:
+    """Run every job that is ready, in a `phonecloud worker --until-idle` process of its own."""
+    worker = subprocess.run([PHONECLOUD, "worker", "--until-idle"], env=server.env, capture_output=True, text=True,
+                            timeout=timeout)
+    assert worker.returncode == 0, worker.stderr
+
+
 def staging_drains(server: Server, timeout: float = 15) -> bool:
     """Whether the blob store's staging folder empties: other uploads and the media worker stage files
     too, for milliseconds, so a test that nothing of its own was left waits for the folder to clear."""

@@ -24,6 +24,7 @@ from test_media_pipeline import exif_jpeg, wait_ready
 
 ROOT = "Takeout/Google Photos"
 PREPARE_TIMEOUT = 120  # seconds; a bound, never an expectation of speed
+ALBUM_MADE = "2019-07-20T18:00:00Z"  # whole seconds: what Takeout's album metadata.json keeps
 
 
 # -- helpers shared by the export, pull and import tests ---------------------------------------------------
@@ -94,7 +95,8 @@ def make_library(user: User, seed: int) -> dict:
         assets[name] = answer.json()["asset"]
     for asset in assets.values():
         wait_ready(user, asset["id"])
-    album = user.http.post("/albums", json={"title": "Summer: Brittany/2019", "description": "By the sea"}).json()
+    album = user.http.post("/albums", json={"title": "Summer: Brittany/2019", "description": "By the sea",
+                                            "created_at": ALBUM_MADE}).json()
     user.http.put(f"/albums/{album['id']}/assets",
                   json={"asset_ids": [assets["IMG_0001.jpg"]["id"], assets["VID_0003.mp4"]["id"]]})
     user.http.put(f"/assets/{assets['IMG_0002.jpg']['id']}/favorite")

@@ -12,6 +12,7 @@ import threading
 import time
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -41,10 +42,12 @@ def big_library(user: User, count: int = 4, padding: int = 1_500_000) -> dict[st
 class CuttingTestProxy:
     """A stand-in for a network that fails: forwards everything to the server, except that the first
     download whose path contains `watch` stops after `cut` of its bytes, and then hangs (`hang`) or drops
-    the connection. Records the Range header of each of those downloads."""
+    the connection; or, given `midway`, calls it there and forwards the rest of what the server sends.
+    Records the Range header of each of those downloads."""
 
-    def __init__(self, upstream: str, cut: float = 0.5, hang: bool = False, watch: str = "/parts/"):
-        self.upstream, self.cut, self.hang, self.watch = upstream, cut, hang, watch
+    def __init__(self, upstream: str, cut: float = 0.5, hang: bool = False, watch: str = "/parts/",
+                 midway: Callable[[], None] | None = None):
+        self.upstream, self.cut, self.hang, self.watch, self.midway = upstream, cut, hang, watch, midway
         self.ranges: list[str | None] = []
         self.cut_done = threading.Event()
         self._release = threading.Event()
@@ -81,6 +84,9 @@ class CuttingTestProxy:
                     limit = int(int(reply.headers.get("content-length", 0)) * proxy.cut) if first else None
                     sent = 0
                     for chunk in reply.iter_raw():
+                        if limit is not None and sent + len(chunk) > limit and proxy.midway:
+                            proxy.midway()
+                            limit = None
                         if limit is not None and sent + len(chunk) > limit:
                             self.wfile.write(chunk[:limit - sent])
                             self.wfile.flush()

@@ -33,7 +33,7 @@ def import_cli(env: dict[str, str], url: str, user: User, *sources: Path) -> Run
 
 def library_view(user: User) -> tuple[dict, dict]:
     """What the round trip must keep: per SHA-1 the name, dates, favourite and trash; per album title its
-    description and members (by SHA-1)."""
+    description, creation date and members (by SHA-1)."""
     assets = user.http.get("/assets", params={"limit": 1000}).json()["items"]
     assets += user.http.get("/assets", params={"limit": 1000, "trashed": True}).json()["items"]
     for asset in assets:
@@ -45,7 +45,7 @@ def library_view(user: User) -> tuple[dict, dict]:
     albums = {}
     for album in user.http.get("/albums").json():
         members = user.http.get(f"/albums/{album['id']}/assets").json()["items"]
-        albums[album["title"]] = (album["description"], {sha1_of[item["id"]] for item in members})
+        albums[album["title"]] = (album["description"], album["created_at"], {sha1_of[item["id"]] for item in members})
     return view, albums
 
 
@@ -159,3 +159,13 @@ def test_a_file_that_is_not_a_zip_is_refused_clearly(fresh_server, client_env, t
     (tmp_path / "fake.zip").write_bytes(b"PK\x03\x04 certainly not a zip")
     run = import_cli(client_env, target_server.url, target, tmp_path / "fake.zip")
     assert run.returncode == 1 and "not a readable zip archive" in run.stderr
+
+
+def test_an_album_keeps_the_date_it_is_created_with_and_refuses_one_in_the_future(user):
+    made = user.http.post("/albums", json={"title": "Old", "created_at": "2015-03-01T10:00:00+02:00"})
+    assert made.status_code == 201 and made.json()["created_at"].startswith("2015-03-01T08:00:00")
+    naive = user.http.post("/albums", json={"title": "Naive", "created_at": "2016-01-02T03:04:05"}).json()
+    assert naive["created_at"].startswith("2016-01-02T03:04:05")  # UTC when no offset is given
+    future = user.http.post("/albums", json={"title": "Later", "created_at": "2999-01-01T00:00:00Z"})
+    assert future.status_code == 400 and "future" in future.json()["message"]
+    assert [album["title"] for album in user.http.get("/albums").json()] == ["Old", "Naive"]

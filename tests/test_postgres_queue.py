@@ -1,20 +1,24 @@
 """PostgreSQL with many processes: jobs claimed exactly once by competing worker processes (SKIP LOCKED),
-and a user's quota exact while several API processes take that user's uploads at once."""
+a user's quota exact while several API processes take that user's uploads at once, and two transactions
+writing the same album membership or media row at once both succeeding."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from conftest import Accounts, Server, api_client
 from media_fixtures import jpeg
 from phonecloud.core.blobstore import open_blob_store
-from phonecloud.core.db import Database
+from phonecloud.core.db import Database, utcnow
 from phonecloud.jobs.models import DONE, Job
 from phonecloud.jobs.queue import JobQueue
 
@@ -149,3 +153,90 @@ def test_sums_of_integers_come_back_as_int_as_on_sqlite(db):
         fraction = session.scalar(text("SELECT 1.5::numeric"))
     assert total == 2**40 and type(total) is int
     assert str(fraction) == "1.5"  # a real fraction stays exact
+
+
+# -- two transactions on the same rows at once: what SQLite serialised, PostgreSQL runs side by side -------
+
+@pytest.fixture
+def services(postgres_url, tmp_path):
+    from phonecloud.core.container import Services
+    from phonecloud.core.settings import Settings
+
+    started = Services.start(Settings(data_dir=tmp_path / "data", database_url=postgres_url))
+    yield started
+    started.close()
+
+
+def owner_with_photos(services, count: int):
+    from phonecloud.accounts.service import Principal
+    from phonecloud.gallery.service import UploadMeta
+
+    user = services.accounts.create_user(f"racer-{count}@example.org", "correct horse battery")
+    principal = Principal(user_id=user.id, email=user.email, is_admin=False)
+    meta = UploadMeta("IMG.jpg", dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    assets = [services.gallery.upload_chunks(principal, [jpeg(500 + n)], meta).asset for n in range(count)]
+    return principal, assets
+
+
+def wait_until_blocked(db: Database, what: str) -> None:
+    """Until some other transaction waits for a row lock in this database (the racer reached the held row)."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with db.read() as session:
+            if session.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                   "AND wait_event_type = 'Lock'")):
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"{what} never reached the row held by the other transaction")
+
+
+def test_two_processes_adding_the_same_asset_to_an_album_at_once_both_succeed(services):
+    from phonecloud.gallery.models import AlbumAsset
+
+    principal, assets = owner_with_photos(services, 1)
+    gallery, asset_id = services.gallery, assets[0].id
+    album = gallery.create_album(principal, "Holidays")
+    with ThreadPoolExecutor(1) as pool:
+        with services.db.write() as other:  # another API process, half-way through adding the same asset
+            other.execute(insert(AlbumAsset).values(album_id=album.id, asset_id=asset_id, added_at=utcnow()))
+            racer = pool.submit(gallery.change_album_assets, principal, album.id, [asset_id], True)
+            wait_until_blocked(services.db, "the second add")
+        assert racer.result() == [{"asset_id": asset_id, "result": "already"}]
+    assert gallery.get_album(principal, album.id)[1] == 1
+
+
+def test_many_adds_of_the_same_assets_to_an_album_at_once_add_each_once(services):
+    principal, assets = owner_with_photos(services, 30)
+    gallery, ids = services.gallery, [asset.id for asset in assets]
+    album = gallery.create_album(principal, "Everyone adds everything")
+    start = threading.Barrier(6)
+
+    def add(n: int) -> list[dict]:
+        start.wait()
+        return gallery.change_album_assets(principal, album.id, ids[n:] + ids[:n], True)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = [result for results in pool.map(add, range(6)) for result in results]
+    added = sorted(str(answer["asset_id"]) for answer in answers if answer["result"] == "added")
+    assert added == sorted(str(asset_id) for asset_id in ids)  # each exactly once; the others said "already"
+    assert sum(answer["result"] == "already" for answer in answers) == 5 * len(ids)
+    assert gallery.get_album(principal, album.id)[1] == len(ids)
+
+
+def test_two_workers_recording_the_same_assets_media_at_once_both_succeed(services):
+    from phonecloud.media.jobs import job_subject
+    from phonecloud.media.models import PENDING, READY, AssetMedia
+
+    _, assets = owner_with_photos(services, 1)
+    asset_id = assets[0].id
+    with ThreadPoolExecutor(1) as pool:
+        with services.db.write() as other:  # another worker on the same asset (its lease lapsed), about to commit
+            other.execute(insert(AssetMedia).values(asset_id=asset_id, state=PENDING, updated_at=utcnow()))
+            racer = pool.submit(services.media().process, job_subject(asset_id))
+            wait_until_blocked(services.db, "the second worker's record")
+        racer.result()
+    with services.db.read() as session:
+        row = session.get(AssetMedia, asset_id)
+    assert row.state == READY and row.thumbnail_key and row.width  # the later writer's full record stands

@@ -41,6 +41,7 @@ def test_pull_mirrors_the_library_with_capture_times_and_sidecars(server, user, 
         assert path.read_bytes() == made["bodies"][name]
         sidecar = json.loads(files[f"{folder}/{name}.json"].read_bytes())
         assert path.stat().st_mtime == int(sidecar["photoTakenTime"]["timestamp"])
+        assert files[f"{folder}/{name}.json"].stat().st_mtime == path.stat().st_mtime  # the sidecar's too
         assert sidecar["title"] == name and sidecar["phonecloud"]["sha1"] == live[name]["sha1"]
     assert json.loads(files[f"{YEAR}/IMG_0002.jpg.json"].read_bytes())["favorited"] is True
 
@@ -149,3 +150,43 @@ def test_export_parts_are_not_needed_for_pull(server, user, client_env, tmp_path
     upload(user, jpeg(2900))
     assert user.http.get("/export").status_code == 404
     assert pull(client_env, server.url, user, tmp_path / "mirror").summary["fetched"] == 1
+
+
+def test_the_mirror_state_records_a_file_only_once_it_is_durable_under_its_name(tmp_path, monkeypatch):
+    """The checkpoint thread's order, observed on real files (every fsync really happens): each download is
+    fsynced, then takes its name, then its folder is fsynced, and only then does the state record it."""
+    from phonecloud.portability import checkpoints
+    from phonecloud.portability.pull_state import Placed, PullState
+
+    events: list[tuple[str, str]] = []
+    fsync = checkpoints.fsync_path
+
+    def observed_fsync(path: Path, directory: bool = False) -> None:
+        fsync(path, directory)
+        events.append(("fsync", path.name))
+
+    monkeypatch.setattr(checkpoints, "fsync_path", observed_fsync)
+    state = PullState(tmp_path)
+    record = state.record
+    monkeypatch.setattr(state, "record", lambda rows: (record(rows), events.append(("record", len(rows)))))
+    (tmp_path / "2020").mkdir()
+    done = checkpoints.Checkpoints(state, tmp_path, batch=2, fsyncs=2)
+    for n in range(3):
+        partial = tmp_path / "2020" / f"IMG_{n}.jpg.partial"
+        partial.write_bytes(jpeg(4400 + n))
+
+        def place(partial: Path = partial, n: int = n) -> list[Placed]:
+            os.replace(partial, tmp_path / "2020" / f"IMG_{n}.jpg")
+            events.append(("name", f"IMG_{n}.jpg"))
+            return [Placed(f"2020/IMG_{n}.jpg", f"asset-{n}", "0" * 40, 0, 0)]
+
+        done.submit(checkpoints.Arrival([partial], place))
+    done.close()
+    assert sorted(state.load()) == ["2020/IMG_0.jpg", "2020/IMG_1.jpg", "2020/IMG_2.jpg"]
+    for n in range(3):
+        synced, named = events.index(("fsync", f"IMG_{n}.jpg.partial")), events.index(("name", f"IMG_{n}.jpg"))
+        folder_synced = next(i for i, event in enumerate(events) if i > named and event == ("fsync", "2020"))
+        in_state = next(i for i, event in enumerate(events) if i > folder_synced and event[0] == "record")
+        assert synced < named < folder_synced < in_state
+    assert sum(event[1] for event in events if event[0] == "record") == 3  # a batch of 2, then the rest
+    state.close()

@@ -42,9 +42,10 @@ def screenshot_path(name: str) -> Path:
 class Browsing:
     """A browser context of its own (one user's cookies) on a server, with its pages' script errors kept."""
 
-    def __init__(self, browser, server: Server, viewport: dict | None = None):
+    def __init__(self, browser, server: Server, viewport: dict | None = None, scale: int = 1):
         self.server = server
-        self.context = browser.new_context(base_url=server.url, viewport=viewport or DESKTOP, accept_downloads=True)
+        self.context = browser.new_context(base_url=server.url, viewport=viewport or DESKTOP, accept_downloads=True,
+                                           device_scale_factor=scale)
         self.context.set_default_timeout(TIMEOUT_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []

@@ -13,6 +13,7 @@ from PIL import ExifTags, Image
 from conftest import SHARED_CORPUS
 
 # Five files of the real corpus: two taken on one day (with GPS), the others on days of two more months.
+LARGE = 17 << 20  # above the upload page's 16 MiB tus threshold: two full 8 MiB chunks and a short one
 CORPUS_FILES = ["jpg/gps/DSCN0010.jpg", "jpg/gps/DSCN0012.jpg", "jpg/Canon_40D.jpg", "jpg/Pentax_K10D.jpg",
                 "jpg/Nikon_D70.jpg"]
 
@@ -41,6 +42,14 @@ def generated_jpeg(seed: int, taken: dt.datetime, size: tuple[int, int] = (640, 
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", exif=exif, quality=85)
     return buffer.getvalue()
+
+
+def large_photo(seed: int = 900, name: str = "PXL_large.jpg") -> Photo:
+    """A real JPEG followed by 17 MiB of trailing bytes (as phones append extra images after the end
+    marker), which decoders ignore."""
+    taken = dt.datetime(2022, 10, 14, 12, 34, 56)
+    body = generated_jpeg(seed, taken)
+    return Photo(name, body + bytes(range(256)) * ((LARGE - len(body)) // 256 + 1), taken)
 
 
 def generated_photos(seed: int) -> list[Photo]:

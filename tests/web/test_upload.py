@@ -9,17 +9,7 @@ import hashlib
 from playwright.sync_api import expect
 
 from .flows import drop_files, nav
-from .photos import Photo, generated_jpeg
-
-LARGE = 17 << 20  # above the page's 16 MiB threshold: two full 8 MiB chunks and a short one
-
-
-def large_photo() -> Photo:
-    """A real JPEG followed by 17 MiB of trailing bytes (as phones append extra images after the end
-    marker), which decoders ignore."""
-    taken = dt.datetime(2022, 10, 14, 12, 34, 56)
-    body = generated_jpeg(900, taken)
-    return Photo("PXL_large.jpg", body + bytes(range(256)) * ((LARGE - len(body)) // 256 + 1), taken)
+from .photos import Photo, generated_jpeg, large_photo
 
 
 def test_a_large_file_goes_over_tus_and_again_is_a_duplicate(browse, accounts, tmp_path):

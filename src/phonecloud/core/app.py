@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -28,6 +29,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.uploads.expire_due()  # resumable uploads that expired while the server was down
         pool = services.workers(services.settings.embedded_workers)
         pool.start()  # the embedded default: jobs run inside this process, no other service needed
+        # What startup built lives as long as the process: out of the collector's sight, a full collection
+        # takes 1 ms instead of 60 ms (which every few dozen listings of 200 assets used to wait for).
+        gc.freeze()
         try:
             yield
         finally:

@@ -88,6 +88,13 @@ class Services:
         return PortabilityService(self.db, self.blobs, self.settings.export_part_size_bytes,
                                   self.settings.export_zip64_from_bytes)
 
+    @cached_property
+    def heartbeats(self):
+        """Job worker processes' heartbeats (see jobs.heartbeat): written by their pools, read by the admin page."""
+        from phonecloud.jobs.heartbeat import Heartbeats
+
+        return Heartbeats(self.db, dt.timedelta(seconds=self.settings.worker_heartbeat_seconds))
+
     def workers(self, threads: int) -> WorkerPool:
         """Job workers for every kind of job this server knows; uploads in this process wake them."""
         from phonecloud.media.jobs import MEDIA_JOB
@@ -95,7 +102,8 @@ class Services:
 
         pool = WorkerPool(self.jobs, {MEDIA_JOB: lambda subject: self.media().process(subject),
                                       TRASH_PURGE_JOB: self.gallery.run_trash_purge,
-                                      EXPORT_JOB: lambda subject: self.portability.prepare(subject)}, threads)
+                                      EXPORT_JOB: lambda subject: self.portability.prepare(subject)}, threads,
+                          heartbeats=self.heartbeats)
         self.gallery.after_store = pool.wake
         self.gallery.schedule_trash_purge(dt.datetime.now(dt.UTC).date())  # starts the daily chain (once a day)
         return pool

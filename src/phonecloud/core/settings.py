@@ -47,6 +47,8 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1,
         description="job worker threads inside `phonecloud serve` (default: one per core); 0 for none")
     job_lease_seconds: float = Field(default=300.0, description="a job whose worker is silent this long runs again")
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0, description="how often each job worker process "
+                                            "records that it is alive; silent for three beats, it shows as stale")
     render_timeout_seconds: float = 120.0
     render_memory: str = "2GiB"
     render_niceness: int = Field(default=10, ge=0, le=19, description="added to renderers' nice value: uploads first")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phonecloud.core.db import Base, UTCDateTime, utcnow
@@ -33,6 +33,9 @@ class Asset(Base):
     __table_args__ = (
         UniqueConstraint("owner_id", "sha1", name="uq_assets_owner_sha1"),
         Index("ix_assets_timeline", "owner_id", "sort_at", "id"),
+        # The daily purge of the trash; partial, so no planner ever takes it for the timeline.
+        Index("ix_assets_trashed_at", "trashed_at", sqlite_where=text("trashed_at IS NOT NULL"),
+              postgresql_where=text("trashed_at IS NOT NULL")),
     )
 
 
@@ -55,3 +58,8 @@ class AlbumAsset(Base):
         ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A copy of the asset's sort_at, kept equal by database triggers (migration 0007), so that an album is
+    # listed in order from its own index rather than by walking the owner's whole timeline.
+    sort_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_album_assets_order", "album_id", "sort_at", "asset_id"),)

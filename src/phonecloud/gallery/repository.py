@@ -6,21 +6,24 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from phonecloud.core.db import one_of
 from phonecloud.gallery.models import Album, AlbumAsset, Asset
 from phonecloud.media.models import AssetMedia
 
-PRECHECK_BATCH = 500  # stays under every database's limit on bound parameters
+TRASHED_EVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # trashed_at >= this: in the trash (IS NOT NULL, as a range)
 
 
 def owned_asset(session: Session, owner_id: int, asset_id: uuid.UUID) -> Asset | None:
     return session.scalar(select(Asset).where(Asset.id == asset_id, Asset.owner_id == owner_id))
 
 
-def owned_album(session: Session, owner_id: int, album_id: uuid.UUID) -> Album | None:
-    return session.scalar(select(Album).where(Album.id == album_id, Album.owner_id == owner_id))
+def owned_album(session: Session, owner_id: int, album_id: uuid.UUID, lock: bool = False) -> Album | None:
+    """lock: hold the album's row until the transaction ends (FOR UPDATE; SQLite's writers are serial anyway)."""
+    query = select(Album).where(Album.id == album_id, Album.owner_id == owner_id)
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def asset_by_sha1(session: Session, owner_id: int, sha1: str) -> Asset | None:
@@ -28,41 +31,44 @@ def asset_by_sha1(session: Session, owner_id: int, sha1: str) -> Asset | None:
 
 
 def assets_by_sha1(session: Session, owner_id: int, sha1s: Iterable[str]) -> dict[str, tuple[uuid.UUID, bool]]:
-    """sha1 → (asset id, trashed) for those of the given hashes the owner already has."""
-    wanted = list(set(sha1s))
-    found: dict[str, tuple[uuid.UUID, bool]] = {}
-    for start in range(0, len(wanted), PRECHECK_BATCH):
-        rows = session.execute(
-            select(Asset.sha1, Asset.id, Asset.trashed_at)
-            .where(Asset.owner_id == owner_id, Asset.sha1.in_(wanted[start:start + PRECHECK_BATCH]))
-        )
-        found.update((sha1, (asset_id, trashed_at is not None)) for sha1, asset_id, trashed_at in rows)
-    return found
+    """sha1 → (asset id, trashed) for those of the given hashes the owner already has: one query."""
+    wanted = one_of(session.get_bind().dialect.name, Asset.sha1, list(set(sha1s)))
+    query = select(Asset.sha1, Asset.id, Asset.trashed_at.is_not(None)).where(Asset.owner_id == owner_id, wanted)
+    rows = session.connection().execute(query)  # plain rows: up to 10,000 of them, without the ORM's loading
+    return {sha1: (asset_id, bool(trashed)) for sha1, asset_id, trashed in rows}
 
 
-def _listing(owner_id: int, trashed: bool, album_id: uuid.UUID | None) -> Select:
+def _listing(owner_id: int, trashed: bool, album_id: uuid.UUID | None) -> tuple[Select, ColumnElement]:
+    """The listing's query and its order key (sort_at, asset id). An album is ordered by its own copy of
+    sort_at, so that both database planners read it from the album's index (album_id, sort_at, asset_id)
+    rather than walking the owner's whole timeline."""
     query = select(Asset).where(Asset.owner_id == owner_id)
     query = query.where(Asset.trashed_at.is_not(None) if trashed else Asset.trashed_at.is_(None))
-    if album_id is not None:
-        query = query.join(AlbumAsset, AlbumAsset.asset_id == Asset.id).where(AlbumAsset.album_id == album_id)
-    return query
+    if album_id is None:
+        return query, tuple_(Asset.sort_at, Asset.id)
+    query = query.join(AlbumAsset, AlbumAsset.asset_id == Asset.id).where(AlbumAsset.album_id == album_id)
+    return query, tuple_(AlbumAsset.sort_at, AlbumAsset.asset_id)
 
 
 def timeline_page(owner_id: int, trashed: bool, after: tuple[dt.datetime, uuid.UUID] | None,
                   limit: int, album_id: uuid.UUID | None = None) -> Select:
     """Newest first by (sort_at, id): keyset pagination, so page N costs what page 1 costs."""
-    query = _listing(owner_id, trashed, album_id)
+    query, key = _listing(owner_id, trashed, album_id)
     if after is not None:
-        query = query.where(tuple_(Asset.sort_at, Asset.id) < tuple_(*after))
-    return query.order_by(Asset.sort_at.desc(), Asset.id.desc()).limit(limit)
+        query = query.where(key < tuple_(*after))
+    return query.order_by(*(column.desc() for column in key.clauses)).limit(limit)
 
 
 def album_counts(session: Session, album_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-    rows = session.execute(
-        select(AlbumAsset.album_id, func.count()).join(Asset, Asset.id == AlbumAsset.asset_id)
-        .where(AlbumAsset.album_id.in_(album_ids), Asset.trashed_at.is_(None)).group_by(AlbumAsset.album_id)
-    )
-    return dict(rows.all())
+    """Items outside the trash per album: its members, counted on its own index, less those in the trash,
+    found from the trash's index; a large album costs no visit to each of its assets."""
+    counts = dict(session.execute(select(AlbumAsset.album_id, func.count()).where(
+        AlbumAsset.album_id.in_(album_ids)).group_by(AlbumAsset.album_id)).all())
+    in_trash = select(Asset.id).where(Asset.trashed_at >= TRASHED_EVER)  # a range, which both planners index
+    for album_id, trashed in session.execute(select(AlbumAsset.album_id, func.count()).where(
+            AlbumAsset.album_id.in_(album_ids), AlbumAsset.asset_id.in_(in_trash)).group_by(AlbumAsset.album_id)):
+        counts[album_id] -= trashed
+    return counts
 
 
 def owned_asset_ids(session: Session, owner_id: int, asset_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -102,8 +108,8 @@ def owner_album_members(owner_id: int) -> Select:
 def newer_page(owner_id: int, trashed: bool, before: tuple[dt.datetime, uuid.UUID], limit: int,
                album_id: uuid.UUID | None = None) -> Select:
     """The items just newer than a position, nearest first: the way back in a newest-first listing."""
-    return _listing(owner_id, trashed, album_id).where(tuple_(Asset.sort_at, Asset.id) > tuple_(*before)).order_by(
-        Asset.sort_at.asc(), Asset.id.asc()).limit(limit)
+    query, key = _listing(owner_id, trashed, album_id)
+    return query.where(key > tuple_(*before)).order_by(*(column.asc() for column in key.clauses)).limit(limit)
 
 
 def trashed_before(cutoff: dt.datetime, limit: int) -> Select:

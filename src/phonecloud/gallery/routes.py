@@ -18,7 +18,7 @@ from phonecloud.core.http import ErrorOut, current_principal, error_response, pa
 from phonecloud.gallery.names import safe_filename
 from phonecloud.gallery.schemas import (
     AlbumChangeResponse, AlbumIn, AlbumOut, AlbumPatch, AssetIds, AssetOut, AssetPage, CheckRequest,
-    CheckResponse, UploadOut,
+    CheckResponse, UploadOut, asset_out,
 )
 from phonecloud.gallery.service import UploadMeta
 from phonecloud.media.sniff import sniff_extension
@@ -35,7 +35,7 @@ def _modified_at(value: dt.datetime) -> dt.datetime:
 
 def _many(gallery, assets) -> list[AssetOut]:
     media = gallery.media_of(assets)
-    return [AssetOut.of(asset, media.get(asset.id)) for asset in assets]
+    return [asset_out(asset, media.get(asset.id)) for asset in assets]
 
 
 def _one(gallery, asset) -> AssetOut:
@@ -91,8 +91,8 @@ async def upload_asset(
 @router.post("/assets/check", response_model=CheckResponse)
 def check_assets(body: CheckRequest, request: Request, principal: Principal = Depends(current_principal)):
     """Which of these files (by SHA-1) the caller already has: the client uploads only the rest."""
-    results = services(request).gallery.precheck(principal, [(item.id, item.sha1) for item in body.items])
-    return CheckResponse(results=results)
+    results = services(request).gallery.precheck(principal, [(item["id"], item["sha1"]) for item in body.items])
+    return {"results": results}
 
 
 @router.get("/assets", response_model=AssetPage)
@@ -207,7 +207,8 @@ def list_albums(request: Request, principal: Principal = Depends(current_princip
 
 @router.post("/albums", response_model=AlbumOut, status_code=201)
 def create_album(body: AlbumIn, request: Request, principal: Principal = Depends(current_principal)):
-    return AlbumOut.of(services(request).gallery.create_album(principal, body.title, body.description), 0)
+    return AlbumOut.of(services(request).gallery.create_album(principal, body.title, body.description,
+                                                              body.created_at), 0)
 
 
 @router.get("/albums/{album_id}", response_model=AlbumOut)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from phonecloud.gallery.models import Album, Asset
 from phonecloud.gallery.names import safe_filename
@@ -13,43 +15,51 @@ from phonecloud.media.models import AssetMedia
 from phonecloud.media.sniff import sniff_extension
 
 
-class MediaOut(BaseModel):
-    state: str = Field(description="pending (being processed), ready, or failed (no preview; see error)")
-    error: str | None = None
-    taken_at: str | None = Field(default=None, description="Capture time as the camera stated it (wall clock)")
-    taken_at_offset_minutes: int | None = Field(default=None, description="Its zone offset, when known")
-    date_source: str | None = Field(default=None, description="exif, xmp, quicktime, filename or file_mtime")
-    latitude: float | None = None
-    longitude: float | None = None
-    altitude: float | None = None
-    make: str | None = None
-    model: str | None = None
-    lens: str | None = None
-    orientation: int | None = None
-    width: int | None = None
-    height: int | None = None
-    duration_seconds: float | None = None
-    video_codec: str | None = None
-    motion_photo: bool = False
-    motion_video_offset: int | None = None
-    live_photo_pair_id: uuid.UUID | None = None
-    problems: list[str] = Field(default_factory=list)
-
-    @classmethod
-    def of(cls, media: AssetMedia | None) -> MediaOut:
-        if media is None:
-            return cls(state="pending")
-        fields = {name: getattr(media, name) for name in cls.model_fields if name not in ("taken_at", "problems")}
-        return cls(**fields, taken_at=media.taken_at.isoformat() if media.taken_at else None,
-                   problems=media.problems.splitlines() if media.problems else [])
+# An asset's JSON is a plain dict (TypedDict), not a model: a page carries up to 1,000 of them, and building
+# model instances took a third of the time of listing the newest 200.
+class MediaOut(TypedDict):
+    state: Annotated[str, Field(description="pending (being processed), ready, or failed (no preview; see error)")]
+    error: str | None
+    taken_at: Annotated[str | None, Field(description="Capture time as the camera stated it (wall clock)")]
+    taken_at_offset_minutes: Annotated[int | None, Field(description="Its zone offset, when known")]
+    date_source: Annotated[str | None, Field(description="exif, xmp, quicktime, filename or file_mtime")]
+    latitude: float | None
+    longitude: float | None
+    altitude: float | None
+    make: str | None
+    model: str | None
+    lens: str | None
+    orientation: int | None
+    width: int | None
+    height: int | None
+    duration_seconds: float | None
+    video_codec: str | None
+    motion_photo: bool
+    motion_video_offset: int | None
+    live_photo_pair_id: uuid.UUID | None
+    problems: list[str]
 
 
-class AssetOut(BaseModel):
+_MEDIA_COLUMNS = [name for name in MediaOut.__annotations__ if name not in ("state", "taken_at", "problems")]
+_PENDING: MediaOut = {"state": "pending", "taken_at": None, "problems": [],
+                      **{name: None for name in _MEDIA_COLUMNS}, "motion_photo": False}
+
+
+def media_out(media: AssetMedia | None) -> MediaOut:
+    if media is None:
+        return {**_PENDING, "problems": []}
+    return {**{name: getattr(media, name) for name in _MEDIA_COLUMNS}, "state": media.state,
+            "taken_at": media.taken_at.isoformat() if media.taken_at else None,
+            "problems": media.problems.splitlines() if media.problems else []}
+
+
+class AssetOut(TypedDict):
     id: uuid.UUID
     kind: str
     mime_type: str
-    original_filename: str = Field(description="The name exactly as the client sent it (NUL shown as U+2400)")
-    filename: str = Field(description="A safe form of the name, for saving the file")
+    original_filename: Annotated[str, Field(
+        description="The name exactly as the client sent it (NUL shown as U+2400)")]
+    filename: Annotated[str, Field(description="A safe form of the name, for saving the file")]
     size_bytes: int
     sha1: str
     file_modified_at: dt.datetime
@@ -60,15 +70,16 @@ class AssetOut(BaseModel):
     trashed_at: dt.datetime | None
     media: MediaOut
 
-    @classmethod
-    def of(cls, asset: Asset, media: AssetMedia | None = None) -> AssetOut:
-        return cls(
-            id=asset.id, kind=asset.kind, mime_type=asset.mime_type, original_filename=asset.original_filename,
-            filename=safe_filename(asset.original_filename, sniff_extension(asset.mime_type)),
-            size_bytes=asset.size_bytes, sha1=asset.sha1, file_modified_at=asset.file_modified_at,
-            uploaded_at=asset.uploaded_at, sort_at=asset.sort_at, is_favorite=asset.is_favorite,
-            trashed=asset.trashed_at is not None, trashed_at=asset.trashed_at, media=MediaOut.of(media),
-        )
+
+def asset_out(asset: Asset, media: AssetMedia | None = None) -> AssetOut:
+    return {
+        "id": asset.id, "kind": asset.kind, "mime_type": asset.mime_type,
+        "original_filename": asset.original_filename,
+        "filename": safe_filename(asset.original_filename, sniff_extension(asset.mime_type)),
+        "size_bytes": asset.size_bytes, "sha1": asset.sha1, "file_modified_at": asset.file_modified_at,
+        "uploaded_at": asset.uploaded_at, "sort_at": asset.sort_at, "is_favorite": asset.is_favorite,
+        "trashed": asset.trashed_at is not None, "trashed_at": asset.trashed_at, "media": media_out(media),
+    }
 
 
 class UploadOut(BaseModel):
@@ -82,16 +93,17 @@ class AssetPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
 
 
-class CheckItem(BaseModel):
-    id: str = Field(max_length=1000, description="The client's own id for the file, echoed back")
-    sha1: str = Field(pattern=r"^[0-9a-fA-F]{40}$")
+# Plain dicts too: a check carries up to 10,000 items each way.
+class CheckItem(TypedDict):
+    id: Annotated[str, Field(max_length=1000, description="The client's own id for the file, echoed back")]
+    sha1: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{40}$")]
 
 
 class CheckRequest(BaseModel):
     items: list[CheckItem] = Field(max_length=10_000)
 
 
-class CheckResult(BaseModel):
+class CheckResult(TypedDict):
     id: str
     sha1: str
     exists: bool
@@ -106,6 +118,8 @@ class CheckResponse(BaseModel):
 class AlbumIn(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     description: str = Field(default="", max_length=10_000)
+    created_at: dt.datetime | None = Field(default=None, description="When the album was made, if not now (an "
+                                           "import restores it); UTC unless an offset is given")
 
 
 class AlbumPatch(BaseModel):

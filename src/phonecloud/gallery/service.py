@@ -372,8 +372,8 @@ class GalleryService:
     # -- albums ------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _album(session, principal: Principal, album_id: uuid.UUID) -> Album:
-        album = repository.owned_album(session, principal.user_id, album_id)
+    def _album(session, principal: Principal, album_id: uuid.UUID, lock: bool = False) -> Album:
+        album = repository.owned_album(session, principal.user_id, album_id, lock)
         if album is None:
             raise NotFound(f"no album {album_id}")
         return album
@@ -385,8 +385,15 @@ class GalleryService:
             raise BadRequest(f"album title must be 1 to {MAX_TITLE_CHARS} characters, without NUL")
         return title
 
-    def create_album(self, principal: Principal, title: str, description: str = "") -> Album:
-        album = Album(owner_id=principal.user_id, title=self._clean_title(title), description=description)
+    def create_album(self, principal: Principal, title: str, description: str = "",
+                     created_at: dt.datetime | None = None) -> Album:
+        if created_at is not None:
+            created_at = (created_at.replace(tzinfo=dt.UTC) if created_at.tzinfo is None
+                          else created_at.astimezone(dt.UTC))
+            if created_at > utcnow():
+                raise BadRequest("created_at is in the future: an album can only have been made already")
+        album = Album(owner_id=principal.user_id, title=self._clean_title(title), description=description,
+                      created_at=created_at or utcnow())
         with self.db.write() as session:
             session.add(album)
         return album
@@ -427,7 +434,9 @@ class GalleryService:
             raise BadRequest(f"at most {MAX_ALBUM_CHANGE} assets per request")
         asset_ids = list(dict.fromkeys(asset_ids))
         with self.db.write() as session:
-            album = self._album(session, principal, album_id)
+            # Changes to one album take turns, so that two at once (two API processes on PostgreSQL) both see
+            # the other's members: adding the same asset twice answers "already", never a duplicate-key error.
+            album = self._album(session, principal, album_id, lock=True)
             owned = repository.owned_asset_ids(session, principal.user_id, asset_ids)
             members = repository.album_member_ids(session, album.id, asset_ids)
             results = []

@@ -35,3 +35,21 @@ class Job(Base):
         UniqueConstraint("kind", "subject", name="uq_jobs_kind_subject"),
         Index("ix_jobs_ready", "status", "run_after"),
     )
+
+
+class WorkerHeartbeat(Base):
+    """One job worker process (a pool of threads), as it last said it was: written every few seconds by the
+    process itself (jobs.heartbeat), so the admin page tells live workers from silent ones."""
+
+    __tablename__ = "job_workers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random per process start
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    threads: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    jobs_done: Mapped[int] = mapped_column(Integer, default=0)
+    jobs_failed: Mapped[int] = mapped_column(Integer, default=0)
+    current_jobs: Mapped[str | None] = mapped_column(Text)  # "kind subject" per running job, one a line
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # set when it stopped cleanly

@@ -112,6 +112,13 @@ class JobQueue:
                 lease_until=None, last_error=error[:4000], **values))
         return again
 
+    def defer(self, claimed: Claimed, delay: dt.timedelta, reason: str) -> None:
+        """Put a job back to run after delay without using up an attempt: it is waiting, not failing."""
+        with self.db.write() as session:
+            session.execute(update(Job).where(self._owned(claimed)).values(
+                status=QUEUED, attempts=claimed.attempts - 1, run_after=utcnow() + delay, lease_until=None,
+                last_error=reason[:4000]))
+
     def retry_failed(self, kind: str | None = None) -> int:
         """Give failed jobs a fresh set of attempts (after a fix, for example)."""
         condition = Job.status == FAILED if kind is None else and_(Job.status == FAILED, Job.kind == kind)

@@ -19,16 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Integer, Table, func, select, text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from phonecloud.core.blobstore import BlobNotFound, BlobStore
-from phonecloud.core.db import Database
+from phonecloud.core.db import Database, upsert
 from phonecloud.core.models import metadata
 from phonecloud.gallery.models import Asset
 from phonecloud.maintenance import blobkeys
 from phonecloud.media.models import AssetMedia
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 ROW_BATCH = 500  # rows per INSERT: within every database's limit on bound parameters
 
 
@@ -188,17 +186,8 @@ class StorageMigration:
             if not rows:
                 return
             with self.target_db.write() as session:
-                session.execute(self._upsert(table, rows))
+                session.execute(upsert(self.target_db.dialect, table, rows))
             after = [rows[-1][column.name] for column in key]
-
-    def _upsert(self, table: Table, rows: list[dict]):
-        statement = _INSERTS[self.target_db.dialect](table).values(rows)
-        key_names = [column.name for column in table.primary_key.columns]
-        others = {column.name: statement.excluded[column.name] for column in table.columns
-                  if column.name not in key_names}
-        if not others:
-            return statement.on_conflict_do_nothing(index_elements=key_names)
-        return statement.on_conflict_do_update(index_elements=key_names, set_=others)
 
     def _advance_sequences(self) -> None:
         """Rows came with their ids: move each id sequence past them, or the next INSERT collides."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from sqlalchemy import and_, select, update
 
 from phonecloud.core.blobstore import BlobStore
-from phonecloud.core.db import Database, utcnow
+from phonecloud.core.db import Database, upsert, utcnow
 from phonecloud.core.errors import Conflict, NotFound
 from phonecloud.gallery.models import Asset
 from phonecloud.jobs.worker import PermanentJobError
@@ -101,19 +101,21 @@ class MediaService:
             thumbnail_key=keys.get("thumbnail"), preview_key=keys.get("preview"), updated_at=utcnow(),
         )
         with self.db.write() as session:
-            row = session.get(AssetMedia, asset.id) or AssetMedia(asset_id=asset.id)
-            for name, value in fields.items():
-                setattr(row, name, value)
-            session.add(row)
+            pair = self._live_photo_pair(session, asset, meta.duration_seconds)
+            if pair is not None:  # else whatever pairing the other half recorded stays
+                fields["live_photo_pair_id"] = pair
+            # An upsert: a second worker on the same asset (a lapsed lease, a re-run) updates, never collides.
+            session.execute(upsert(self.db.dialect, AssetMedia.__table__, {"asset_id": asset.id, **fields}))
             session.execute(update(Asset).where(Asset.id == asset.id)
                             .values(sort_at=sort_time(meta, asset.file_modified_at)))
-            self._pair_live_photo(session, asset, row)
 
     @staticmethod
-    def _pair_live_photo(session, asset: Asset, row: AssetMedia) -> None:
+    def _live_photo_pair(session, asset: Asset, duration_seconds: float | None) -> uuid.UUID | None:
+        """The other half of a Live Photo (a still and a short video of the same name), if there is one; its
+        media row, when it has one, is pointed back at this asset."""
         stem, dot, _ = asset.original_filename.rpartition(".")
         if not dot or not stem:
-            return
+            return None
         other_kind = "video" if asset.kind == "photo" else "photo"
         pattern = stem.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
         candidates = session.execute(
@@ -123,14 +125,14 @@ class MediaService:
                         Asset.original_filename.like(pattern, escape="\\")))
         ).all()
         for other_id, other_duration, other_media in candidates:
-            duration = row.duration_seconds if asset.kind == "video" else other_duration
+            duration = duration_seconds if asset.kind == "video" else other_duration
             if duration is not None and duration > LIVE_PHOTO_MAX_SECONDS:
                 continue
-            row.live_photo_pair_id = other_id
             if other_media is not None:
                 session.execute(update(AssetMedia).where(AssetMedia.asset_id == other_id)
                                 .values(live_photo_pair_id=asset.id))
-            return
+            return other_id
+        return None
 
     def derivative(self, asset: Asset, media: AssetMedia | None, name: str) -> tuple[str, str]:
         """(blob key, MIME type) of a ready derivative; raises a clear error while there is none."""

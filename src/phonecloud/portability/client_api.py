@@ -3,6 +3,7 @@ everything out needs. Pure Python (httpx)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 from phonecloud.sync.api import Api, ServerError
@@ -48,6 +49,13 @@ class PortabilityApi(Api):
     def assets(self) -> Iterator[dict]:
         """Every asset of the library (not the trash), newest first."""
         return self._pages("/assets")
+
+    def create_album(self, title: str, description: str = "", created_at: dt.datetime | None = None) -> str:
+        """A new album; created_at restores when it was made (an import's)."""
+        body = {"title": title, "description": description}
+        if created_at is not None:
+            body["created_at"] = created_at.isoformat()
+        return self._request("POST", "/albums", json=body).json()["id"]
 
     def album_list(self) -> list[dict]:
         return self._request("GET", "/albums").json()

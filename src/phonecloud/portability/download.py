@@ -27,10 +27,12 @@ def partial_path(final: Path) -> Path:
 
 
 def fetch(api: PortabilityApi, url: str, final: Path, size: int, advance: Callable[[int], None],
-          validator: str | None = None, hasher_factory: Callable[[], object] | None = None):
+          validator: str | None = None, hasher_factory: Callable[[], object] | None = None, finish: bool = True):
     """Download url (size bytes) into final, durably, through final's .partial file, resuming what an
     earlier attempt or run left there. With validator (an ETag), a partial file of other bytes is started
-    over. Returns the hasher fed with every byte of the file (hasher_factory's), or None."""
+    over. Returns the hasher fed with every byte of the file (hasher_factory's), or None.
+    finish=False leaves the whole file under its .partial name, not yet fsynced: the caller makes it
+    durable before naming it (pull does so for groups of files, off its transfer threads)."""
     partial = partial_path(final)
     failures = 0
     while True:
@@ -40,7 +42,7 @@ def fetch(api: PortabilityApi, url: str, final: Path, size: int, advance: Callab
             have = 0
         hasher = _hash_existing(partial, have, hasher_factory)
         try:
-            _receive(api, url, partial, have, size, advance, validator, hasher)
+            _receive(api, url, partial, have, size, advance, validator, hasher, finish)
             break
         except Restart:
             partial.unlink(missing_ok=True)
@@ -51,7 +53,8 @@ def fetch(api: PortabilityApi, url: str, final: Path, size: int, advance: Callab
             if not transient or failures > api.retries:
                 raise error if isinstance(error, ServerError) else ServerError(0, "network", f"network error: {error}")
             time.sleep(api.backoff * 2 ** min(failures, 6) * (0.5 + random.random()))
-    os.replace(partial, final)
+    if finish:
+        os.replace(partial, final)
     return hasher
 
 
@@ -66,7 +69,8 @@ def _hash_existing(partial: Path, have: int, hasher_factory) -> object | None:
     return hasher
 
 
-def _receive(api: PortabilityApi, url: str, partial: Path, have: int, size: int, advance, validator, hasher) -> None:
+def _receive(api: PortabilityApi, url: str, partial: Path, have: int, size: int, advance, validator, hasher,
+             sync: bool) -> None:
     headers = {"Accept-Encoding": "identity"}  # the bytes as stored: they are hashed and resumed by offset
     if have:
         headers["Range"] = f"bytes={have}-"
@@ -91,6 +95,7 @@ def _receive(api: PortabilityApi, url: str, partial: Path, have: int, size: int,
                     hasher.update(chunk)
                 advance(len(chunk))
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
     if partial.stat().st_size != size:  # a transport failure: resumed like one
         raise httpx.RemoteProtocolError(f"{url} ended after {partial.stat().st_size} of {size} bytes")

@@ -19,6 +19,7 @@ from phonecloud.portability.download import CHUNK, PARTIAL_SUFFIX, fetch, partia
 from phonecloud.portability.manifest import PATH as MANIFEST_PATH
 from phonecloud.portability.manifest import BadManifest, ManifestFile, parse_manifest
 from phonecloud.portability.progress import TransferReporter
+from phonecloud.sync.api import ServerError
 
 STATE_FILE = ".phonecloud-export.json"
 POLL_SECONDS = 1.0
@@ -107,6 +108,14 @@ def verify_part(path: Path, number: int, files: dict[str, ManifestFile], manifes
     return problems
 
 
+def _stopped(part: dict, partial: Path, error: ServerError) -> str:
+    """Why a part could not be downloaded whole; what arrived stays for the next run (never taken as whole)."""
+    kept = partial.stat().st_size if partial.exists() else 0
+    advice = "; `phonecloud export --new` asks for a new export" if error.status == 410 else ""
+    return (f"part {part['number']} ({part['name']}) stopped at {kept} of {part['size']} bytes (kept in "
+            f"{partial.name}): {error}{advice}")
+
+
 def run_export(api: PortabilityApi, out: Path, new: bool, reporter: TransferReporter) -> ExportSummary:
     out.mkdir(parents=True, exist_ok=True)
     api.me()  # proves the server and key before anything else
@@ -146,7 +155,10 @@ def run_export(api: PortabilityApi, out: Path, new: bool, reporter: TransferRepo
             else:
                 partial = partial_path(final)
                 reporter.advance(partial.stat().st_size if partial.exists() else 0)  # kept from an earlier run
-                fetch(api, f"/export/{export['id']}/parts/{part['number']}", final, part["size"], advance)
+                try:
+                    fetch(api, f"/export/{export['id']}/parts/{part['number']}", final, part["size"], advance)
+                except ServerError as error:
+                    raise ExportFailed(_stopped(part, partial, error)) from None
                 _fsync_dir(out)  # the part's new name survives a crash
             checks.append((part, verifier.submit(verify_part, final, part["number"], files,
                                                  export["manifest"]["sha256"])))

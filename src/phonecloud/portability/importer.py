@@ -108,12 +108,19 @@ def _when(sidecar: dict, source: SourceFile) -> dt.datetime:
         if isinstance(extension.get("fileModifiedAt"), str):
             moment = dt.datetime.fromisoformat(extension["fileModifiedAt"])
             return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-        taken = sidecar.get("photoTakenTime")
-        if isinstance(taken, dict) and str(taken.get("timestamp", "")).isdigit():
-            return dt.datetime.fromtimestamp(int(taken["timestamp"]), dt.UTC)
-    except (ValueError, OverflowError, OSError):
+    except ValueError:
         pass
-    return dt.datetime.fromtimestamp(source.mtime or 0, dt.UTC)
+    return _takeout_time(sidecar.get("photoTakenTime")) or dt.datetime.fromtimestamp(source.mtime or 0, dt.UTC)
+
+
+def _takeout_time(value: object) -> dt.datetime | None:
+    """A Takeout time ({"timestamp": "<Unix seconds>", "formatted": ...}), or None when it is not one."""
+    if isinstance(value, dict) and str(value.get("timestamp", "")).isdigit():
+        try:
+            return dt.datetime.fromtimestamp(int(value["timestamp"]), dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            return None
+    return None
 
 
 class ImportRun:
@@ -264,15 +271,18 @@ class ImportRun:
             title = metadata.get("title") if isinstance(metadata.get("title"), str) else folder.rpartition("/")[2]
             title = title.strip()[:500] or "Untitled"
             description = metadata.get("description") if isinstance(metadata.get("description"), str) else ""
-            if title not in existing and not self._attempt(folder, self._create_album, existing, title, description):
+            made = _takeout_time(metadata.get("date"))
+            made = min(made, dt.datetime.now(dt.UTC)) if made else None  # a clock ahead is no reason to fail
+            if title not in existing and not self._attempt(folder, self._create_album, existing, title, description,
+                                                           made):
                 continue
             ids = sorted(members.get(folder, ()))
             for start in range(0, len(ids), ALBUM_BATCH):
                 self._attempt(folder, self.api.add_to_album, existing[title], ids[start:start + ALBUM_BATCH])
             self.summary.albums += 1
 
-    def _create_album(self, existing: dict[str, str], title: str, description: str) -> None:
-        existing[title] = self.api.create_album(title, description[:10_000])
+    def _create_album(self, existing: dict[str, str], title: str, description: str, made: dt.datetime | None) -> None:
+        existing[title] = self.api.create_album(title, description[:10_000], made)
 
     def _restore_trash(self, items: list[Item]) -> None:
         trashed = sorted({item.asset_id for item in items if item.asset_id and item.sidecar.get("trashed") is True})

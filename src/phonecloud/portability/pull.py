@@ -5,7 +5,9 @@ Incremental: the mirror remembers (in a file inside it) what it wrote, so a seco
 changed, and names stay put (a new photo never renames an older one). A file already in the mirror under
 another name (an album renamed, a photo in two albums) is hard-linked, not fetched again. Downloads
 resume from their .partial file. Each file is checked before it takes its name: against its SHA-256 when
-the server has one (an export computed it), else against the SHA-1 every asset has.
+the server has one (an export computed it), else against the SHA-1 every asset has; and it is made
+durable before it takes its name, by a thread of its own that fsyncs downloads in groups while the
+transfers go on (checkpoints.py).
 Files of earlier pulls that are no longer in the library are kept unless --delete is given.
 """
 
@@ -23,8 +25,9 @@ from pathlib import Path
 
 from phonecloud.media.sniff import sniff_extension
 from phonecloud.portability import takeout
+from phonecloud.portability.checkpoints import Arrival, Checkpoints, fsync_path
 from phonecloud.portability.client_api import PortabilityApi
-from phonecloud.portability.download import CHUNK, fetch
+from phonecloud.portability.download import CHUNK, fetch, partial_path
 from phonecloud.portability.progress import TransferReporter
 from phonecloud.portability.pull_state import Placed, PullState
 from phonecloud.portability.takeout import AlbumInfo, AssetInfo
@@ -96,12 +99,16 @@ class PullRun:
         self.reporter = reporter
         self.summary = PullSummary()
         self.state = PullState(root)
+        self.checkpoints = Checkpoints(self.state, root, STATE_BATCH, transfers)
         self._lock = threading.Lock()
-        self._rows: list[Placed] = []
         self._album_folders_of: dict[str, list[str]] = {}
+        self._folders: set[Path] = set()
 
     def close(self) -> None:
-        self.state.close()
+        try:
+            self.checkpoints.close()
+        finally:
+            self.state.close()
 
     def run(self) -> PullSummary:
         self.api.me()
@@ -115,13 +122,14 @@ class PullRun:
         to_fetch = [group for group in groups.values() if group[0].asset.sha1 not in copies]
         for group in groups.values():
             if group[0].asset.sha1 in copies:
-                self._link(copies[group[0].asset.sha1], group)
+                source = copies[group[0].asset.sha1]
+                self.checkpoints.submit(Arrival([], lambda source=source, group=group: self._link(source, group)))
         fetched = {group[0].asset.id for group in to_fetch}  # their sidecars are written as they arrive
         self.reporter.planned(len(to_fetch), sum(group[0].asset.size for group in to_fetch))
         with ThreadPoolExecutor(self.transfers) as pool:
             for future in [pool.submit(self._fetch, group) for group in to_fetch]:
                 future.result()
-        self._flush()
+        self.checkpoints.close()  # every file durable and recorded
         self._settle_stale(known, {target.path for target in targets})
         self._write_metadata(plan, [target for target in targets if target.asset.id not in fetched])
         return self.summary
@@ -166,11 +174,9 @@ class PullRun:
             placed = known.get(target.path)
             if placed is not None and placed.sha1 == asset.sha1 and self._intact(placed):
                 if placed.mtime_ns != target.mtime_ns or placed.asset_id != asset.id:
-                    os.utime(path, ns=(target.mtime_ns, target.mtime_ns))
-                    self._record(target)
+                    self._retime(target)
             elif path.is_file() and path.stat().st_size == asset.size and _sha1_of(path) == asset.sha1:
-                os.utime(path, ns=(target.mtime_ns, target.mtime_ns))  # state lost, or mtime touched: recognised
-                self._record(target)
+                self._retime(target)  # state lost (a crash before a checkpoint), or mtime touched: recognised
             elif os.path.lexists(path):
                 self._fail(target.path, "another file is already there; it was left as it is")
                 continue
@@ -180,6 +186,11 @@ class PullRun:
             copies[asset.sha1] = path
             self.summary.unchanged += 1
         return copies, missing
+
+    def _retime(self, target: Target) -> None:
+        path = self.root / target.path
+        os.utime(path, ns=(target.mtime_ns, target.mtime_ns))
+        self.checkpoints.submit(Arrival([path], lambda: [_row(target)]))
 
     def _settle_stale(self, known: dict[str, Placed], wanted: set[str]) -> None:
         """Files of earlier pulls that are not in the library any more: kept, or with --delete removed when
@@ -199,46 +210,66 @@ class PullRun:
     def _fetch(self, group: list[Target]) -> None:
         first, asset = group[0], group[0].asset
         final = self.root / first.path
+        partial = partial_path(final)
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
+            self._folder(final.parent)
             hasher = fetch(self.api, f"/assets/{asset.id}/original", final, asset.size, self.reporter.advance,
                            validator=f'"{asset.sha1}"',
-                           hasher_factory=hashlib.sha256 if asset.sha256 else hashlib.sha1)
+                           hasher_factory=hashlib.sha256 if asset.sha256 else hashlib.sha1, finish=False)
             if hasher.hexdigest() != (asset.sha256 or asset.sha1):
-                final.unlink()
+                partial.unlink()
                 raise ServerError(0, "corrupt", "the bytes received differ from the server's checksum; "
                                                 "the next run fetches it again")
+            os.utime(partial, ns=(first.mtime_ns, first.mtime_ns))
         except (ServerError, OSError) as error:
             self._fail(first.path, str(error))
             self.reporter.finished(f"failed: {first.path}: {error}")
             return
-        os.utime(final, ns=(first.mtime_ns, first.mtime_ns))
-        self._record(first)
+        self.checkpoints.submit(Arrival([partial], lambda: self._name(partial, group)))
         with self._lock:
             self.summary.fetched += 1
             self.summary.fetched_bytes += asset.size
-        self._link(final, group[1:])
         for target in group:  # here, while other files are still downloading
-            self._write_sidecar(target)
+            self._write_sidecar(target, fetched=True)
         self.reporter.finished(f"fetched: {first.path}" if not self.reporter.rich else None)
 
-    def _link(self, source: Path, targets: list[Target]) -> None:
-        """More copies of bytes already in the mirror: hard links (a copy where links are not possible)."""
+    def _folder(self, folder: Path) -> None:
+        """Made once per run (each look-up in a busy folder waits for the others' file creations)."""
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+
+    def _name(self, partial: Path, group: list[Target]) -> list[Placed]:
+        """At a checkpoint, the durable download takes its name; its other places are linked to it."""
+        first = group[0]
+        try:
+            os.replace(partial, self.root / first.path)
+        except OSError as error:
+            self._fail(first.path, f"cannot write: {error.strerror or error}")
+            return []
+        return [_row(first), *self._link(self.root / first.path, group[1:])]
+
+    def _link(self, source: Path, targets: list[Target]) -> list[Placed]:
+        """More copies of bytes already in the mirror: hard links (a copy where links are not possible);
+        run at a checkpoint, which makes the new names durable before recording the rows returned."""
+        rows = []
         for target in targets:
             path = self.root / target.path
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                self._folder(path.parent)
                 try:
                     os.link(source, path)
                 except OSError:
                     shutil.copyfile(source, path)
+                    fsync_path(path)
                 os.utime(path, ns=(target.mtime_ns, target.mtime_ns))
             except OSError as error:
                 self._fail(target.path, f"cannot write: {error.strerror or error}")
                 continue
-            self._record(target)
+            rows.append(_row(target))
             with self._lock:
                 self.summary.linked += 1
+        return rows
 
     # -- sidecars and album metadata ---------------------------------------------------------------------
 
@@ -251,46 +282,43 @@ class PullRun:
             if (self.root / target.path).exists():
                 self._write_sidecar(target)
 
-    def _write_sidecar(self, target: Target) -> None:
+    def _write_sidecar(self, target: Target, fetched: bool = False) -> None:
         content = takeout.sidecar(target.asset, self._album_folders_of.get(target.asset.id, []))
-        self._write_small(target.path + takeout.SIDECAR_SUFFIX, content, takeout.unix_seconds(target.asset.taken))
+        self._write_small(target.path + takeout.SIDECAR_SUFFIX, content, takeout.unix_seconds(target.asset.taken),
+                          compare=not fetched)
 
-    def _write_small(self, relative: str, content: bytes, mtime: int) -> None:
-        """Written when new or changed, by rename; not fsynced: a damaged one is rewritten next run."""
+    def _write_small(self, relative: str, content: bytes, mtime: int, compare: bool = True) -> None:
+        """Written when new or changed (compare=False: written, for a file just fetched), by rename; not
+        fsynced: a damaged one is rewritten next run. As few look-ups by name as can be: a folder being
+        filled by several transfers serves them one at a time."""
         path = self.root / relative
-        try:
-            if path.read_bytes() == content:
-                return
-        except OSError:
-            pass
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if compare:
+            try:
+                if path.read_bytes() == content:
+                    return
+            except OSError:
+                pass
+        self._folder(path.parent)
         temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_bytes(content)
-        os.utime(temporary, (mtime, mtime))
+        with open(temporary, "wb") as handle:
+            handle.write(content)
+            handle.flush()  # before the mtime is set: a later write would move it
+            os.utime(handle.fileno() if os.utime in os.supports_fd else temporary, (mtime, mtime))
         os.replace(temporary, path)
         with self._lock:
             self.summary.sidecars += 1
 
     # -- bookkeeping -------------------------------------------------------------------------------------
 
-    def _record(self, target: Target) -> None:
-        asset = target.asset
-        with self._lock:
-            self._rows.append(Placed(target.path, asset.id, asset.sha1, asset.size, target.mtime_ns))
-            full = len(self._rows) >= STATE_BATCH
-        if full:
-            self._flush()
-
-    def _flush(self) -> None:
-        with self._lock:
-            rows, self._rows = self._rows, []
-        if rows:
-            self.state.record(rows)
-
     def _fail(self, path: str, reason: str) -> None:
         with self._lock:
             self.summary.failed += 1
             self.summary.failures.append({"path": path, "reason": reason})
+
+
+def _row(target: Target) -> Placed:
+    asset = target.asset
+    return Placed(target.path, asset.id, asset.sha1, asset.size, target.mtime_ns)
 
 
 def pull(api: PortabilityApi, root: Path, layout: str, transfers: int, delete: bool,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from phonecloud.gallery.models import Asset
+from phonecloud.jobs.models import QUEUED, RUNNING, Job
+from phonecloud.media.jobs import MEDIA_JOB, job_subject as media_subject
+from phonecloud.media.models import AssetMedia
 from phonecloud.portability.models import PREPARING, AssetDigest, Export, ExportEntry, ExportPart
 
 
@@ -18,6 +21,12 @@ def owned_export(session: Session, owner_id: int, export_id: uuid.UUID) -> Expor
 def latest_export(session: Session, owner_id: int) -> Export | None:
     return session.scalar(select(Export).where(Export.owner_id == owner_id)
                           .order_by(Export.created_at.desc(), Export.id.desc()).limit(1))
+
+
+def exports_of(session: Session, owner_id: int) -> list[Export]:
+    """The owner's exports, newest first (a few: older ones are removed as new ones are made)."""
+    return list(session.scalars(select(Export).where(Export.owner_id == owner_id)
+                                .order_by(Export.created_at.desc(), Export.id.desc())))
 
 
 def preparing_export(session: Session, owner_id: int) -> Export | None:
@@ -86,3 +95,16 @@ def digest_page(owner_id: int, after: uuid.UUID | None, limit: int) -> Select:
     if after is not None:
         query = query.where(AssetDigest.asset_id > after)
     return query.order_by(AssetDigest.asset_id).limit(limit)
+
+
+def unprocessed_assets(owner_id: int) -> Select:
+    """Ids of the owner's assets the media pipeline has recorded nothing for yet."""
+    return (select(Asset.id).outerjoin(AssetMedia, AssetMedia.asset_id == Asset.id)
+            .where(Asset.owner_id == owner_id, AssetMedia.asset_id.is_(None)))
+
+
+def media_jobs_in_progress(session: Session, asset_ids: list[uuid.UUID]) -> int:
+    """How many of these assets still have a media job queued or running (not given up)."""
+    return session.scalar(select(func.count()).select_from(Job).where(
+        Job.kind == MEDIA_JOB, Job.status.in_([QUEUED, RUNNING]),
+        Job.subject.in_([media_subject(asset_id) for asset_id in asset_ids])))

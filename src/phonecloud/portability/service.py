@@ -28,7 +28,7 @@ from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, Conflict, NotFound, PhonecloudError
 from phonecloud.gallery.models import Asset
 from phonecloud.jobs.queue import JobQueue
-from phonecloud.jobs.worker import PermanentJobError
+from phonecloud.jobs.worker import DeferJob, PermanentJobError
 from phonecloud.portability import manifest as manifest_format
 from phonecloud.portability import repository
 from phonecloud.portability.gallery_section import GallerySection
@@ -55,11 +55,18 @@ HASH_CHUNK = 4 << 20
 DIGEST_BATCH_BYTES = 256 << 20
 ENTRY_BATCH = 500
 MAX_DIGEST_PAGE = 10_000
+# An export waits for the media pipeline to read the capture dates of new uploads, but not forever.
+MEDIA_WAIT_LIMIT = dt.timedelta(hours=1)
+MEDIA_POLL = dt.timedelta(seconds=2)
 
 
 class Gone(PhonecloudError):
     status = 410
     code = "gone"
+
+
+class PartInterrupted(Exception):
+    """An original needed by a part went missing while the part was being sent: the stream stops short."""
 
 
 class DamagedOriginal(Exception):
@@ -169,6 +176,11 @@ class PortabilityService:
                 raise NotFound("no export yet: POST /api/v1/export makes one")
             return self._view(session, export)
 
+    def exports(self, principal: Principal) -> list[ExportView]:
+        """The caller's exports, newest first, each with its parts once ready."""
+        with self.db.read() as session:
+            return [self._view(session, export) for export in repository.exports_of(session, principal.user_id)]
+
     def describe(self, principal: Principal, export_id: uuid.UUID) -> ExportView:
         with self.db.read() as session:
             return self._view(session, self._owned(session, principal, export_id))
@@ -213,12 +225,29 @@ class PortabilityService:
 
         def read(placed: Placed, first: int, last: int) -> Iterator[bytes]:
             source: Source = placed.source
-            return self.blobs.get(source.blob_key, source.blob_offset + first, source.blob_offset + last, READ_CHUNK)
+            sent = 0
+            try:
+                for chunk in self.blobs.get(source.blob_key, source.blob_offset + first, source.blob_offset + last,
+                                            READ_CHUNK):
+                    sent += len(chunk)
+                    yield chunk
+            except BlobNotFound:
+                raise self._interrupted(export, part, placed, "was deleted from the library") from None
+            if sent != last - first:
+                raise self._interrupted(export, part, placed, "is shorter than when the export was made")
 
         def entries_from(offset: int) -> Iterator[Placed]:
             return self._placed(export.id, part.number, offset, None, generated)
 
         return _coalesce(part_bytes(zip_format, info, entries_from, read, start, end))
+
+    @staticmethod
+    def _interrupted(export: Export, part: ExportPart, placed: Placed, what: str) -> PartInterrupted:
+        """Said in the server's log: the client only sees the download stop short of its Content-Length."""
+        reason = (f"export {export.id} part {part.number}: {placed.entry.name} {what} while the part was being "
+                  "sent; the download was cut short (asking again answers 410 once the original is gone)")
+        log.warning("%s", reason)
+        return PartInterrupted(reason)
 
     def _placed(self, export_id: uuid.UUID, number: int, offset: int, end: int | None,
                 generated: str) -> Iterator[Placed]:
@@ -276,6 +305,7 @@ class PortabilityService:
             export = session.get(Export, export_id)
         if export is None or export.state != PREPARING:
             return  # deleted, or done by an earlier run
+        self._wait_for_media(export)
         try:
             self._hash_originals(export)
             self._freeze(export)
@@ -287,6 +317,19 @@ class PortabilityService:
                 session.execute(update(Export).where(Export.id == export.id, Export.state == PREPARING)
                                 .values(state=FAILED, error=message[:2000]))
             raise PermanentJobError(message) from error
+
+    def _wait_for_media(self, export: Export) -> None:
+        """Capture dates come from the media pipeline: an export frozen before it read them would date new
+        uploads by their file times, so the job waits (costing no attempt) while their media jobs run."""
+        if utcnow() - export.created_at > MEDIA_WAIT_LIMIT:
+            return  # go ahead: what is still unread keeps its file time, as if the pipeline had failed
+        waiting = 0
+        with self.db.read() as session:
+            unread = list(session.scalars(repository.unprocessed_assets(export.owner_id)))
+            for start in range(0, len(unread), ENTRY_BATCH):
+                waiting += repository.media_jobs_in_progress(session, unread[start:start + ENTRY_BATCH])
+        if waiting:
+            raise DeferJob(f"waiting for the media pipeline to read {waiting} new photos and videos", MEDIA_POLL)
 
     def _sha256(self, blob_key: str, size: int, crc32: int) -> str:
         digest, crc, length = hashlib.sha256(), 0, 0

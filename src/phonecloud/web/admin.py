@@ -98,8 +98,11 @@ def withdraw_notice(request: Request, notice_id: int = Form(alias="id", ge=1, le
 
 @router.get("/admin/jobs")
 def job_workers(request: Request, me: Principal = Depends(admin)):
-    jobs = services(request).jobs
-    health, workers, counts = jobs.health(), jobs.worker_activity(), jobs.counts()
+    running = services(request)
+    jobs, heartbeats = running.jobs, running.heartbeats
+    health, workers, counts = jobs.health(), heartbeats.workers(), jobs.counts()
+    activity = {worker.worker: worker for worker in jobs.worker_activity()}  # their last hour, by host:pid
     kinds = [(kind, [counts.get((kind, state), 0) for state in JOB_STATES]) for kind in sorted({k for k, _ in counts})]
-    return render(request, "admin_jobs.html", me, page="admin", health=health, workers=workers, kinds=kinds,
+    return render(request, "admin_jobs.html", me, page="admin", health=health, workers=workers, activity=activity,
+                  kinds=kinds, ago=views.waited, beat_seconds=heartbeats.interval.total_seconds(),
                   waiting=views.waited(health.oldest_ready_since), queue_state=views.queue_state(health, workers))

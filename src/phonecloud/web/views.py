@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from phonecloud.core.sizes import format_size
 from phonecloud.gallery.models import Asset
 from phonecloud.gallery.service import TRASH_RETENTION
-from phonecloud.jobs.queue import QueueHealth, WorkerActivity
+from phonecloud.jobs.heartbeat import LIVE, STALE, WorkerStatus
+from phonecloud.jobs.queue import QueueHealth
 from phonecloud.media.models import FAILED, READY, AssetMedia
 
 DATE_SOURCES = {
@@ -176,13 +177,13 @@ def waited(since: dt.datetime | None) -> str | None:
     return f"{seconds // 60} min" if seconds < 7200 else f"{seconds // 3600} h"
 
 
-def queue_state(health: QueueHealth, workers: list[WorkerActivity]) -> str:
-    """One line on the job workers' health, from the queue and what the workers did lately."""
-    stale = [worker.worker for worker in workers if worker.stale]
+def queue_state(health: QueueHealth, workers: list[WorkerStatus]) -> str:
+    """One line on the job workers' health, from the queue and the workers' heartbeats."""
+    stale = [worker.name for worker in workers if worker.state == STALE]
     if stale:
         return f"a worker stopped responding ({', '.join(stale)}); its jobs run again when their lease lapses"
-    if health.ready and not health.running:
-        return "jobs are waiting and no worker is running any: is a worker running?"
+    if health.ready and not any(worker.state == LIVE for worker in workers):
+        return "jobs are waiting and no worker is live: is a worker running?"
     if health.ready:
         return "busy: workers are catching up"
     return "healthy: nothing waiting"

@@ -6,7 +6,7 @@ import { errorMessage, send } from "./common.js";
 
 const TUS = { "Tus-Resumable": "1.0.0" };
 const CHUNK = 8 << 20;
-const RETRIES = 5;
+const RETRIES = 8;  // about three and a half minutes of pauses before giving up
 
 function base64(text) {
   let binary = "";
@@ -35,17 +35,38 @@ async function create(endpoint, file) {
   return response.header("Location");
 }
 
-// Where a known upload stands: its offset, or that it is finished, or null when the server forgot it.
+// Where a known upload stands: its offset, or that it is finished, or null when the server forgot it
+// (404, 410). A network failure rejects, so that the caller tries again rather than starting over.
 async function resumeFrom(location) {
   const response = await send("HEAD", location, { headers: TUS });
-  if (response.status !== 200) return null;
+  if (response.status === 404 || response.status === 410) return null;
+  if (response.status !== 200) throw new Error(errorMessage(response));
   return { offset: Number(response.header("Upload-Offset")), done: finished(response) };
+}
+
+// Waits longer after each failure (2 s, 4 s ... at most 30 s), but no longer than until the browser is
+// back online.
+function pause(failures) {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      window.removeEventListener("online", wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, Math.min(1000 * 2 ** failures, 30_000));
+    window.addEventListener("online", wake);
+  });
+}
+
+function forgotten(key) {
+  localStorage.removeItem(key);
+  return Object.assign(new Error("the server no longer has this upload; start it again"), { final: true });
 }
 
 export async function tusUpload(endpoint, file, onProgress) {
   const key = fingerprint(file);
   let location = localStorage.getItem(key);
-  let state = location ? await resumeFrom(location).catch(() => null) : null;
+  let state = location ? await resumeFrom(location) : null;
   if (!state) {
     location = await create(endpoint, file);
     localStorage.setItem(key, location);
@@ -55,6 +76,13 @@ export async function tusUpload(endpoint, file, onProgress) {
   let failures = 0;
   while (!done) {
     try {
+      if (offset === null) {  // after a failure the server's offset is the truth: whatever it kept counts
+        const known = await resumeFrom(location);
+        if (!known) throw forgotten(key);
+        ({ offset, done } = known);
+        onProgress(offset);
+        continue;
+      }
       const response = await send("PATCH", location, {
         body: file.slice(offset, offset + CHUNK),
         headers: { ...TUS, "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" },
@@ -74,10 +102,8 @@ export async function tusUpload(endpoint, file, onProgress) {
       throw new Error(errorMessage(response));
     } catch (error) {
       if (error.final || ++failures > RETRIES) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** failures));
-      const known = await resumeFrom(location).catch(() => null);  // the server's offset is the truth
-      if (!known) throw new Error("the server no longer has this upload; start it again");
-      ({ offset, done } = known);
+      await pause(failures);
+      offset = null;
     }
   }
   localStorage.removeItem(key);

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Regenerates the README's screenshots (docs/screenshots/): the timeline, the viewer with its info panel and
+the admin console, at desktop (1280 x 800) and phone (360 x 740, 2x) widths, in Debian's headless Chromium:
+
+    .venv/bin/python docs/screenshots.py [--out docs/screenshots]
+
+It runs a `phonecloud serve` of its own in a temporary folder, uploads twenty photos of the real corpus
+(../shared/corpus/exif-samples; generated photos when it is absent), waits for their thumbnails and posts a
+notice, as the tests do (it uses their helpers: the test extra must be installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import SHARED_CORPUS, Accounts, Server, upload  # noqa: E402  (the tests' server and accounts)
+from web.conftest import CHROMIUM, DESKTOP, PHONE, Browsing  # noqa: E402
+from web.flows import wait_until_processed  # noqa: E402
+from web.photos import generated_photos  # noqa: E402
+from web.test_admin import promote  # noqa: E402
+
+CAMERAS = ["Canon_40D.jpg", "Nikon_D70.jpg", "Pentax_K10D.jpg", "Fujifilm_FinePix_E500.jpg", "Olympus_C8080WZ.jpg",
+           "Panasonic_DMC-FZ30.jpg", "Sony_HDR-HC3.jpg", "Kodak_CX7530.jpg", "Canon_PowerShot_S40.jpg",
+           "Nikon_COOLPIX_P1.jpg", "Ricoh_Caplio_RR330.jpg"]
+NOTICE = "Scheduled maintenance on Sunday 02:00–03:00 UTC: uploads pause, nothing is lost."
+VIEWED = "DSCN0012.jpg"  # the photo the viewer shows (with GPS): the newest one without the corpus
+
+
+def photos() -> list[tuple[str, bytes]]:
+    folder = SHARED_CORPUS / "jpg"
+    files = sorted((folder / "gps").glob("*.jpg")) + [folder / name for name in CAMERAS]
+    if all(path.is_file() for path in files):
+        return [(path.name, path.read_bytes()) for path in files]
+    return [(photo.name, photo.body) for photo in generated_photos(500)]
+
+
+def shoot(browser, server: Server, user, viewport: dict, scale: int, suffix: str, out: Path, ids: dict) -> None:
+    visit = Browsing(browser, server, viewport, scale)
+    page = visit.page
+    visit.sign_in(user)
+    page.wait_for_load_state("networkidle")
+    if suffix == "desktop":  # two selected: the selection bar shows
+        for checkbox in page.locator(".tile input[type=checkbox]").all()[1:3]:
+            checkbox.check()
+    page.screenshot(path=str(out / f"timeline-{suffix}.png"))
+    page.goto(f"/photos/{ids.get(VIEWED) or next(iter(ids.values()))}")
+    page.wait_for_load_state("networkidle")  # the info panel is open unless someone closed it
+    page.screenshot(path=str(out / f"viewer-{suffix}.png"))
+    page.goto("/admin")
+    page.screenshot(path=str(out / f"admin-{suffix}.png"))
+    visit.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="phonecloud-screenshots-") as work:
+        server = Server(Path(work) / "data").start()
+        accounts = Accounts(server)
+        try:
+            alex, _sam = accounts.create(name="alex"), accounts.create(name="sam")
+            promote(accounts, alex)
+            ids = {name: upload(alex, body, filename=name).json()["id"] for name, body in photos()}
+            accounts.services.notices.post(NOTICE, "info", None)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                     args=["--no-sandbox"])
+                signed = Browsing(browser, server)
+                signed.sign_in(alex)
+                wait_until_processed(signed, list(ids.values()))
+                signed.page.goto(f"/photos/{ids.get(VIEWED) or next(iter(ids.values()))}")
+                signed.page.get_by_role("button", name="☆ Favourite").click()  # a star in the grid and the viewer
+                signed.page.get_by_role("button", name="★ Favourite").wait_for()
+                signed.close()
+                shoot(browser, server, alex, {"width": DESKTOP["width"], "height": 800}, 1, "desktop", args.out, ids)
+                shoot(browser, server, alex, PHONE, 2, "phone", args.out, ids)
+                browser.close()
+        finally:
+            accounts.close()
+            server.stop()
+    print(f"screenshots written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

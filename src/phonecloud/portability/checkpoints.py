@@ -1,0 +1,102 @@
+"""The pull mirror's checkpoints: downloads are written without waiting for the disk; a thread of their
+own then makes them durable a group at a time (their fsyncs issued together, which the filesystem serves
+with one journal commit) before they take their names, and records the placed files in the mirror's
+state a batch at a time, after an fsync of their folders, so the state never records a file that a crash
+could lose. No transfer waits for the disk, and only the mirror's own files are flushed. Pure Python."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from phonecloud.portability.pull_state import Placed, PullState
+
+GROUP_FILES = 64
+GROUP_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Arrival:
+    durable: list[Path]  # files to make durable first (bytes written without waiting for the disk)
+    place: Callable[[], list[Placed]]  # then: names, links, mtimes; returns the rows placed
+
+
+def fsync_path(path: Path, directory: bool = False) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    except OSError:
+        if directory:
+            return  # a system that cannot open folders (Windows) orders their entries itself
+        raise
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Checkpoints:
+    def __init__(self, state: PullState, root: Path, batch: int, fsyncs: int = 4):
+        self.state, self.root, self.batch = state, root, batch
+        self._fsyncs = ThreadPoolExecutor(fsyncs, thread_name_prefix="pull-fsync")
+        self._queue: queue.Queue[Arrival | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="pull-checkpoints", daemon=True)
+        self._thread.start()
+
+    def submit(self, arrival: Arrival) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(arrival)
+
+    def close(self) -> None:
+        """Returns once everything submitted is durable and recorded (or raises what stopped that)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._fsyncs.shutdown()
+        if self._error is not None:
+            raise self._error
+
+    def _gather(self) -> tuple[list[Arrival], bool]:
+        """One group: the next arrival, then what follows within GROUP_SECONDS, up to GROUP_FILES (fewer,
+        larger journal commits, which also hold up the transfers' own file creations less often); and
+        whether the end was reached."""
+        group: list[Arrival] = []
+        deadline = None
+        while len(group) < GROUP_FILES:
+            try:
+                arrival = self._queue.get(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if arrival is None:
+                return group, True
+            group.append(arrival)
+            deadline = deadline or time.monotonic() + GROUP_SECONDS
+        return group, False
+
+    def _run(self) -> None:
+        rows: list[Placed] = []
+        done = False
+        while not done:
+            group, done = self._gather()
+            try:
+                list(self._fsyncs.map(fsync_path, [path for arrival in group for path in arrival.durable]))
+                for arrival in group:
+                    rows += arrival.place()
+                if rows and (done or len(rows) >= self.batch):
+                    self._record(rows)
+                    rows = []
+            except BaseException as error:  # said by the next submit() or close(): never lost
+                self._error = error
+                return
+
+    def _record(self, rows: list[Placed]) -> None:
+        for folder in sorted({(self.root / row.path).parent for row in rows}):
+            fsync_path(folder, directory=True)  # the new names survive a crash before the state says so
+        self.state.record(rows)
