@@ -3,8 +3,9 @@
 album_assets gets a copy of its asset's sort_at and an index (album_id, sort_at, asset_id), so that an
 album's page is read from the album's own index instead of walking the owner's whole timeline. Triggers
 keep the copy equal to assets.sort_at (set when a member is added, followed when the media pipeline
-changes it), whoever writes the rows. assets.trashed_at gets an index for the daily purge. job_workers holds
-each worker process's heartbeat for the admin page.
+changes it), whoever writes the rows; a later migration that rebuilds either table must create them
+again. assets.trashed_at gets a partial index for the daily purge. job_workers holds each worker process's
+heartbeat for the admin page.
 
 Revision ID: 0007
 Revises: 0006
