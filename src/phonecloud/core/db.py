@@ -48,10 +48,15 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def dialect_insert(dialect: str, table: Table):
+    """INSERT with the database's own ON CONFLICT clauses (both SQLite and PostgreSQL have them)."""
+    return {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](table)
+
+
 def upsert(dialect: str, table: Table, rows: dict | list[dict]):
     """INSERT the rows; one whose primary key is already there is updated to the given values instead. One
     statement, so two transactions writing the same row both succeed (the later one wins), on either database."""
-    statement = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](table).values(rows)
+    statement = dialect_insert(dialect, table).values(rows)
     key_names = [column.name for column in table.primary_key.columns]
     given = rows if isinstance(rows, dict) else rows[0]
     others = {name: statement.excluded[name] for name in given if name not in key_names}

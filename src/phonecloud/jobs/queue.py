@@ -7,14 +7,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from phonecloud.core.db import Database, utcnow
+from phonecloud.core.db import Database, dialect_insert, utcnow
 from phonecloud.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
 
 @dataclass(frozen=True)
 class Claimed:
@@ -60,7 +56,7 @@ class JobQueue:
         """Add a job inside the caller's transaction (to run from run_after on, default now); a job of that
         kind and subject already there stays."""
         dialect = session.get_bind().dialect.name
-        statement = _INSERTS[dialect](Job).values(
+        statement = dialect_insert(dialect, Job.__table__).values(
             kind=kind, subject=subject, status=QUEUED, attempts=0, max_attempts=max_attempts,
             run_after=run_after or utcnow(),
             created_at=utcnow(),
