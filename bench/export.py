@@ -9,10 +9,11 @@ files one by one, one curl process per file, from `rclone serve http`. Rates are
 (the originals) per second for all three; phonecloud also sends the sidecars, index and manifest.
 
 pull: the photo corpus uploaded once; each run mirrors it into an empty folder with `phonecloud pull`
-(originals fetched through the asset API, each hashed and fsynced before it takes its name — the fsyncs
-grouped off the transfer threads — mtimes set, sidecars written), against `rclone copy` from
-`rclone serve webdav` of the same files (`--webdav-pacer-min-sleep 0`; it neither hashes nor fsyncs),
-same number of transfers.
+(originals fetched through the asset API, up to 32 to a request, each hashed against the server's
+checksum, mtimes set, sidecars written; files written without waiting for the disk, as rclone writes
+them), against `rclone copy` from `rclone serve webdav` of the same files (`--webdav-pacer-min-sleep 0`;
+it neither hashes nor fsyncs), same number of transfers. `phonecloud pull --fsync`, which makes every
+file durable before recording it, is timed in the same runs as a third side.
 """
 
 from __future__ import annotations
@@ -200,9 +201,9 @@ def export_throughput(tools: Tools, library: Corpus, repeats: int) -> WorkloadRe
 # --- pull against rclone copy ------------------------------------------------------------------------------
 
 
-def pull_run(tools: Tools, session: PhoneCloudSession, photos: Corpus, dest: Path) -> float:
+def pull_run(tools: Tools, session: PhoneCloudSession, photos: Corpus, dest: Path, *options: str) -> float:
     command = [str(tools.phonecloud), "pull", str(dest), "--server", session.url, "--key", session.key, "--json",
-               "--transfers", str(tools.transfers)]
+               "--transfers", str(tools.transfers), *options]
     run = run_client(command, clean_env(PHONECLOUD_CLIENT_DIR=str(session.client_dir)), tools.client_timeout_s,
                      session.log_path)
     summary = _last_line_json(run.stdout)
@@ -231,23 +232,25 @@ def pull_mirror(tools: Tools, photos: Corpus, repeats: int) -> WorkloadResult:
             "\n", " ") + f" The server runs no media jobs (the mirror needs none). Median of {repeats} runs each, "
         "alternating, each into an empty folder; ratio = rclone seconds / phonecloud seconds.",
         baseline="rclone copy from rclone serve webdav")
-    seconds: dict[str, list[float]] = {"phonecloud": [], "rclone": []}
+    seconds: dict[str, list[float]] = {"phonecloud": [], "phonecloud --fsync": [], "rclone": []}
     with PhoneCloud(tools, "phonecloud-pull", PHONECLOUD_EMBEDDED_WORKERS="0").serve("pull") as session, \
             rclone_serving(tools, "webdav", photos.path, "pull-webdav") as (webdav_url, config):
         session.check_ingested(session.upload(photos.path), photos)
         for run, name in alternating(list(seconds), repeats):
-            dest = fresh_dir(tools.work_dir / f"pull-{name}-{run + 1}")
-            if name == "phonecloud":
-                took = pull_run(tools, session, photos, dest)
+            dest = fresh_dir(tools.work_dir / f"pull-{name.replace(' --', '-')}-{run + 1}")
+            if name.startswith("phonecloud"):
+                took = pull_run(tools, session, photos, dest, *name.split()[1:])
             else:
                 took = rclone_copy_run(tools, webdav_url, config, photos, dest)
             shutil.rmtree(dest)
             seconds[name].append(took)
             print(f"    pull run {run + 1}/{repeats} {name}: {took:.2f} s", flush=True)
-    pc, rc = (statistics.median(seconds[name]) for name in ("phonecloud", "rclone"))
+    pc, durable, rc = (statistics.median(seconds[name]) for name in seconds)
     result.rows = [Row("mirror the photo corpus", "s", pc, rc, rc / pc,
                        f"rclone s / phonecloud s (target ≥ {TARGETS['pull']})"),
-                   Row("mirror rate", "files/s", photos.files / pc, photos.files / rc, rc / pc, "phonecloud/rclone")]
+                   Row("mirror rate", "files/s", photos.files / pc, photos.files / rc, rc / pc, "phonecloud/rclone"),
+                   Row("same, pull --fsync (every file on disk before it is recorded)", "s", durable, rc, rc / durable,
+                       "rclone s / phonecloud --fsync s (no target: rclone does not fsync)")]
     result.runs = [f"{name} run {n + 1}: {value:.2f} s = {photos.files / value:.1f} files/s"
                    for name, values in seconds.items() for n, value in enumerate(values)]
     return result

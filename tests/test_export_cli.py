@@ -41,7 +41,7 @@ def big_library(user: User, count: int = 4, padding: int = 1_500_000) -> dict[st
 
 class CuttingTestProxy:
     """A stand-in for a network that fails: forwards everything to the server, except that the first
-    download whose path contains `watch` stops after `cut` of its bytes, and then hangs (`hang`) or drops
+    download (GET or POST) whose path contains `watch` stops after `cut` of its bytes, and then hangs (`hang`) or drops
     the connection; or, given `midway`, calls it there and forwards the rest of what the server sends.
     Records the Range header of each of those downloads."""
 
@@ -70,7 +70,7 @@ class CuttingTestProxy:
             def forward(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                is_part = self.command == "GET" and proxy.watch in self.path
+                is_part = self.command in ("GET", "POST") and proxy.watch in self.path
                 first = is_part and not proxy.ranges
                 if is_part:
                     proxy.ranges.append(self.headers.get("Range"))

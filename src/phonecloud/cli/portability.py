@@ -83,6 +83,9 @@ def pull(
     transfers: int = TransfersOption,
     delete: bool = typer.Option(False, "--delete", help="Remove files of earlier pulls that are no longer in "
                                 "the library (only those still as the pull wrote them)"),
+    fsync: bool = typer.Option(False, "--fsync", help="Wait for the disk before recording each file (slower). "
+                               "Without it files are written as rsync and rclone write them, and after a "
+                               "restart the next pull checks the files written before it"),
     json_output: bool = JsonOption,
 ) -> None:
     """Mirror the library into FOLDER: originals with their capture times as modification times, and a
@@ -90,10 +93,13 @@ def pull(
     from phonecloud.portability.pull import pull as run_pull
 
     api = _api(server, key, transfers)
-    summary = _run(api, "pulling", lambda reporter: run_pull(api, folder, layout.value, transfers, delete, reporter), ())
+    summary = _run(api, "pulling",
+                   lambda reporter: run_pull(api, folder, layout.value, transfers, delete, reporter, fsync), ())
+    repaired = f", damaged by a restart and fetched again {summary['repaired']}" if summary["repaired"] else ""
     _report(f"fetched {summary['fetched']} ({summary['fetched_bytes']} bytes), linked {summary['linked']}, "
             f"unchanged {summary['unchanged']}, sidecars written {summary['sidecars']}, no longer in the library "
-            f"{summary['stale']} (deleted {summary['deleted']}), failed {summary['failed']}", summary, json_output)
+            f"{summary['stale']} (deleted {summary['deleted']}){repaired}, failed {summary['failed']}",
+            summary, json_output)
 
 
 def import_export(

@@ -41,6 +41,11 @@ class NotFound(PhonecloudError):
     code = "not_found"
 
 
+class Gone(PhonecloudError):
+    status = 410
+    code = "gone"
+
+
 class Conflict(PhonecloudError):
     status = 409
     code = "conflict"

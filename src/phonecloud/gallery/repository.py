@@ -71,6 +71,10 @@ def album_counts(session: Session, album_ids: Sequence[uuid.UUID]) -> dict[uuid.
     return counts
 
 
+def owned_assets(session: Session, owner_id: int, asset_ids: Sequence[uuid.UUID]) -> list[Asset]:
+    return list(session.scalars(select(Asset).where(Asset.owner_id == owner_id, Asset.id.in_(asset_ids))))
+
+
 def owned_asset_ids(session: Session, owner_id: int, asset_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     rows = session.scalars(select(Asset.id).where(Asset.owner_id == owner_id, Asset.id.in_(asset_ids)))
     return set(rows)

@@ -141,8 +141,15 @@ class AlbumOut(BaseModel):
                    created_at=album.created_at, updated_at=album.updated_at)
 
 
+ORIGINALS_PER_REQUEST = 256
+
+
 class AssetIds(BaseModel):
     asset_ids: list[uuid.UUID] = Field(min_length=1, max_length=10_000)
+
+
+class OriginalsRequest(BaseModel):
+    asset_ids: list[uuid.UUID] = Field(min_length=1, max_length=ORIGINALS_PER_REQUEST)
 
 
 class AlbumChangeResult(BaseModel):

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from phonecloud.accounts.models import User
 from phonecloud.accounts.service import Principal
-from phonecloud.core.blobstore import BlobStore
+from phonecloud.core.blobstore import BlobNotFound, BlobStore
 from phonecloud.core.db import Database, utcnow
-from phonecloud.core.errors import BadRequest, Conflict, InsufficientStorage, NotFound, QuotaExceeded, TooLarge
+from phonecloud.core.errors import BadRequest, Conflict, Gone, InsufficientStorage, NotFound, QuotaExceeded, TooLarge
 from phonecloud.gallery import repository
 from phonecloud.gallery.ingest import StagedUpload
 from phonecloud.gallery.models import Album, AlbumAsset, Asset
@@ -39,6 +39,8 @@ TRASH_RETENTION = dt.timedelta(days=30)
 _PURGE_BATCH = 500
 
 log = logging.getLogger("phonecloud.gallery")
+# A photo is read whole at once (one worker-thread hop): a mirror fetching a library asks for little else.
+_ORIGINAL_CHUNK = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -273,7 +275,39 @@ class GalleryService:
             return repository.media_rows(session, [asset.id for asset in assets])
 
     def read_original(self, asset: Asset, start: int, end: int) -> Iterator[bytes]:
-        return self.blobs.get(asset.blob_key, start, end)
+        try:
+            return self.blobs.get(asset.blob_key, start, end, chunk_size=_ORIGINAL_CHUNK)
+        except BlobNotFound:
+            log.error("original of asset %s (%s) is missing from storage", asset.id, asset.blob_key)
+            raise Gone(f"the original of asset {asset.id} is missing from the server's storage; "
+                       "tell the server's administrator") from None
+
+    def owned_assets(self, principal: Principal, asset_ids: list[uuid.UUID]) -> list[Asset]:
+        """The caller's assets in the order asked; NotFound naming those that are not (or no longer) theirs."""
+        with self.db.read() as session:
+            found = {asset.id: asset for asset in repository.owned_assets(session, principal.user_id, asset_ids)}
+        missing = [str(asset_id) for asset_id in dict.fromkeys(asset_ids) if asset_id not in found]
+        if missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise NotFound(f"no asset {', '.join(missing[:5])}{more}", missing=missing)
+        return [found[asset_id] for asset_id in asset_ids]
+
+    def read_originals(self, assets: list[Asset]) -> Iterator[bytes]:
+        """The originals one after another, each exactly its size: a reader splits them by their sizes. An
+        original that went missing or shrank since stops the stream short of its length (and is logged),
+        so that a reader can never take the bytes of one file for another's."""
+        for asset in assets:
+            sent = 0
+            try:
+                for chunk in self.blobs.get(asset.blob_key, 0, asset.size_bytes, chunk_size=_ORIGINAL_CHUNK):
+                    sent += len(chunk)
+                    yield chunk
+            except BlobNotFound:
+                pass
+            if sent != asset.size_bytes:
+                log.error("original of asset %s (%s) gave %d of its %d bytes; a download of several originals "
+                          "was cut short", asset.id, asset.blob_key, sent, asset.size_bytes)
+                return
 
     # -- trash -------------------------------------------------------------------------------------------
 

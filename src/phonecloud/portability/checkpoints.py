@@ -1,8 +1,16 @@
 """The pull mirror's checkpoints: downloads are written without waiting for the disk; a thread of their
-own then makes them durable a group at a time (their fsyncs issued together, which the filesystem serves
-with one journal commit) before they take their names, and records the placed files in the mirror's
-state a batch at a time, after an fsync of their folders, so the state never records a file that a crash
-could lose. No transfer waits for the disk, and only the mirror's own files are flushed. Pure Python."""
+own names them and records the placed files in the mirror's state a batch at a time.
+
+Two ways to be safe from a crash:
+- durable (`pull --fsync`, or where the system's boot cannot be told): each group of downloads is made
+  durable (their fsyncs issued together, which the filesystem serves with one journal commit) before the
+  files take their names, and their folders before the state records them, so the state never records a
+  file that a crash could lose;
+- by default, as rsync and rclone write: nothing waits for the disk, and each row carries the boot that
+  wrote it. What the state records stays true while the system runs (the page cache holds the bytes), so
+  only a restart can make it wrong; the next pull checks the files of rows from another boot before it
+  trusts them (pull.py).
+No transfer waits for the disk either way, and only the mirror's own files are flushed. Pure Python."""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +28,15 @@ from phonecloud.portability.pull_state import Placed, PullState
 
 GROUP_FILES = 64
 GROUP_SECONDS = 0.5
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
+def current_boot() -> str | None:
+    """This boot of the system (Linux, Android); None where it cannot be told."""
+    try:
+        return _BOOT_ID.read_text().strip() or None
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -41,8 +59,9 @@ def fsync_path(path: Path, directory: bool = False) -> None:
 
 
 class Checkpoints:
-    def __init__(self, state: PullState, root: Path, batch: int, fsyncs: int = 4):
-        self.state, self.root, self.batch = state, root, batch
+    def __init__(self, state: PullState, root: Path, batch: int, fsyncs: int = 4, boot: str | None = None):
+        """boot None: durable; else the rows are recorded as written during that boot, nothing fsynced."""
+        self.state, self.root, self.batch, self.boot = state, root, batch, boot
         self._fsyncs = ThreadPoolExecutor(fsyncs, thread_name_prefix="pull-fsync")
         self._queue: queue.Queue[Arrival | None] = queue.Queue()
         self._error: BaseException | None = None
@@ -86,7 +105,8 @@ class Checkpoints:
         while not done:
             group, done = self._gather()
             try:
-                list(self._fsyncs.map(fsync_path, [path for arrival in group for path in arrival.durable]))
+                if self.boot is None:
+                    list(self._fsyncs.map(fsync_path, [path for arrival in group for path in arrival.durable]))
                 for arrival in group:
                     rows += arrival.place()
                 if rows and (done or len(rows) >= self.batch):
@@ -97,6 +117,9 @@ class Checkpoints:
                 return
 
     def _record(self, rows: list[Placed]) -> None:
+        if self.boot is not None:
+            self.state.record([replace(row, boot=self.boot) for row in rows])
+            return
         for folder in sorted({(self.root / row.path).parent for row in rows}):
             fsync_path(folder, directory=True)  # the new names survive a crash before the state says so
         self.state.record(rows)

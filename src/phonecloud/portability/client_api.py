@@ -4,8 +4,10 @@ everything out needs. Pure Python (httpx)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
+from phonecloud.portability.bulk import BulkGetter
 from phonecloud.sync.api import Api, ServerError
 from phonecloud.sync.config import Connection
 
@@ -16,6 +18,14 @@ class PortabilityApi(Api):
     def __init__(self, connection: Connection, transfers: int = 4, retries: int = 5, backoff: float = 0.5):
         super().__init__(connection, transfers, retries, backoff)
         self.server = connection.server
+        self._bulk = BulkGetter(str(self._http.base_url), {name: self._http.headers[name] for name in (
+            "authorization", "user-agent")}, timeout=60.0)
+
+    def close(self) -> None:
+        try:
+            self._bulk.close()
+        finally:
+            super().close()
 
     # -- exports -----------------------------------------------------------------------------------------
 
@@ -73,6 +83,12 @@ class PortabilityApi(Api):
     def trash(self, asset_id: str) -> None:
         self._request("POST", f"/assets/{asset_id}/trash")
 
-    def stream(self, url: str, headers: dict[str, str]):
-        """A streamed GET (the caller iterates the body and handles failures)."""
-        return self._http.stream("GET", url, headers=headers)
+    def download(self, url: str, headers: dict[str, str]):
+        """A GET whose body the caller reads into its own buffer (bulk.Answer.readinto) and whose failures
+        it handles (bulk.TransportFailure)."""
+        return self._bulk.request("GET", url, headers)
+
+    def download_originals(self, asset_ids: list[str]):
+        """Several originals in one answer, one after another (read like download's)."""
+        body = json.dumps({"asset_ids": asset_ids}).encode()
+        return self._bulk.request("POST", "/assets/originals", {"Content-Type": "application/json"}, body)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
+from phonecloud.portability.bulk import BUFFER, TransportFailure
 from phonecloud.portability.client_api import PortabilityApi
-from phonecloud.sync.api import _TRANSIENT_STATUS, ServerError, _error_of
+from phonecloud.sync.api import _TRANSIENT_STATUS, ServerError
 
 CHUNK = 1 << 20
 PARTIAL_SUFFIX = ".partial"
@@ -46,12 +46,12 @@ def fetch(api: PortabilityApi, url: str, final: Path, size: int, advance: Callab
             break
         except Restart:
             partial.unlink(missing_ok=True)
-        except (httpx.TransportError, ServerError) as error:
-            transient = isinstance(error, httpx.TransportError) or error.status in _TRANSIENT_STATUS
+        except (TransportFailure, ServerError) as error:
+            transient = isinstance(error, TransportFailure) or error.status in _TRANSIENT_STATUS
             grew = partial.exists() and partial.stat().st_size > have
             failures = 0 if grew else failures + 1
             if not transient or failures > api.retries:
-                raise error if isinstance(error, ServerError) else ServerError(0, "network", f"network error: {error}")
+                raise error if isinstance(error, ServerError) else ServerError(0, "network", str(error))
             time.sleep(api.backoff * 2 ** min(failures, 6) * (0.5 + random.random()))
     if finish:
         os.replace(partial, final)
@@ -78,24 +78,54 @@ def _receive(api: PortabilityApi, url: str, partial: Path, have: int, size: int,
             headers["If-Range"] = validator
     if have == size:
         return
-    with api.stream(url, headers) as response:
+    with api.download(url, headers) as response:
         if response.status_code == 416 and have:
             raise Restart()
         if response.status_code >= 400:
-            response.read()
-            raise _error_of(response)
+            raise response.error()
         if have and response.status_code != 206:
             raise Restart()  # the server sent the whole file: its bytes changed (or it ignores Range)
         if have and not response.headers.get("content-range", "").startswith(f"bytes {have}-"):
             raise Restart()
-        with open(partial, "ab") as out:
-            for chunk in response.iter_raw():
-                out.write(chunk)
-                if hasher is not None:
-                    hasher.update(chunk)
-                advance(len(chunk))
-            out.flush()
-            if sync:
-                os.fsync(out.fileno())
-    if partial.stat().st_size != size:  # a transport failure: resumed like one
-        raise httpx.RemoteProtocolError(f"{url} ended after {partial.stat().st_size} of {size} bytes")
+        received = receive_into(response, partial, None, advance, hasher, sync)
+    if have + received != size:  # a transport failure: resumed like one
+        raise TransportFailure(f"{url} ended after {have + received} of {size} bytes")
+
+
+def receive_into(response, partial: Path, limit: int | None, advance, hasher=None, sync: bool = False) -> int:
+    """Appends the answer's next bytes to partial: up to limit (None: to the end of the answer); returns how
+    many came. Reads into this thread's reused buffer, hashes and writes from it."""
+    buffer = _buffer()
+    fd = os.open(partial, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    got = 0
+    try:
+        while limit is None or got < limit:
+            received = response.readinto(buffer if limit is None else buffer[:min(BUFFER, limit - got)])
+            if not received:
+                break
+            chunk = buffer[:received]
+            _write_all(fd, chunk)
+            if hasher is not None:
+                hasher.update(chunk)
+            advance(received)
+            got += received
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    return got
+
+
+_buffers = threading.local()
+
+
+def _buffer() -> memoryview:
+    """This thread's reused receive buffer (fresh large buffers cost page faults on every download)."""
+    if getattr(_buffers, "view", None) is None:
+        _buffers.view = memoryview(bytearray(BUFFER))
+    return _buffers.view
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data):]

@@ -5,9 +5,11 @@ Incremental: the mirror remembers (in a file inside it) what it wrote, so a seco
 changed, and names stay put (a new photo never renames an older one). A file already in the mirror under
 another name (an album renamed, a photo in two albums) is hard-linked, not fetched again. Downloads
 resume from their .partial file. Each file is checked before it takes its name: against its SHA-256 when
-the server has one (an export computed it), else against the SHA-1 every asset has; and it is made
-durable before it takes its name, by a thread of its own that fsyncs downloads in groups while the
-transfers go on (checkpoints.py).
+the server has one (an export computed it), else against the SHA-1 every asset has. Files are written as
+rsync and rclone write them, without waiting for the disk, and the state remembers the boot that wrote
+them: after a restart the next pull checks those files before trusting them (and fetches a damaged one
+again). With --fsync each file is made durable before it takes its name instead, by a thread of its own
+that fsyncs downloads in groups while the transfers go on (checkpoints.py).
 Files of earlier pulls that are no longer in the library are kept unless --delete is given.
 """
 
@@ -25,9 +27,10 @@ from pathlib import Path
 
 from phonecloud.media.sniff import sniff_extension
 from phonecloud.portability import takeout
-from phonecloud.portability.checkpoints import Arrival, Checkpoints, fsync_path
+from phonecloud.portability.checkpoints import Arrival, Checkpoints, current_boot, fsync_path
 from phonecloud.portability.client_api import PortabilityApi
-from phonecloud.portability.download import CHUNK, fetch, partial_path
+from phonecloud.portability.bulk import TransportFailure
+from phonecloud.portability.download import CHUNK, fetch, partial_path, receive_into
 from phonecloud.portability.progress import TransferReporter
 from phonecloud.portability.pull_state import Placed, PullState
 from phonecloud.portability.takeout import AlbumInfo, AssetInfo
@@ -35,6 +38,11 @@ from phonecloud.sync.api import ServerError
 
 LAYOUTS = ("years", "albums")
 STATE_BATCH = 200
+# Files up to SINGLE_BYTES are fetched several to a request (up to BATCH_FILES, BATCH_BYTES): a request
+# per photo costs the server more CPU than the photo's bytes do.
+BATCH_FILES = 32
+BATCH_BYTES = 64 << 20
+SINGLE_BYTES = 16 << 20
 
 
 @dataclass
@@ -46,6 +54,8 @@ class PullSummary:
     sidecars: int = 0  # sidecars and album metadata.json written because new or changed
     stale: int = 0  # written by an earlier pull, no longer in the library: kept (or deleted with --delete)
     deleted: int = 0
+    verified: int = 0  # written by a pull before the system restarted: checked before being trusted
+    repaired: int = 0  # of those, damaged by the restart: fetched again
     failed: int = 0
     failures: list[dict] = field(default_factory=list)
 
@@ -94,12 +104,15 @@ def _sha1_of(path: Path) -> str:
 
 class PullRun:
     def __init__(self, api: PortabilityApi, root: Path, layout: str, transfers: int, delete: bool,
-                 reporter: TransferReporter):
+                 reporter: TransferReporter, fsync: bool = False):
         self.api, self.root, self.layout, self.transfers, self.delete = api, root, layout, transfers, delete
         self.reporter = reporter
         self.summary = PullSummary()
         self.state = PullState(root)
-        self.checkpoints = Checkpoints(self.state, root, STATE_BATCH, transfers)
+        self.boot = current_boot()
+        self.durable = fsync or self.boot is None  # without a boot to compare, only fsync keeps the state true
+        self.checkpoints = Checkpoints(self.state, root, STATE_BATCH, transfers,
+                                       boot=None if self.durable else self.boot)
         self._lock = threading.Lock()
         self._album_folders_of: dict[str, list[str]] = {}
         self._folders: set[Path] = set()
@@ -112,7 +125,7 @@ class PullRun:
 
     def run(self) -> PullSummary:
         self.api.me()
-        known = self.state.load()
+        known = self._settle_earlier(self.state.load())
         plan = self._plan(known)
         targets = [Target(f"{folder.name}/{name}", asset) for folder in plan.folders for name, asset in folder.files]
         copies, missing = self._settle_present(targets, known)
@@ -126,8 +139,10 @@ class PullRun:
                 self.checkpoints.submit(Arrival([], lambda source=source, group=group: self._link(source, group)))
         fetched = {group[0].asset.id for group in to_fetch}  # their sidecars are written as they arrive
         self.reporter.planned(len(to_fetch), sum(group[0].asset.size for group in to_fetch))
+        batches, singles = self._batches(to_fetch)
         with ThreadPoolExecutor(self.transfers) as pool:
-            for future in [pool.submit(self._fetch, group) for group in to_fetch]:
+            futures = [pool.submit(self._fetch_batch, batch) for batch in batches]
+            for future in futures + [pool.submit(self._fetch, group) for group in singles]:
                 future.result()
         self.checkpoints.close()  # every file durable and recorded
         self._settle_stale(known, {target.path for target in targets})
@@ -156,6 +171,40 @@ class PullRun:
         return plan
 
     # -- what is there already ---------------------------------------------------------------------------
+
+    def _settle_earlier(self, known: dict[str, Placed]) -> dict[str, Placed]:
+        """Rows that earlier pulls recorded without waiting for the disk. From this boot: their files are
+        flushed now (written back long since, as a rule) and the rows marked durable. From an earlier boot:
+        a crash or power cut may have cost their bytes, so each file is checked against its SHA-1, and a
+        damaged one is removed, to be fetched again by this run."""
+        unsettled = [placed for placed in known.values() if placed.boot is not None]
+        if not unsettled:
+            return known
+        with ThreadPoolExecutor(self.transfers) as pool:
+            sound = list(pool.map(self._settle_one, unsettled))
+        settled = [placed.path for placed, ok in zip(unsettled, sound) if ok]
+        damaged = {placed.path for placed, ok in zip(unsettled, sound) if not ok}
+        for folder in sorted({(self.root / path).parent for path in settled}):
+            fsync_path(folder, directory=True)
+        self.state.settle(settled)
+        self.state.forget(sorted(damaged))
+        self.summary.repaired = len(damaged)
+        return {path: placed for path, placed in known.items() if path not in damaged}
+
+    def _settle_one(self, placed: Placed) -> bool:
+        path = self.root / placed.path
+        if placed.boot == self.boot:
+            try:
+                fsync_path(path)
+            except FileNotFoundError:
+                pass  # removed since: fetched again like any missing file
+            return True
+        with self._lock:
+            self.summary.verified += 1
+        if self._intact(placed) and _sha1_of(path) == placed.sha1:
+            return True
+        path.unlink(missing_ok=True)
+        return False
 
     def _intact(self, placed: Placed) -> bool:
         try:
@@ -207,31 +256,86 @@ class PullRun:
 
     # -- getting what is missing -------------------------------------------------------------------------
 
+    def _batches(self, groups: list[list[Target]]) -> tuple[list[list[list[Target]]], list[list[Target]]]:
+        """Small files in batches; large ones, and those an earlier run began (they resume), one by one."""
+        batches: list[list[list[Target]]] = []
+        singles = []
+        size = 0
+        for group in groups:
+            asset = group[0].asset
+            if asset.size > SINGLE_BYTES or partial_path(self.root / group[0].path).exists():
+                singles.append(group)
+                continue
+            if not batches or len(batches[-1]) == BATCH_FILES or size + asset.size > BATCH_BYTES:
+                batches.append([])
+                size = 0
+            batches[-1].append(group)
+            size += asset.size
+        return batches, singles
+
+    def _fetch_batch(self, groups: list[list[Target]]) -> None:
+        """Several files in one answer, each checked and placed as a single one is; what the answer did not
+        bring whole (a broken connection, an asset deleted meanwhile, a server without batches) is then
+        fetched one by one, resuming from what arrived."""
+        arrived: list[tuple[list[Target], object]] = []
+        try:
+            with self.api.download_originals([group[0].asset.id for group in groups]) as response:
+                if response.status_code >= 400:
+                    raise response.error()
+                for group in groups:
+                    final, asset = self.root / group[0].path, group[0].asset
+                    self._folder(final.parent)
+                    hasher, partial = self._hasher(asset), partial_path(final)
+                    got = receive_into(response, partial, asset.size, self.reporter.advance, hasher)
+                    if got != asset.size:
+                        if not got:
+                            partial.unlink()  # nothing to resume from
+                        break
+                    self._check(group[0], hasher)
+                    arrived.append((group, hasher))
+        except (ServerError, TransportFailure, OSError):
+            pass  # the one-by-one fetches below retry, and report what still fails
+        for group, _ in arrived:
+            self._arrived(group)
+        for group in groups[len(arrived):]:
+            self._fetch(group)
+
     def _fetch(self, group: list[Target]) -> None:
         first, asset = group[0], group[0].asset
         final = self.root / first.path
-        partial = partial_path(final)
         try:
             self._folder(final.parent)
             hasher = fetch(self.api, f"/assets/{asset.id}/original", final, asset.size, self.reporter.advance,
-                           validator=f'"{asset.sha1}"',
-                           hasher_factory=hashlib.sha256 if asset.sha256 else hashlib.sha1, finish=False)
-            if hasher.hexdigest() != (asset.sha256 or asset.sha1):
-                partial.unlink()
-                raise ServerError(0, "corrupt", "the bytes received differ from the server's checksum; "
-                                                "the next run fetches it again")
-            os.utime(partial, ns=(first.mtime_ns, first.mtime_ns))
+                           validator=f'"{asset.sha1}"', hasher_factory=lambda: self._hasher(asset), finish=False)
+            self._check(first, hasher)
         except (ServerError, OSError) as error:
             self._fail(first.path, str(error))
             self.reporter.finished(f"failed: {first.path}: {error}")
             return
+        self._arrived(group)
+
+    @staticmethod
+    def _hasher(asset: AssetInfo):
+        return hashlib.sha256() if asset.sha256 else hashlib.sha1()
+
+    def _check(self, first: Target, hasher) -> None:
+        """The download is whole and right, and carries the capture time; else it is removed and refused."""
+        partial = partial_path(self.root / first.path)
+        if hasher.hexdigest() != (first.asset.sha256 or first.asset.sha1):
+            partial.unlink()
+            raise ServerError(0, "corrupt", "the bytes received differ from the server's checksum; "
+                                            "the next run fetches it again")
+        os.utime(partial, ns=(first.mtime_ns, first.mtime_ns))
+
+    def _arrived(self, group: list[Target]) -> None:
+        partial = partial_path(self.root / group[0].path)
         self.checkpoints.submit(Arrival([partial], lambda: self._name(partial, group)))
         with self._lock:
             self.summary.fetched += 1
-            self.summary.fetched_bytes += asset.size
+            self.summary.fetched_bytes += group[0].asset.size
         for target in group:  # here, while other files are still downloading
             self._write_sidecar(target, fetched=True)
-        self.reporter.finished(f"fetched: {first.path}" if not self.reporter.rich else None)
+        self.reporter.finished(f"fetched: {group[0].path}" if not self.reporter.rich else None)
 
     def _folder(self, folder: Path) -> None:
         """Made once per run (each look-up in a busy folder waits for the others' file creations)."""
@@ -261,7 +365,8 @@ class PullRun:
                     os.link(source, path)
                 except OSError:
                     shutil.copyfile(source, path)
-                    fsync_path(path)
+                    if self.durable:
+                        fsync_path(path)
                 os.utime(path, ns=(target.mtime_ns, target.mtime_ns))
             except OSError as error:
                 self._fail(target.path, f"cannot write: {error.strerror or error}")
@@ -322,9 +427,9 @@ def _row(target: Target) -> Placed:
 
 
 def pull(api: PortabilityApi, root: Path, layout: str, transfers: int, delete: bool,
-         reporter: TransferReporter) -> PullSummary:
+         reporter: TransferReporter, fsync: bool = False) -> PullSummary:
     root.mkdir(parents=True, exist_ok=True)
-    run = PullRun(api, root, layout, transfers, delete, reporter)
+    run = PullRun(api, root, layout, transfers, delete, reporter, fsync)
     try:
         return run.run()
     finally:

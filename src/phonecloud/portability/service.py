@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from phonecloud.accounts.service import Principal
 from phonecloud.core.blobstore import BlobNotFound, BlobStore
 from phonecloud.core.db import Database, utcnow
-from phonecloud.core.errors import BadRequest, Conflict, NotFound, PhonecloudError
+from phonecloud.core.errors import BadRequest, Conflict, Gone, NotFound
 from phonecloud.gallery.models import Asset
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.jobs.worker import DeferJob, PermanentJobError
@@ -58,11 +58,6 @@ MAX_DIGEST_PAGE = 10_000
 # An export waits for the media pipeline to read the capture dates of new uploads, but not forever.
 MEDIA_WAIT_LIMIT = dt.timedelta(hours=1)
 MEDIA_POLL = dt.timedelta(seconds=2)
-
-
-class Gone(PhonecloudError):
-    status = 410
-    code = "gone"
 
 
 class PartInterrupted(Exception):

@@ -1,0 +1,99 @@
+"""How `phonecloud pull` stays right across crashes without waiting for the disk on every file, how --fsync
+waits for it, and how a batch that breaks falls back to one file at a time. Real server, real files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from conftest import upload
+from media_fixtures import jpeg
+from test_export_interrupted import delete_originals
+from test_pull import YEAR, mirrored, pull
+from test_sync_client import client_env, phonecloud  # noqa: F401  (client_env is a fixture)
+
+from phonecloud.portability.checkpoints import current_boot
+from phonecloud.portability.pull_state import STATE_FILE
+
+
+def rows(mirror: Path) -> dict[str, str | None]:
+    """path → the boot that wrote it (None: known to be on disk)."""
+    with sqlite3.connect(mirror / STATE_FILE) as db:
+        return {os.fsdecode(path): boot for path, boot in db.execute("SELECT path, boot FROM files")}
+
+
+def library(user, count: int) -> dict[str, bytes]:
+    bodies = {}
+    for n in range(count):
+        body = jpeg(6100 + n) + os.urandom(200_000)
+        assert upload(user, body, filename=f"IMG_{n}.jpg").status_code == 201
+        bodies[f"{YEAR}/IMG_{n}.jpg"] = body
+    return bodies
+
+
+def test_files_are_recorded_with_the_boot_that_wrote_them_and_the_next_run_settles_them(server, user, client_env,
+                                                                                          tmp_path):
+    bodies = library(user, 3)
+    mirror = tmp_path / "mirror"
+    first = pull(client_env, server.url, user, mirror)
+    assert first.summary["fetched"] == 3
+    assert rows(mirror) == {path: current_boot() for path in bodies}  # written without waiting for the disk
+    second = pull(client_env, server.url, user, mirror)
+    assert second.summary["fetched"] == 0 and second.summary["verified"] == 0  # same boot: flushed, not re-read
+    assert rows(mirror) == {path: None for path in bodies}
+
+
+def test_after_a_restart_files_written_before_it_are_checked_and_damaged_ones_fetched_again(server, user,
+                                                                                            client_env, tmp_path):
+    bodies = library(user, 3)
+    mirror = tmp_path / "mirror"
+    pull(client_env, server.url, user, mirror)
+    with sqlite3.connect(mirror / STATE_FILE) as db:  # as if the system had restarted since that pull
+        db.execute("UPDATE files SET boot = 'an-earlier-boot'")
+    damaged, emptied, sound = (mirror / path for path in bodies)
+    times = damaged.stat()
+    damaged.write_bytes(bytes(len(bodies[f"{YEAR}/IMG_0.jpg"])))  # right size and time, wrong bytes
+    os.utime(damaged, ns=(times.st_atime_ns, times.st_mtime_ns))
+    emptied.write_bytes(b"")  # what a power cut can leave of a file written just before it
+
+    run = pull(client_env, server.url, user, mirror)
+    assert (run.summary["verified"], run.summary["repaired"], run.summary["fetched"], run.summary["unchanged"]) == \
+        (3, 2, 2, 1)
+    files = mirrored(mirror)
+    assert {path: files[path].read_bytes() for path in bodies} == bodies
+    assert rows(mirror)[f"{YEAR}/{sound.name}"] is None  # checked: known to be on disk now
+
+
+def test_the_summary_line_names_files_fetched_again_after_a_restart(server, user, client_env, tmp_path):
+    bodies = library(user, 1)
+    mirror = tmp_path / "mirror"
+    pull(client_env, server.url, user, mirror)
+    with sqlite3.connect(mirror / STATE_FILE) as db:
+        db.execute("UPDATE files SET boot = 'an-earlier-boot'")
+    (mirror / next(iter(bodies))).write_bytes(b"")
+    run = phonecloud(client_env, "pull", str(mirror), "--server", server.url, "--key", user.key)
+    assert run.returncode == 0, run.stderr
+    assert "damaged by a restart and fetched again 1" in run.stdout + run.stderr
+
+
+def test_with_fsync_every_file_is_recorded_as_on_disk(server, user, client_env, tmp_path):
+    bodies = library(user, 2)
+    mirror = tmp_path / "mirror"
+    assert pull(client_env, server.url, user, mirror, "--fsync").summary["fetched"] == 2
+    assert rows(mirror) == {path: None for path in bodies}
+
+
+def test_a_lost_original_fails_alone_while_the_rest_of_its_batch_arrives(server, accounts, user, client_env,
+                                                                         tmp_path):
+    bodies = library(user, 4)
+    listed = user.http.get("/assets").json()["items"]
+    lost = next(item for item in listed if item["original_filename"] == "IMG_1.jpg")
+    delete_originals(accounts, [lost["id"]])
+    run = phonecloud(client_env, "pull", str(tmp_path / "mirror"), "--server", server.url, "--key", user.key, "--json")
+    assert run.returncode == 1 and run.summary["fetched"] == 3 and run.summary["failed"] == 1
+    assert f"{YEAR}/IMG_1.jpg: the original of asset {lost['id']} is missing from the server's storage" in run.stderr
+    files = mirrored(tmp_path / "mirror")
+    assert {path: files[path].read_bytes() for path in bodies if "IMG_1" not in path} == \
+        {path: body for path, body in bodies.items() if "IMG_1" not in path}
+    assert not list((tmp_path / "mirror").rglob("*.partial"))
