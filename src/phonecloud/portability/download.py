@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from phonecloud.portability.bulk import BUFFER, TransportFailure
+from phonecloud.portability.bulk import BUFFER, WRITE_SIZE, TransportFailure
 from phonecloud.portability.client_api import PortabilityApi
 from phonecloud.sync.api import _TRANSIENT_STATUS, ServerError
 
@@ -104,7 +104,8 @@ def receive_into(response, partial: Path, limit: int | None, advance, hasher=Non
             if not received:
                 break
             chunk = buffer[:received]
-            _write_all(fd, chunk)
+            for start in range(0, received, WRITE_SIZE):
+                _write_all(fd, chunk[start:start + WRITE_SIZE])
             if hasher is not None:
                 hasher.update(chunk)
             advance(received)
