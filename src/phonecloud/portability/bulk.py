@@ -68,6 +68,8 @@ class BulkGetter:
         self._proxy = _proxy_for(parts.scheme, self._host)
         self._context = httpx.create_ssl_context() if self._https else None
         self._local = threading.local()
+        self._open: set[http.client.HTTPConnection] = set()  # every thread's, for close()
+        self._lock = threading.Lock()
 
     def _connection(self) -> http.client.HTTPConnection:
         connection = getattr(self._local, "connection", None)
@@ -81,6 +83,8 @@ class BulkGetter:
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self._timeout)
         self._local.connection = connection
+        with self._lock:
+            self._open.add(connection)
         return connection
 
     def _forget_connection(self) -> None:
@@ -88,6 +92,8 @@ class BulkGetter:
         self._local.connection = None
         if connection is not None:
             connection.close()
+            with self._lock:
+                self._open.discard(connection)
 
     @contextmanager
     def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None) -> Iterator[Answer]:
@@ -106,13 +112,15 @@ class BulkGetter:
         try:
             yield Answer(response, method, url)
         finally:
-            if not response.isclosed():  # a body left unread: this connection cannot serve another GET
-                self._forget_connection()
-            elif response.will_close:
+            if not response.isclosed() or response.will_close:  # a body left unread cannot be followed
                 self._forget_connection()
 
     def close(self) -> None:
-        self._forget_connection()
+        """Closes every thread's connection (call it once the transfers are over)."""
+        with self._lock:
+            connections, self._open = self._open, set()
+        for connection in connections:
+            connection.close()
 
 
 def _proxy_for(scheme: str, host: str):
