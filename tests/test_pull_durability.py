@@ -97,3 +97,23 @@ def test_a_lost_original_fails_alone_while_the_rest_of_its_batch_arrives(server,
     assert {path: files[path].read_bytes() for path in bodies if "IMG_1" not in path} == \
         {path: body for path, body in bodies.items() if "IMG_1" not in path}
     assert not list((tmp_path / "mirror").rglob("*.partial"))
+
+
+def test_files_written_long_before_the_end_of_a_run_are_recorded_as_on_disk(server, user, tmp_path, monkeypatch):
+    """In process, with the age that counts as 'long before' set to nothing: the run fsyncs what it wrote
+    and records it as durable, so that a restart would put nothing in doubt."""
+    from phonecloud.portability import pull as pull_module
+    from phonecloud.portability.client_api import PortabilityApi
+    from phonecloud.portability.progress import TransferReporter
+    from phonecloud.sync.config import Connection
+
+    bodies = library(user, 2)
+    monkeypatch.setattr(pull_module, "SETTLE_AFTER_SECONDS", 0.0)
+    api = PortabilityApi(Connection(server.url, user.key))
+    try:
+        with TransferReporter(rich=False, label="pulling") as reporter:
+            summary = pull_module.pull(api, tmp_path / "mirror", "years", 2, False, reporter)
+    finally:
+        api.close()
+    assert summary.fetched == 2 and summary.failed == 0
+    assert rows(tmp_path / "mirror") == {path: None for path in bodies}

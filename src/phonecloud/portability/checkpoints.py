@@ -62,6 +62,7 @@ class Checkpoints:
     def __init__(self, state: PullState, root: Path, batch: int, fsyncs: int = 4, boot: str | None = None):
         """boot None: durable; else the rows are recorded as written during that boot, nothing fsynced."""
         self.state, self.root, self.batch, self.boot = state, root, batch, boot
+        self.unsettled: list[tuple[float, list[str]]] = []  # (when, paths) recorded without waiting for the disk
         self._fsyncs = ThreadPoolExecutor(fsyncs, thread_name_prefix="pull-fsync")
         self._queue: queue.Queue[Arrival | None] = queue.Queue()
         self._error: BaseException | None = None
@@ -119,6 +120,7 @@ class Checkpoints:
     def _record(self, rows: list[Placed]) -> None:
         if self.boot is not None:
             self.state.record([replace(row, boot=self.boot) for row in rows])
+            self.unsettled.append((time.monotonic(), [row.path for row in rows]))
             return
         for folder in sorted({(self.root / row.path).parent for row in rows}):
             fsync_path(folder, directory=True)  # the new names survive a crash before the state says so

@@ -8,8 +8,10 @@ resume from their .partial file. Each file is checked before it takes its name: 
 the server has one (an export computed it), else against the SHA-1 every asset has. Files are written as
 rsync and rclone write them, without waiting for the disk, and the state remembers the boot that wrote
 them: after a restart the next pull checks those files before trusting them (and fetches a damaged one
-again). With --fsync each file is made durable before it takes its name instead, by a thread of its own
-that fsyncs downloads in groups while the transfers go on (checkpoints.py).
+again). Files a run wrote a minute or more before its end are fsynced then, cheaply, and recorded as
+durable, so a restart leaves only a run's last moments in doubt. With --fsync each file is made durable
+before it takes its name instead, by a thread of its own that fsyncs downloads in groups while the
+transfers go on (checkpoints.py).
 Files of earlier pulls that are no longer in the library are kept unless --delete is given.
 """
 
@@ -20,6 +22,7 @@ import hashlib
 import os
 import shutil
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -43,6 +46,10 @@ STATE_BATCH = 200
 BATCH_FILES = 32
 BATCH_BYTES = 64 << 20
 SINGLE_BYTES = 16 << 20
+# The kernel writes a dirty page back within about 30 s: files recorded this long before the end of a run
+# are fsynced then (cheaply) and recorded as durable, so that a restart leaves only a run's last moments to
+# check again.
+SETTLE_AFTER_SECONDS = 60.0
 
 
 @dataclass
@@ -144,7 +151,8 @@ class PullRun:
             futures = [pool.submit(self._fetch_batch, batch) for batch in batches]
             for future in futures + [pool.submit(self._fetch, group) for group in singles]:
                 future.result()
-        self.checkpoints.close()  # every file durable and recorded
+        self.checkpoints.close()  # every file recorded (durable with --fsync)
+        self._settle_written_long_ago()
         self._settle_stale(known, {target.path for target in targets})
         self._write_metadata(plan, [target for target in targets if target.asset.id not in fetched])
         return self.summary
@@ -177,34 +185,46 @@ class PullRun:
         flushed now (written back long since, as a rule) and the rows marked durable. From an earlier boot:
         a crash or power cut may have cost their bytes, so each file is checked against its SHA-1, and a
         damaged one is removed, to be fetched again by this run."""
-        unsettled = [placed for placed in known.values() if placed.boot is not None]
-        if not unsettled:
+        self._make_durable([placed.path for placed in known.values() if placed.boot == self.boot])
+        earlier = [placed for placed in known.values() if placed.boot not in (None, self.boot)]
+        if not earlier:
             return known
         with ThreadPoolExecutor(self.transfers) as pool:
-            sound = list(pool.map(self._settle_one, unsettled))
-        settled = [placed.path for placed, ok in zip(unsettled, sound) if ok]
-        damaged = {placed.path for placed, ok in zip(unsettled, sound) if not ok}
-        for folder in sorted({(self.root / path).parent for path in settled}):
-            fsync_path(folder, directory=True)
-        self.state.settle(settled)
+            sound = list(pool.map(self._sound, earlier))
+        self.state.settle([placed.path for placed, ok in zip(earlier, sound) if ok])  # read back after a restart
+        damaged = {placed.path for placed, ok in zip(earlier, sound) if not ok}
         self.state.forget(sorted(damaged))
-        self.summary.repaired = len(damaged)
+        self.summary.verified, self.summary.repaired = len(earlier), len(damaged)
         return {path: placed for path, placed in known.items() if path not in damaged}
 
-    def _settle_one(self, placed: Placed) -> bool:
+    def _sound(self, placed: Placed) -> bool:
+        """A file written before a restart is whole and right; else it is removed (what the restart left)."""
         path = self.root / placed.path
-        if placed.boot == self.boot:
-            try:
-                fsync_path(path)
-            except FileNotFoundError:
-                pass  # removed since: fetched again like any missing file
-            return True
-        with self._lock:
-            self.summary.verified += 1
         if self._intact(placed) and _sha1_of(path) == placed.sha1:
             return True
         path.unlink(missing_ok=True)
         return False
+
+    def _settle_written_long_ago(self) -> None:
+        """Files this run recorded SETTLE_AFTER_SECONDS or more ago are on disk as a rule by now: fsyncing
+        them costs little, and leaves only the run's last moments for a restart to put in doubt."""
+        cutoff = time.monotonic() - SETTLE_AFTER_SECONDS
+        self._make_durable([path for moment, paths in self.checkpoints.unsettled if moment <= cutoff for path in paths])
+
+    def _make_durable(self, paths: list[str]) -> None:
+        if not paths:
+            return
+        with ThreadPoolExecutor(self.transfers) as pool:
+            list(pool.map(self._fsync_if_present, paths))
+        for folder in sorted({(self.root / path).parent for path in paths}):
+            fsync_path(folder, directory=True)
+        self.state.settle(paths)
+
+    def _fsync_if_present(self, path: str) -> None:
+        try:
+            fsync_path(self.root / path)
+        except FileNotFoundError:
+            pass  # removed since: fetched again like any missing file
 
     def _intact(self, placed: Placed) -> bool:
         try:
