@@ -99,7 +99,8 @@ def test_rows_of_workers_gone_for_long_are_pruned(beating):
     with services.db.write() as session:
         session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == "0" * 32)
                         .values(last_seen_at=now - PRUNE_AFTER - dt.timedelta(minutes=1)))
-    assert [status.state for status in services.heartbeats.workers() if status.name == "old-host:1"] == ["gone"]
+    # Shown as gone until then, unless a beat of the embedded workers has pruned it already.
+    assert [status.state for status in services.heartbeats.workers() if status.name == "old-host:1"] in ([], ["gone"])
 
     deadline = time.monotonic() + DEADLINE  # the server's embedded workers prune at their next beat
     while True:
