@@ -117,3 +117,36 @@ def test_files_written_long_before_the_end_of_a_run_are_recorded_as_on_disk(serv
         api.close()
     assert summary.fetched == 2 and summary.failed == 0
     assert rows(tmp_path / "mirror") == {path: None for path in bodies}
+
+
+def test_where_the_boot_cannot_be_told_every_file_is_made_durable_before_it_is_recorded(server, user, tmp_path,
+                                                                                       monkeypatch):
+    """Without a boot to compare after a restart, only fsync can keep the state true (as --fsync)."""
+    from phonecloud.portability import checkpoints, pull as pull_module
+    from phonecloud.portability.client_api import PortabilityApi
+    from phonecloud.portability.progress import TransferReporter
+    from phonecloud.sync.config import Connection
+
+    bodies = library(user, 2)
+    monkeypatch.setattr(pull_module, "current_boot", lambda: None)
+    synced: list[str] = []
+    fsync = checkpoints.fsync_path
+
+    def observed(path: Path, directory: bool = False) -> None:
+        fsync(path, directory)
+        synced.append(Path(path).name)
+
+    for module in (checkpoints, pull_module):
+        monkeypatch.setattr(module, "fsync_path", observed)
+    api = PortabilityApi(Connection(server.url, user.key))
+    files_synced = []
+    try:
+        for _ in range(2):  # the second run finds durable rows only: nothing to flush again
+            with TransferReporter(rich=False, label="pulling") as reporter:
+                pull_module.pull(api, tmp_path / "mirror", "years", 2, False, reporter)
+            files_synced.append(sorted(name for name in synced if name.startswith("IMG_")))
+            synced.clear()
+            assert rows(tmp_path / "mirror") == {path: None for path in bodies}
+    finally:
+        api.close()
+    assert files_synced == [["IMG_0.jpg.partial", "IMG_1.jpg.partial"], []]

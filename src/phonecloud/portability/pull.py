@@ -185,7 +185,8 @@ class PullRun:
         flushed now (written back long since, as a rule) and the rows marked durable. From an earlier boot:
         a crash or power cut may have cost their bytes, so each file is checked against its SHA-1, and a
         damaged one is removed, to be fetched again by this run."""
-        self._make_durable([placed.path for placed in known.values() if placed.boot == self.boot])
+        if self.boot is not None:
+            self._make_durable([placed.path for placed in known.values() if placed.boot == self.boot])
         earlier = [placed for placed in known.values() if placed.boot not in (None, self.boot)]
         if not earlier:
             return known
@@ -297,7 +298,7 @@ class PullRun:
         """Several files in one answer, each checked and placed as a single one is; what the answer did not
         bring whole (a broken connection, an asset deleted meanwhile, a server without batches) is then
         fetched one by one, resuming from what arrived."""
-        arrived: list[tuple[list[Target], object]] = []
+        arrived: list[list[Target]] = []
         try:
             with self.api.download_originals([group[0].asset.id for group in groups]) as response:
                 if response.status_code >= 400:
@@ -312,10 +313,10 @@ class PullRun:
                             partial.unlink()  # nothing to resume from
                         break
                     self._check(group[0], hasher)
-                    arrived.append((group, hasher))
+                    arrived.append(group)
         except (ServerError, TransportFailure, OSError):
             pass  # the one-by-one fetches below retry, and report what still fails
-        for group, _ in arrived:
+        for group in arrived:
             self._arrived(group)
         for group in groups[len(arrived):]:
             self._fetch(group)
