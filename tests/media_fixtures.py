@@ -125,3 +125,12 @@ def png_declaring(width: int, height: int) -> bytes:
         b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
         + png_chunk(b"IDAT", zlib.compress(b"\x00" * 301)) + png_chunk(b"IEND", b"")
     )
+
+
+def jpeg_with_looping_exif(entries: int = 5000, seed: int = 0) -> bytes:
+    """A small JPEG whose EXIF IFD0 holds `entries` ExifIFD pointers, each back to IFD0 itself: libexif's
+    walk over it is quadratic (11.8 s of CPU for 5,000 entries, 60 KB, before issue 14)."""
+    ifd = struct.pack("<H", entries) + struct.pack("<HHII", 0x8769, 4, 1, 8) * entries + struct.pack("<I", 0)
+    exif = b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + ifd
+    body = jpeg(seed)
+    return body[:2] + b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif + body[2:]

@@ -31,6 +31,7 @@ class Endpoint:
     method: str
     path: str  # the template, e.g. /api/v1/assets/{asset_id}
     route: object = field(default=None, compare=False, repr=False)
+    implied: bool = False  # HEAD of a GET route, answered by running the GET (core.head), not declared
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -55,16 +56,18 @@ def app():
 
 @cache
 def endpoints() -> tuple[Endpoint, ...]:
-    """Every (method, path) the app answers, in the order it matches them; HEAD only where declared
-    on its own (Starlette adds it to every GET, answering the same)."""
+    """Every (method, path) the app answers, in the order it matches them: HEAD too wherever GET is
+    (RFC 9110), marked implied unless a route declares it on its own."""
     found = []
     for route in iter_route_contexts(app().routes):
         if route.path is None or route.methods is None:
             raise AssertionError(f"a route whose endpoints cannot be listed (a mounted app?): {route!r}")
         if route.path.endswith(_DOCUMENTATION):
             continue
-        methods = set(route.methods) - ({"HEAD"} if "GET" in route.methods else set())
-        found.extend(Endpoint(method, route.path, route) for method in sorted(methods))
+        found.extend(Endpoint(method, route.path, route) for method in sorted(route.methods))
+    declared = {(endpoint.method, endpoint.path) for endpoint in found}
+    found.extend(Endpoint("HEAD", endpoint.path, endpoint.route, implied=True) for endpoint in list(found)
+                 if endpoint.method == "GET" and ("HEAD", endpoint.path) not in declared)
     return tuple(found)
 
 
@@ -147,8 +150,9 @@ def holdings(user, ids: dict[str, object]) -> dict[str, object]:
     as status and JSON (or a hash of other bodies). Equal before and after = nothing of theirs changed."""
     seen = {}
     for endpoint in endpoints():
-        if not endpoint.is_api or endpoint.method not in ("GET", "HEAD") or not set(endpoint.params) <= set(ids):
-            continue  # the web pages show the same data as the API
+        if (not endpoint.is_api or endpoint.method not in ("GET", "HEAD") or endpoint.implied
+                or not set(endpoint.params) <= set(ids)):
+            continue  # the web pages show the same data as the API; a HEAD tells what its GET does
         extra = {"trashed": "true"} if endpoint.path.endswith("/assets") and not endpoint.params else None
         for params in (None, extra) if extra else (None,):
             response = user.http.request(endpoint.method, endpoint.url(ids), params=params,

@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from phonecloud.core.db import Database
 from phonecloud.jobs.models import Job
@@ -144,3 +144,50 @@ def test_threaded_pool_picks_up_work_when_woken(queue):
     while queue.pending(["k"]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert queue.counts() == {("k", "done"): 1}
+
+
+def claim_owners(queue, count: int) -> list[int]:
+    from phonecloud.jobs.models import Job as JobRow
+
+    owners = []
+    for _ in range(count):
+        claimed = queue.claim("w", ["media.process"])
+        with queue.db.read() as session:
+            owners.append(session.get(JobRow, claimed.id).owner_id)
+        queue.complete(claimed)
+    return owners
+
+
+def test_owners_take_turns_whatever_order_their_jobs_came_in(queue):
+    for number in range(5):
+        queue.enqueue("media.process", f"asset:a{number}", owner_id=1)
+    queue.enqueue("media.process", "asset:b0", owner_id=2)
+    for number in range(2):
+        queue.enqueue("media.process", f"asset:c{number}", owner_id=3)
+    assert claim_owners(queue, 8) == [1, 2, 3, 1, 3, 1, 1, 1]
+    assert queue.claim("w", ["media.process"]) is None
+
+
+def test_within_an_owner_the_oldest_ready_job_goes_first_and_a_dead_workers_job_before_all(queue, database):
+    queue.enqueue("media.process", "asset:late", owner_id=1)
+    queue.enqueue("media.process", "asset:early", owner_id=1)
+    with database.write() as session:
+        session.execute(update(Job).where(Job.subject == "asset:early")
+                        .values(run_after=dt.datetime(2001, 1, 1, tzinfo=dt.UTC)))
+    abandoned = queue.claim("dead", ["media.process"])
+    assert abandoned.subject == "asset:early"
+    queue.enqueue("media.process", "asset:other", owner_id=2)
+    with database.write() as session:  # its worker died: the lease lapsed
+        session.execute(update(Job).where(Job.id == abandoned.id)
+                        .values(lease_until=dt.datetime(2001, 1, 1, tzinfo=dt.UTC)))
+    assert queue.claim("w", ["media.process"]).subject == "asset:early"
+
+
+def test_a_periodic_job_is_scheduled_once_per_slot(queue, database):
+    now = dt.datetime(2026, 12, 6, 5, 10, tzinfo=dt.UTC)
+    for _ in range(3):
+        queue.schedule_every("maintenance.sweep", dt.timedelta(hours=1), now)
+    with database.read() as session:
+        rows = session.execute(select(Job.subject, Job.run_after, Job.owner_id)).all()
+    assert [(subject, run_after.replace(tzinfo=dt.UTC), owner) for subject, run_after, owner in rows] == [
+        ("at:2026-12-06T06:00:00+00:00", dt.datetime(2026, 12, 6, 6, tzinfo=dt.UTC), 0)]

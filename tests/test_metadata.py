@@ -261,7 +261,7 @@ def test_negative_half_hour_zone(write):
 @pytest.mark.parametrize(
     ("raw", "why"),
     [("0000:00:00 00:00:00", "not a possible date"), ("    :  :     :  :  ", "not a possible date"),
-     ("2022:13:45 10:00:00", "not a possible date"), ("1850:06:01 12:00:00", "before 1900")],
+     ("2022:13:45 10:00:00", "not a possible date"), ("1850:06:01 12:00:00", "outside years 1900 to 2200")],
 )
 def test_impossible_exif_dates_are_noted_and_the_next_source_used(write, raw, why):
     path = write(jpeg_with_exif(exif_ifd={0x9003: raw}))

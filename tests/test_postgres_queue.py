@@ -240,3 +240,16 @@ def test_two_workers_recording_the_same_assets_media_at_once_both_succeed(servic
     with services.db.read() as session:
         row = session.get(AssetMedia, asset_id)
     assert row.state == READY and row.thumbnail_key and row.width  # the later writer's full record stands
+
+
+def test_owners_take_turns_and_a_locked_turn_passes_to_the_next_owner(db):
+    queue = JobQueue(db)
+    for owner, count in ((1, 3), (2, 1), (3, 1)):
+        for number in range(count):
+            queue.enqueue(KIND, f"owner{owner}-{number}", owner_id=owner)
+    first = queue.claim("w", [KIND])
+    assert first.subject == "owner1-0"
+    with db.write() as holder:  # another worker is claiming owner 2's only job right now
+        holder.scalar(select(Job).where(Job.subject == "owner2-0").with_for_update())
+        assert queue.claim("w", [KIND]).subject == "owner3-0"
+    assert [queue.claim("w", [KIND]).subject for _ in range(3)] == ["owner1-1", "owner2-0", "owner1-2"]

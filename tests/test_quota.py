@@ -26,13 +26,15 @@ def test_upload_over_quota_gets_413_naming_used_quota_and_size(server, accounts)
     assert staging_drains(server)
 
 
-def test_refusal_without_content_length_is_decided_after_the_bytes_arrive(accounts):
+def test_an_upload_without_content_length_is_refused_once_it_passes_the_quota(accounts):
     owner = accounts.create(quota_bytes=10_000)
     body = padded_jpeg(3, 20_000)
     response = owner.http.post("/assets", params={"filename": "a.jpg", "modified_at": "2022-01-01T00:00:00Z"},
                                content=iter([body[:5000], body[5000:]]))
     assert response.status_code == 413
-    assert response.json()["file_size"] == 20_000
+    refusal = response.json()  # stopped as soon as the bytes passed the quota: what had arrived by then
+    assert 10_000 < refusal["file_size"] <= 20_000 and "bytes or more" in refusal["message"]
+    assert (refusal["used_bytes"], refusal["quota_bytes"]) == (0, 10_000)
 
 
 def test_exactly_filling_the_quota_is_allowed(accounts):

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -289,3 +290,29 @@ def test_after_a_sigkill_during_uploads_a_restart_leaves_nothing_behind(tmp_path
     finally:
         restarted.stop()
         accounts.close()
+
+
+def test_a_running_server_sweeps_crash_leftovers_without_a_restart(stopped):
+    from phonecloud.gallery.service import original_key
+
+    server, accounts, owner, _, _ = stopped
+    running = Server(server.data_dir, {**EAGER, "PHONECLOUD_EMBEDDED_WORKERS": "1",
+                                       "PHONECLOUD_SWEEP_INTERVAL_SECONDS": "1"}).start()
+    try:
+        kept = referenced_keys(accounts)
+        # What another process of the same install left when it died, long after this one started.
+        lost = original_key(user_id(accounts, owner.email), hashlib.sha1(b"lost later").hexdigest())
+        put_blob(server, lost, b"left by a crash")
+        stale = stage_file(server, age_seconds=7200)
+        deadline = time.monotonic() + 60
+        while (stale.exists() or lost in blob_files(server)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not stale.exists() and lost not in blob_files(server)
+        assert kept <= blob_files(server)  # every original an asset holds is still there
+        assert any(f"key='{lost}'" in line for line in recovery_lines(running.log_text(), "orphan_removed"))
+        assert running.process.poll() is None  # the same process, still serving
+        with httpx.Client(base_url=f"{running.url}/api/v1", headers=owner.http.headers) as http:
+            assert http.post("/assets", params={"filename": "after.jpg", "modified_at": "2022-01-01T00:00:00Z"},
+                             content=jpeg(9900)).status_code == 201
+    finally:
+        running.stop()

@@ -334,3 +334,31 @@ def test_an_upload_whose_staged_bytes_were_lost_is_410(server, user):
     shutil.rmtree(staged) if staged.is_dir() else staged.unlink()  # on S3: a folder of segments
     assert patch(user, url, 10_000, body[10_000:]).status_code == 410
     assert head(user, url).status_code == 410 and used_bytes(user) == 0
+
+
+def test_a_patch_cut_off_mid_body_keeps_every_byte_that_arrived(server, user):
+    import socket
+    from urllib.parse import urlsplit
+
+    body = photo(8 << 20, seed=9901)
+    url = created_url(user, len(body), filename="cut.jpg")
+    arrived = 3 << 20
+    head_lines = [f"PATCH {urlsplit(url).path} HTTP/1.1", f"Host: 127.0.0.1:{server.port}",
+                  f"Authorization: {user.http.headers['authorization']}", "Tus-Resumable: 1.0.0",
+                  "Upload-Offset: 0", "Content-Type: application/offset+octet-stream", f"Content-Length: {len(body)}"]
+    with socket.create_connection(("127.0.0.1", server.port)) as connection:
+        connection.sendall(("\r\n".join(head_lines) + "\r\n\r\n").encode() + body[:arrived])
+    deadline = time.monotonic() + 30
+    while (offset := int(head(user, url).headers["upload-offset"])) != arrived and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert offset == arrived  # not a byte less than arrived, as the PATCH route promises
+    assert finish_from(user, url, body, offset).headers[ASSET_HEADER]
+
+
+ASSET_HEADER = "phonecloud-asset-id"
+
+
+def finish_from(user, url: str, body: bytes, offset: int):
+    response = patch(user, url, offset, body[offset:])
+    assert response.status_code == 204, response.text
+    return response

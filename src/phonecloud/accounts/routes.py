@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -11,11 +12,13 @@ from phonecloud.accounts.addresses import client_address
 from phonecloud.accounts.service import AccountSummary, Principal, SessionInfo, UserRow
 from phonecloud.accounts.throttle import LoginThrottled
 from phonecloud.core.http import RowId, current_principal, error_response, services
+from phonecloud.core.limits import ApiRoute
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], route_class=ApiRoute)
 
 
 class LoginRequest(BaseModel):
+    max_body_bytes: ClassVar[int] = 8 << 10  # 1,344 characters even if every one were a \uXXXX escape
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
 

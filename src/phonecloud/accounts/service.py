@@ -30,6 +30,7 @@ class Principal:
     is_admin: bool
     device_id: int | None = None
     session_id: int | None = None
+    room_bytes: int | None = None  # free quota when the request was authenticated (None: not looked up)
 
     def require_admin(self) -> None:
         if not self.is_admin:
@@ -254,7 +255,8 @@ class AccountService:
         owner_column = ApiKey.device_id if is_key else LoginSession.id
         query = (
             select(table.id, table.revoked_at, moment_column, owner_column,
-                   User.id, User.email, User.is_admin, User.disabled, digest_column)
+                   User.id, User.email, User.is_admin, User.disabled, digest_column,
+                   User.quota_bytes - User.used_bytes)
             .join(User, User.id == table.user_id)
             .where(digest_column == digest)
         )
@@ -266,15 +268,15 @@ class AccountService:
         if row is None or row[1] is not None or (not is_key and row[2] <= now) or not security.digests_match(
                 row[8], digest):
             raise Unauthorized("invalid, expired or revoked credentials")
-        credential_id, _, moment, device_or_session, user_id, email, is_admin, disabled, _ = row
+        credential_id, _, moment, device_or_session, user_id, email, is_admin, disabled, _, room = row
         if disabled:
             raise Forbidden("this account is disabled")
         if not is_key:
-            return Principal(user_id, email, is_admin, session_id=device_or_session)
+            return Principal(user_id, email, is_admin, session_id=device_or_session, room_bytes=max(0, room))
         if moment is None or now - moment > _LAST_USED_RESOLUTION:
             with self.db.write() as session:
                 session.execute(update(ApiKey).where(ApiKey.id == credential_id).values(last_used_at=now))
-        return Principal(user_id, email, is_admin, device_id=device_or_session)
+        return Principal(user_id, email, is_admin, device_id=device_or_session, room_bytes=max(0, room))
 
     # -- administration and self-service -----------------------------------------------------------------
 

@@ -11,7 +11,9 @@ from phonecloud import __version__
 from phonecloud.accounts.routes import router as accounts_router
 from phonecloud.core.allocator import keep_freed_memory
 from phonecloud.core.container import Services
-from phonecloud.core.http import ERROR_RESPONSES, install_error_handlers, install_request_limits
+from phonecloud.core.head import HeadAndNoSniff
+from phonecloud.core.http import ERROR_RESPONSES, install_error_handlers
+from phonecloud.core.limits import ApiRoute, RequestLimits
 from phonecloud.core.settings import Settings
 from phonecloud.gallery.routes import router as gallery_router
 from phonecloud.portability.routes import router as portability_router
@@ -43,9 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="phonecloud", version=__version__, lifespan=lifespan,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None)
     install_error_handlers(app)
-    install_request_limits(app)
+    app.add_middleware(RequestLimits)
 
-    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES, route_class=ApiRoute)
 
     @api.get("/health", tags=["server"])
     def health() -> dict[str, str]:
@@ -58,4 +60,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(notices_router)
     app.include_router(api)
     install_web(app)  # the web pages at /, over the same services
+    app.add_middleware(HeadAndNoSniff)  # outermost: a HEAD runs the GET route, whatever is in between
     return app

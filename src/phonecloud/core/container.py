@@ -15,6 +15,7 @@ from phonecloud.core.settings import Settings
 from phonecloud.gallery.service import TRASH_PURGE_JOB, GalleryService
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.jobs.worker import WorkerPool
+from phonecloud.maintenance.jobs import SWEEP_JOB
 from phonecloud.notices.service import NoticeService
 
 
@@ -60,7 +61,8 @@ class Services:
                 settings = self.settings
                 self._media = MediaService(self.db, self.blobs, lambda: RenderSandbox(
                     timeout_seconds=settings.render_timeout_seconds, memory_bytes=settings.render_memory_bytes,
-                    niceness=settings.render_niceness))
+                    niceness=settings.render_niceness, cpu_seconds_base=settings.render_cpu_seconds_base,
+                    cpu_seconds_per_mib=settings.render_cpu_seconds_per_mib))
                 self._closers.append(self._media.close)
             return self._media
 
@@ -102,11 +104,22 @@ class Services:
 
         pool = WorkerPool(self.jobs, {MEDIA_JOB: lambda subject: self.media().process(subject),
                                       TRASH_PURGE_JOB: self.gallery.run_trash_purge,
-                                      EXPORT_JOB: lambda subject: self.portability.prepare(subject)}, threads,
+                                      EXPORT_JOB: lambda subject: self.portability.prepare(subject),
+                                      SWEEP_JOB: self._sweep}, threads,
                           heartbeats=self.heartbeats)
         self.gallery.after_store = pool.wake
         self.gallery.schedule_trash_purge(dt.datetime.now(dt.UTC).date())  # starts the daily chain (once a day)
+        self.jobs.schedule_every(SWEEP_JOB, self._sweep_interval)  # and the sweeps' chain
         return pool
+
+    @property
+    def _sweep_interval(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.settings.sweep_interval_seconds)
+
+    def _sweep(self, _subject: str) -> None:
+        """The `maintenance.sweep` job: what a crashed process left goes now, then the next sweep is due."""
+        self.recovery().sweep()
+        self.jobs.schedule_every(SWEEP_JOB, self._sweep_interval)
 
     def close(self) -> None:
         for close in self._closers:

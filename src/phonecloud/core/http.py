@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
@@ -10,27 +11,30 @@ from typing import Annotated
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.routing import Match
 
 from phonecloud.accounts.service import Principal
 from phonecloud.core.container import Services
-from phonecloud.core.errors import HeadersTooLarge, PhonecloudError, RangeNotSatisfiable, Unauthorized
+from phonecloud.core.dates import bounded
+from phonecloud.core.errors import PhonecloudError, RangeNotSatisfiable, Unauthorized
 
 log = logging.getLogger("phonecloud")
 
-# The HTTP parser keeps no limit of its own; a tus Upload-Metadata with a 4096-character name fits well.
-MAX_HEADER_BYTES = 64 << 10
-# Bodies that FastAPI parses in memory (JSON); 10,000 check items with long client ids fit well.
-MAX_PARSED_BODY = 16 << 20
 # A database row id in a path or form: INTEGER keys are 32-bit on PostgreSQL (64 on SQLite); a larger value would
 # overflow the column, so it gets a 422, not a 500.
 ROW_ID_MAX = 2**31 - 1  # PostgreSQL's integer keys are 32-bit
 RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
 
-# An oversized parsed body is still read and dropped up to this much, so the client reads the answer.
-_DRAIN_LIMIT = 64 << 20
+
+def _bounded_moment(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+    return bounded(value, info.field_name or "")  # a query parameter's name is in the problem's "where"
+
+
+# A date and time in a query, form or JSON body: ISO 8601, UTC when it has no offset, within the years every
+# part of the system can represent (core.dates); anything else is a 422 naming the field.
+Moment = Annotated[dt.datetime, AfterValidator(_bounded_moment)]
 
 
 class ErrorOut(BaseModel):
@@ -57,13 +61,29 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
+_PRINCIPAL = "phonecloud.principal"  # where a request keeps its caller once known
+
+
 def current_principal(request: Request) -> Principal:
-    """The caller, from `Authorization: Bearer <session token or API key>`."""
+    """The caller, from `Authorization: Bearer <session token or API key>` (looked up once per request)."""
+    known = request.scope.get(_PRINCIPAL)
+    if known is not None:
+        return known
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing credentials: send 'Authorization: Bearer <API key or session token>'")
-    return services(request).accounts.authenticate(token.strip())
+    principal = request.scope[_PRINCIPAL] = services(request).accounts.authenticate(token.strip())
+    return principal
+
+
+class InvalidBody(StarletteHTTPException):
+    """A JSON body that does not parse into its model: answered exactly as FastAPI's own validation errors
+    (an HTTPException, because FastAPI turns any other error while reading a body into a bare 400)."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(422, "invalid request body")
+        self.errors = errors
 
 
 def error_response(error: PhonecloudError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -80,21 +100,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_request: Request, error: RequestValidationError):
-        problems = [
-            {"where": ".".join(str(part) for part in problem["loc"]), "problem": _problem_text(problem)}
-            for problem in error.errors()
-        ]
-        message = "; ".join(f"{p['where']}: {p['problem']}" for p in problems) or "invalid request"
-        return JSONResponse({"error": "invalid_request", "message": message, "problems": problems},
-                            status_code=422)
+        return _validation_response(error.errors())
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, error: StarletteHTTPException):
+    async def _http_error(request: Request, error: StarletteHTTPException):
+        if isinstance(error, InvalidBody):
+            return _validation_response(error.errors)
         code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
             error.status_code, "http_error")
         message = _BODY_PARSE_FAILURES.get(type(error.__cause__), str(error.detail))
-        return JSONResponse({"error": code, "message": message}, status_code=error.status_code,
-                            headers=getattr(error, "headers", None))
+        headers = getattr(error, "headers", None)
+        if error.status_code == 405:  # every method of the path, not only those of the first route matched
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request.app, request.scope))}
+        return JSONResponse({"error": code, "message": message}, status_code=error.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception):
@@ -110,65 +128,31 @@ _BODY_PARSE_FAILURES = {
 }
 
 
+def _validation_response(errors: list[dict]) -> JSONResponse:
+    problems = [{"where": ".".join(str(part) for part in problem["loc"]), "problem": _problem_text(problem)}
+                for problem in errors]
+    message = "; ".join(f"{p['where']}: {p['problem']}" for p in problems) or "invalid request"
+    return JSONResponse({"error": "invalid_request", "message": message, "problems": problems}, status_code=422)
+
+
 def _problem_text(problem: dict) -> str:
     """Pydantic's message, plus the JSON decoder's own words (which character, where) when it has them."""
-    detail = (problem.get("ctx") or {}).get("error")
-    return f"{problem['msg']}: {detail}" if problem.get("type") == "json_invalid" and detail else problem["msg"]
+    detail = str((problem.get("ctx") or {}).get("error") or "")
+    if problem.get("type") != "json_invalid" or not detail or detail in problem["msg"]:
+        return problem["msg"]
+    return f"{problem['msg']}: {detail}"
 
 
-class RequestLimits:
-    """Bounds what one request can make the server hold in memory, answering in JSON like every error:
-    the header block (431), and the body of routes that FastAPI parses in memory (413). Streamed bodies
-    (uploads) are not limited here: they go to disk, bounded by the upload limit and the quota."""
-
-    def __init__(self, app: ASGIApp, max_header_bytes: int = MAX_HEADER_BYTES,
-                 max_parsed_body: int = MAX_PARSED_BODY):
-        self.app = app
-        self.max_header_bytes = max_header_bytes
-        self.max_parsed_body = max_parsed_body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
-        if header_bytes > self.max_header_bytes:
-            error = HeadersTooLarge(f"request headers of {header_bytes} bytes exceed the limit of "
-                                    f"{self.max_header_bytes} bytes", limit=self.max_header_bytes)
-            return await error_response(error)(scope, receive, send)
-        declared = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
-        declared_length = int(declared) if declared.isdigit() else 0
-        received = 0
-
-        async def bounded_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            # The route is known by the time its body is read; only in-memory parsing is bounded.
-            if getattr(scope.get("route"), "body_field", None) is None or message["type"] != "http.request":
-                return message
-            received += len(message.get("body", b""))
-            if max(received, declared_length) > self.max_parsed_body:
-                if message.get("more_body", False) and declared_length <= _DRAIN_LIMIT:
-                    await _drain_receive(receive, received)
-                # An HTTPException, because FastAPI turns any other error while reading the body into a 400.
-                raise StarletteHTTPException(413, f"request body larger than this endpoint's limit of "
-                                                  f"{self.max_parsed_body} bytes")
-            return message
-
-        await self.app(scope, bounded_receive, send)
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-async def _drain_receive(receive: Receive, received: int) -> None:
-    """Read and drop the rest of a refused body (up to a limit) before answering, so that the client
-    reads the answer rather than a connection reset while it is still sending."""
-    while received <= _DRAIN_LIMIT:
-        message = await receive()
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return
-        received += len(message.get("body", b""))
-
-
-def install_request_limits(app: FastAPI) -> None:
-    app.add_middleware(RequestLimits)
+def allowed_methods(app, scope) -> list[str]:
+    """Every method some route answers at this path (HEAD wherever GET is: see core.head)."""
+    allowed = {method for method in _METHODS for route in app.router.routes
+               if route.matches({**scope, "method": method})[0] == Match.FULL}
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return [method for method in _METHODS if method in allowed]
 
 
 @dataclass(frozen=True)

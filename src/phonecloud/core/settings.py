@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     render_timeout_seconds: float = 120.0
     render_memory: str = "2GiB"
     render_niceness: int = Field(default=10, ge=0, le=19, description="added to renderers' nice value: uploads first")
+    render_cpu_seconds_base: float | None = Field(default=6.0, gt=0, description="CPU a render may use whatever the "
+                                                  "file's size (None: no CPU budget, only the timeout)")
+    render_cpu_seconds_per_mib: float = Field(default=2.0, ge=0, description="and more per MiB of the file: a "
+                                              "crafted file costs in proportion to its size")
     login_account_failures: int = Field(default=5, ge=1, description="failed sign-ins per account in a window "
                                         "before further attempts are refused for a while")
     login_address_failures: int = Field(default=20, ge=1, description="the same per client address (higher: a "
@@ -61,10 +65,12 @@ class Settings(BaseSettings):
     login_lockout_max_seconds: float = Field(default=3600.0, gt=0, description="the longest lockout")
     trusted_proxies: int = Field(default=0, ge=0, description="reverse proxies in front of the server whose "
                                  "X-Forwarded-For is believed; 0 trusts none (the connection's address is used)")
-    staging_max_age_seconds: float = Field(default=3600.0, ge=0, description="at start, staged upload data "
-                                           "untouched this long is removed as left by a crash")
-    orphan_min_age_seconds: float = Field(default=3600.0, ge=0, description="at start, an original or derivative "
-                                          "that no asset references is removed once it is this old")
+    staging_max_age_seconds: float = Field(default=3600.0, ge=0, description="at start and every sweep, staged "
+                                           "upload data untouched this long is removed as left by a crash")
+    orphan_min_age_seconds: float = Field(default=3600.0, ge=0, description="at start and every sweep, an original "
+                                          "or derivative that no asset references is removed once it is this old")
+    sweep_interval_seconds: float = Field(default=3600.0, gt=0, description="how often a job worker sweeps away "
+                                          "what a crashed process left (staging, unreferenced blobs)")
     tus_expiry_seconds: float = Field(default=86400.0, gt=0, description="an unfinished resumable upload that "
                                       "receives nothing for this long expires: its bytes and reservation go")
     tus_checkpoint_size: str = Field(default="8MiB", description="a resumable upload's progress is made durable "

@@ -13,24 +13,29 @@ _FEED_BATCH = 1 << 20
 _DRAIN_LIMIT = 64 << 20
 
 
-async def drain_body(body, declared_length: int | None) -> None:
+async def drain_body(body, declared_length: int | None) -> dict[str, str]:
+    """Read and drop the rest of a refused body, up to a limit; the headers its answer needs: beyond the
+    limit the connection is closed with it (else the server would go on reading the body to its end)."""
+    closing = {"Connection": "close"}
     if declared_length is not None and declared_length > _DRAIN_LIMIT:
-        return
+        return closing
     received = 0
     try:
         async for chunk in body:
             received += len(chunk)
             if received > _DRAIN_LIMIT:
-                return
+                return closing
     except ClientDisconnect:
-        return
+        pass
+    return {}
 
 
 async def receive_into(body, staged) -> list[bytes]:
     """Read the body while the previous batch is hashed and, in parallel, written by worker threads.
 
     Returns the last batch, not yet fed: the caller feeds it in the same thread hop that finishes the
-    upload, so a small file costs one hop in all.
+    upload, so a small file costs one hop in all. When the client goes away mid-body, everything that
+    arrived is fed before ClientDisconnect is raised.
     """
     loop = asyncio.get_running_loop()
     working: list[asyncio.Future] = []
@@ -57,6 +62,11 @@ async def receive_into(body, staged) -> list[bytes]:
                 await settle()
                 start(batch)
                 batch, batched = [], 0
+    except ClientDisconnect:
+        # Every byte that arrived before the client went away is staged (a resumable upload keeps it).
+        await settle()
+        start(batch)
+        raise
     finally:
         await settle()
     return batch

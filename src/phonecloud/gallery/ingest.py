@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 
+from phonecloud.accounts.quota import Allowance
 from phonecloud.core.blobstore import BlobStore
 from phonecloud.core.errors import BadRequest, TooLarge, UnsupportedMedia
 from phonecloud.media.sniff import SNIFF_BYTES, MediaType, sniff
@@ -13,9 +14,10 @@ from phonecloud.media.sniff import SNIFF_BYTES, MediaType, sniff
 class StagedUpload:
     """Feed it chunks; it refuses unsupported content as soon as the first bytes tell, and oversize data."""
 
-    def __init__(self, blobs: BlobStore, max_bytes: int):
+    def __init__(self, blobs: BlobStore, max_bytes: int, allowance: Allowance | None = None):
         self._writer = blobs.writer()
         self._max_bytes = max_bytes
+        self._allowance = allowance  # the owner's free quota, for uploads that have not reserved theirs
         self._sha1 = hashlib.sha1()
         self._crc32 = 0
         self._head = b""
@@ -34,6 +36,8 @@ class StagedUpload:
             if self.size > self._max_bytes:
                 raise TooLarge(f"file larger than the server's limit of {self._max_bytes} bytes",
                                limit=self._max_bytes)
+            if self._allowance is not None:
+                self._allowance.take(len(chunk))
             if self.media_type is None:
                 self._head += chunk[: SNIFF_BYTES - len(self._head)]
                 if len(self._head) >= SNIFF_BYTES:
@@ -80,4 +84,7 @@ class StagedUpload:
         self._writer.commit(key)
 
     def abort(self) -> None:
+        """Drop what is staged (nothing once committed) and stop counting it in flight."""
+        if self._allowance is not None:
+            self._allowance.release()
         self._writer.abort()

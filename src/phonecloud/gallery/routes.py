@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
+from typing import Annotated
 import uuid
 from urllib.parse import quote
 
@@ -16,23 +16,18 @@ from starlette.requests import ClientDisconnect
 from phonecloud.accounts.service import Principal
 from phonecloud.core.errors import BadRequest, PhonecloudError
 from phonecloud.core.streaming import drain_body, receive_into
-from phonecloud.core.http import ErrorOut, current_principal, error_response, parse_range, services
+from phonecloud.core.http import ErrorOut, Moment, current_principal, error_response, parse_range, services
+from phonecloud.core.limits import ApiRoute
 from phonecloud.gallery.names import safe_filename
 from phonecloud.gallery.schemas import (
     AlbumChangeResponse, AlbumIn, AlbumOut, AlbumPatch, AssetIds, AssetOut, AssetPage, CheckRequest,
     CheckResponse, OriginalsRequest, UploadOut, asset_out,
 )
-from phonecloud.gallery.service import UploadMeta
+from phonecloud.gallery.service import SMALL_UPLOAD, UploadMeta
 from phonecloud.media.sniff import sniff_extension
 
-router = APIRouter(tags=["gallery"])
+router = APIRouter(tags=["gallery"], route_class=ApiRoute)
 
-# Below this a refusal costs less than the look-up that would make it early; the final check is atomic.
-_EARLY_QUOTA_CHECK = 1 << 20
-
-
-def _modified_at(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _many(gallery, assets) -> list[AssetOut]:
@@ -53,24 +48,25 @@ def _one(gallery, asset) -> AssetOut:
 )
 async def upload_asset(
     request: Request,
-    filename: str = Query(description="The file's name on the device (kept as metadata only)"),
-    modified_at: dt.datetime = Query(description="The file's modification time, ISO 8601 (UTC if no zone)"),
+    filename: Annotated[str, Query(description="The file's name on the device (kept as metadata only)")],
+    modified_at: Annotated[Moment, Query(description="The file's modification time, ISO 8601 (UTC if no zone), "
+                                                     "years 1900 to 2200")],
     size: int | None = Query(default=None, description="Declared size; refused with 400 if the body differs"),
     sha1: str | None = Query(default=None, description="Declared SHA-1 (hex); refused with 400 if it differs"),
     principal: Principal = Depends(current_principal),
 ):
     """Upload one photo or video as the raw request body, streamed and stored durably before the answer."""
     gallery = services(request).gallery
-    meta = UploadMeta(filename, _modified_at(modified_at), size, sha1)
+    meta = UploadMeta(filename, modified_at, size, sha1)
     declared_length = int(request.headers["content-length"]) if request.headers.get("content-length", "").isdigit() else None
     body = request.stream()
     staged = None
     try:
         gallery.check_meta(meta)
         expected = declared_length if declared_length is not None else size
-        if expected and expected >= _EARLY_QUOTA_CHECK:
+        if expected and expected > SMALL_UPLOAD:  # below, a refusal costs less than the look-up that would make it early
             await anyio.to_thread.run_sync(gallery.check_room, principal, expected, sha1)
-        staged = gallery.start_upload()
+        staged = gallery.start_upload(principal, expected, sha1)
         last_batch = await receive_into(body, staged)
         result = await anyio.to_thread.run_sync(gallery.finish_upload, principal, staged, meta, last_batch)
     except ClientDisconnect:
@@ -80,8 +76,7 @@ async def upload_asset(
     except PhonecloudError as error:
         if staged is not None:
             staged.abort()
-        await drain_body(body, declared_length)
-        return error_response(error)
+        return error_response(error, await drain_body(body, declared_length))
     except BaseException:
         if staged is not None:
             staged.abort()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
+from phonecloud.core.http import Moment
 from phonecloud.gallery.models import Album, Asset
 from phonecloud.gallery.names import safe_filename
+from phonecloud.gallery.service import MAX_ALBUM_CHANGE, MAX_PRECHECK_ITEMS
 from phonecloud.media.models import AssetMedia
 from phonecloud.media.sniff import sniff_extension
 
@@ -95,12 +97,13 @@ class AssetPage(BaseModel):
 
 # Plain dicts too: a check carries up to 10,000 items each way.
 class CheckItem(TypedDict):
-    id: Annotated[str, Field(max_length=1000, description="The client's own id for the file, echoed back")]
+    id: Annotated[str, Field(max_length=256, description="The client's own id for the file, echoed back")]
     sha1: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{40}$")]
 
 
 class CheckRequest(BaseModel):
-    items: list[CheckItem] = Field(max_length=10_000)
+    max_body_bytes: ClassVar[int] = 4 << 20  # 10,000 items with ids of 256 characters, and room to spare
+    items: list[CheckItem] = Field(max_length=MAX_PRECHECK_ITEMS, fail_fast=True)
 
 
 class CheckResult(TypedDict):
@@ -116,13 +119,15 @@ class CheckResponse(BaseModel):
 
 
 class AlbumIn(BaseModel):
+    max_body_bytes: ClassVar[int] = 128 << 10  # a description of 10,000 characters, each escaped as \uXXXX
     title: str = Field(min_length=1, max_length=500)
     description: str = Field(default="", max_length=10_000)
-    created_at: dt.datetime | None = Field(default=None, description="When the album was made, if not now (an "
-                                           "import restores it); UTC unless an offset is given")
+    created_at: Moment | None = Field(default=None, description="When the album was made, if not now (an "
+                                      "import restores it); UTC unless an offset is given")
 
 
 class AlbumPatch(BaseModel):
+    max_body_bytes: ClassVar[int] = 128 << 10
     title: str | None = Field(default=None, min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=10_000)
 
@@ -145,11 +150,12 @@ ORIGINALS_PER_REQUEST = 256
 
 
 class AssetIds(BaseModel):
-    asset_ids: list[uuid.UUID] = Field(min_length=1, max_length=10_000)
+    max_body_bytes: ClassVar[int] = 1 << 20  # 10,000 UUIDs of 40 bytes each, pretty-printed or not
+    asset_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_ALBUM_CHANGE, fail_fast=True)
 
 
 class OriginalsRequest(BaseModel):
-    asset_ids: list[uuid.UUID] = Field(min_length=1, max_length=ORIGINALS_PER_REQUEST)
+    asset_ids: list[uuid.UUID] = Field(min_length=1, max_length=ORIGINALS_PER_REQUEST, fail_fast=True)
 
 
 class AlbumChangeResult(BaseModel):

@@ -18,8 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from phonecloud.accounts.models import User
+from phonecloud.accounts.quota import UploadsInFlight
 from phonecloud.accounts.service import Principal
 from phonecloud.core.blobstore import BlobNotFound, BlobStore
+from phonecloud.core.dates import bounded, clamped
 from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, Conflict, Gone, InsufficientStorage, NotFound, QuotaExceeded, TooLarge
 from phonecloud.gallery import repository
@@ -33,6 +35,7 @@ from phonecloud.media.models import AssetMedia
 MAX_PAGE = 1000
 MAX_PRECHECK_ITEMS = 10_000
 MAX_ALBUM_CHANGE = 10_000
+SMALL_UPLOAD = 1 << 20  # declared this small, an upload is received whole before the quota decides
 MAX_TITLE_CHARS = 500
 TRASH_PURGE_JOB = "gallery.purge_trash"
 TRASH_RETENTION = dt.timedelta(days=30)
@@ -90,7 +93,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment, asset_id = raw.split("|")
-        return dt.datetime.fromisoformat(moment), uuid.UUID(asset_id)
+        return clamped(dt.datetime.fromisoformat(moment)), uuid.UUID(asset_id)  # a jump past the end: the end
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise BadRequest("invalid cursor: pass back the next_cursor of a previous page unchanged") from None
 
@@ -102,10 +105,12 @@ class GalleryService:
         self.blobs = blobs
         self.max_upload_bytes = max_upload_bytes
         self.after_store = after_store  # tells this process's workers that a job is waiting
+        self.uploads_in_flight = UploadsInFlight()
 
     # -- upload ------------------------------------------------------------------------------------------
 
     def check_meta(self, meta: UploadMeta) -> None:
+        bounded(meta.file_modified_at, "modified_at")
         if not meta.filename or len(meta.filename) > MAX_FILENAME_CHARS:
             raise BadRequest(f"filename must be 1 to {MAX_FILENAME_CHARS} characters")
         if meta.declared_size is not None and meta.declared_size <= 0:
@@ -131,8 +136,31 @@ class GalleryService:
         if size > user.quota_bytes or (known_new and user.used_bytes + size > user.quota_bytes):
             raise self._quota_error(user, size)
 
-    def start_upload(self) -> StagedUpload:
-        return StagedUpload(self.blobs, self.max_upload_bytes)
+    def start_upload(self, principal: Principal, declared_size: int | None = None,
+                     declared_sha1: str | None = None) -> StagedUpload:
+        """Staging for one upload, stopped as soon as it passes the owner's free quota (see accounts.quota).
+        A small file is always taken whole (it may be a duplicate, which costs nothing; the charge decides),
+        unless the owner's other uploads in flight already fill the room."""
+        room = principal.room_bytes
+        if room is None:
+            with self.db.read() as session:
+                user = session.get(User, principal.user_id)
+            room = max(0, user.quota_bytes - user.used_bytes)
+        small = declared_size if declared_size is not None and declared_size <= SMALL_UPLOAD else 0
+
+        def refusal(received: int, in_flight: int) -> QuotaExceeded:
+            with self.db.read() as session:
+                user = session.get(User, principal.user_id)
+            return self._quota_error(user, declared_size or received, at_least=declared_size is None,
+                                     in_flight=in_flight)
+
+        allowance = self.uploads_in_flight.allowance(
+            principal.user_id, room + small, lambda: self._stored_size(principal.user_id, declared_sha1), refusal)
+        return StagedUpload(self.blobs, self.max_upload_bytes, allowance)
+
+    def _stored_size(self, owner_id: int, sha1: str | None) -> int | None:
+        existing = self._existing(owner_id, sha1.lower()) if sha1 else None
+        return existing.size_bytes if existing is not None else None
 
     def finish_upload(self, principal: Principal, staged: StagedUpload, meta: UploadMeta,
                       last_chunks: list[bytes] = (), prepaid: Prepaid | None = None) -> UploadResult:
@@ -203,7 +231,7 @@ class GalleryService:
             )
             session.execute(insert(Asset).values(values))  # a plain INSERT: every upload passes here
             # In the same transaction: an asset is never stored without the job that completes it.
-            JobQueue.enqueue_in(session, MEDIA_JOB, job_subject(values["id"]))
+            JobQueue.enqueue_in(session, MEDIA_JOB, job_subject(values["id"]), owner_id=principal.user_id)
             if prepaid is not None:
                 prepaid.settle(session, values["id"], created=True)
         self.after_store()
@@ -214,16 +242,20 @@ class GalleryService:
                         limit=self.max_upload_bytes, file_size=size)
 
     @staticmethod
-    def _quota_error(user: User, size: int) -> QuotaExceeded:
+    def _quota_error(user: User, size: int, at_least: bool = False, in_flight: int = 0) -> QuotaExceeded:
+        """size: the file's, or (at_least) what arrived of it before it passed the quota."""
+        parallel = {"in_flight_bytes": in_flight} if in_flight else {}
         return QuotaExceeded(
-            f"storage quota exceeded: {user.used_bytes} of {user.quota_bytes} bytes used, the file has {size}",
-            used_bytes=user.used_bytes, quota_bytes=user.quota_bytes, file_size=size,
+            f"storage quota exceeded: {user.used_bytes} of {user.quota_bytes} bytes used, the file has {size}"
+            + (" bytes or more" if at_least else "")
+            + (f"; {in_flight} more bytes are being uploaded in parallel" if in_flight else ""),
+            used_bytes=user.used_bytes, quota_bytes=user.quota_bytes, file_size=size, **parallel,
         )
 
     def upload_chunks(self, principal: Principal, chunks: Iterable[bytes], meta: UploadMeta) -> UploadResult:
         """Upload from a synchronous stream (importers, CLI); the HTTP route drives the same steps itself."""
         self.check_meta(meta)
-        staged = self.start_upload()
+        staged = self.start_upload(principal)
         try:
             for chunk in chunks:
                 staged.feed([chunk])
@@ -422,8 +454,7 @@ class GalleryService:
     def create_album(self, principal: Principal, title: str, description: str = "",
                      created_at: dt.datetime | None = None) -> Album:
         if created_at is not None:
-            created_at = (created_at.replace(tzinfo=dt.UTC) if created_at.tzinfo is None
-                          else created_at.astimezone(dt.UTC))
+            created_at = bounded(created_at, "created_at")
             if created_at > utcnow():
                 raise BadRequest("created_at is in the future: an album can only have been made already")
         album = Album(owner_id=principal.user_id, title=self._clean_title(title), description=description,

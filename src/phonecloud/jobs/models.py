@@ -20,6 +20,9 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(64))
     # What the job is about, e.g. "asset:<uuid>"; (kind, subject) is unique, which makes enqueueing idempotent.
     subject: Mapped[str] = mapped_column(String(200))
+    # Whose work it is (0: the server's own): workers take owners in turn, so one user's thousand uploads
+    # never make another's one photo wait for all of them.
+    owner_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
@@ -34,6 +37,7 @@ class Job(Base):
     __table_args__ = (
         UniqueConstraint("kind", "subject", name="uq_jobs_kind_subject"),
         Index("ix_jobs_ready", "status", "run_after"),
+        Index("ix_jobs_turns", "status", "owner_id", "run_after"),
     )
 
 

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from phonecloud.core.db import Database, dialect_insert, utcnow
 from phonecloud.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
 
+SERVER = 0  # the owner of the server's own jobs (purges, sweeps)
+_OWNERS_TRIED = 8  # owners whose jobs are all being claimed by others, passed over before taking the oldest
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
@@ -49,38 +52,77 @@ class JobQueue:
         self.lease = lease
         self.backoff = backoff
         self.backoff_cap = backoff_cap
+        self._turn = -1  # the owner whose job this process claimed last (shared by its workers: any is fine)
 
     @staticmethod
     def enqueue_in(session: Session, kind: str, subject: str, max_attempts: int = 5,
-                   run_after: dt.datetime | None = None) -> None:
-        """Add a job inside the caller's transaction (to run from run_after on, default now); a job of that
-        kind and subject already there stays."""
+                   run_after: dt.datetime | None = None, owner_id: int = SERVER) -> None:
+        """Add a job inside the caller's transaction (to run from run_after on, default now), as the work of
+        owner_id (a user's id, or SERVER); a job of that kind and subject already there stays."""
         dialect = session.get_bind().dialect.name
         statement = dialect_insert(dialect, Job.__table__).values(
-            kind=kind, subject=subject, status=QUEUED, attempts=0, max_attempts=max_attempts,
+            kind=kind, subject=subject, owner_id=owner_id, status=QUEUED, attempts=0, max_attempts=max_attempts,
             run_after=run_after or utcnow(),
             created_at=utcnow(),
         ).on_conflict_do_nothing(index_elements=["kind", "subject"])
         session.execute(statement)
 
-    def enqueue(self, kind: str, subject: str, max_attempts: int = 5) -> None:
+    def enqueue(self, kind: str, subject: str, max_attempts: int = 5, owner_id: int = SERVER) -> None:
         with self.db.write() as session:
-            self.enqueue_in(session, kind, subject, max_attempts)
+            self.enqueue_in(session, kind, subject, max_attempts, owner_id=owner_id)
+
+    def schedule_every(self, kind: str, interval: dt.timedelta, now: dt.datetime | None = None) -> None:
+        """The run of a periodic job due at the next multiple of interval (UTC); asking again, from any
+        process, adds nothing. Its handler asks for the next one when it has run."""
+        now = now or utcnow()
+        step = interval.total_seconds()
+        due = dt.datetime.fromtimestamp((now.timestamp() // step + 1) * step, dt.UTC)
+        with self.db.write() as session:
+            self.enqueue_in(session, kind, f"at:{due.isoformat()}", run_after=due)
 
     def claim(self, worker: str, kinds: list[str]) -> Claimed | None:
-        """The next ready job of these kinds, now leased to worker; a lapsed lease counts as ready."""
+        """The next ready job of these kinds, now leased to worker. A job whose worker died (its lease
+        lapsed) goes first; then owners take turns, each with its oldest ready job."""
         now = utcnow()
-        ready = or_(and_(Job.status == QUEUED, Job.run_after <= now),
-                    and_(Job.status == RUNNING, Job.lease_until < now))
-        query = (select(Job).where(Job.kind.in_(kinds), ready).order_by(Job.run_after, Job.id).limit(1)
-                 .with_for_update(skip_locked=True))
         with self.db.write() as session:
-            job = session.scalar(query)
+            job = self._lapsed(session, kinds, now) or self._next_owners_job(session, kinds, now) or session.scalar(
+                self._ready(kinds, now).order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True))
             if job is None:
                 return None
             job.status, job.worker, job.lease_until = RUNNING, worker, now + self.lease
             job.attempts += 1
+            self._turn = job.owner_id
             return Claimed(job.id, job.kind, job.subject, job.attempts, job.max_attempts)
+
+    @staticmethod
+    def _ready(kinds: list[str], now: dt.datetime):
+        return select(Job).where(Job.status == QUEUED, Job.run_after <= now, Job.kind.in_(kinds))
+
+    @staticmethod
+    def _lapsed(session: Session, kinds: list[str], now: dt.datetime) -> Job | None:
+        return session.scalar(select(Job).where(Job.status == RUNNING, Job.lease_until < now, Job.kind.in_(kinds))
+                              .order_by(Job.lease_until, Job.id).limit(1).with_for_update(skip_locked=True))
+
+    def _next_owners_job(self, session: Session, kinds: list[str], now: dt.datetime) -> Job | None:
+        """The oldest ready job of the first owner after the last one served (round robin, from the start
+        again past the last owner). Both look-ups walk the (status, owner_id, run_after) index. An owner
+        whose ready jobs other workers are claiming right now (SKIP LOCKED) passes the turn on."""
+        after, wrapped = self._turn, False
+        for _ in range(_OWNERS_TRIED):
+            owner = session.scalar(select(Job.owner_id).where(
+                Job.status == QUEUED, Job.owner_id > after, Job.run_after <= now, Job.kind.in_(kinds))
+                .order_by(Job.owner_id).limit(1))
+            if owner is None:
+                if wrapped:
+                    return None
+                after, wrapped = -1, True
+                continue
+            job = session.scalar(self._ready(kinds, now).where(Job.owner_id == owner)
+                                 .order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True))
+            if job is not None:
+                return job
+            after = owner
+        return None
 
     def _owned(self, claimed: Claimed):
         # A worker whose lease lapsed and whose job went to another must not overwrite that one's outcome.
@@ -176,4 +218,4 @@ class JobQueue:
         return sorted(rows, key=lambda row: (-row.running, -row.done_last_hour, row.worker))
 
 
-__all__ = ["Claimed", "JobQueue", "DONE", "FAILED", "QUEUED", "RUNNING"]
+__all__ = ["Claimed", "JobQueue", "DONE", "FAILED", "QUEUED", "RUNNING", "SERVER"]

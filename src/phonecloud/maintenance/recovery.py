@@ -95,19 +95,35 @@ class RecoveryService:
         self.orphan_min_age = orphan_min_age
 
     def run(self) -> RecoveryReport:
+        """All three steps, as every start runs them."""
+        def every_step(report: RecoveryReport) -> None:
+            self._sweep_into(report)
+            report.usage_repairs = self.reconcile_usage()
+
+        return self._report(every_step)
+
+    def sweep(self) -> RecoveryReport:
+        """Steps 1 and 2 only, as the periodic `maintenance.sweep` job runs them while servers serve: what a
+        crashed process left is removed without waiting for a restart (used bytes need no sweep: every change
+        to them is transactional)."""
+        return self._report(self._sweep_into)
+
+    def _report(self, steps) -> RecoveryReport:
         started = time.monotonic()
         report = RecoveryReport()
-        report.staging_removed = self.blobs.remove_stale_staging(self.staging_max_age)
-        if report.staging_removed:
-            _event("staging_removed", count=report.staging_removed, older_than_s=self.staging_max_age)
-        self._remove_orphans(report)
-        report.usage_repairs = self.reconcile_usage()
+        steps(report)
         report.seconds = time.monotonic() - started
         summary = (f"recovery done in {report.seconds:.2f} s: {report.staging_removed} staging pieces and "
                    f"{report.orphans_removed} unreferenced blobs removed, {len(report.usage_repairs)} users' "
                    "used bytes repaired")
         log.log(logging.WARNING if report.repaired_anything else logging.INFO, summary)
         return report
+
+    def _sweep_into(self, report: RecoveryReport) -> None:
+        report.staging_removed = self.blobs.remove_stale_staging(self.staging_max_age)
+        if report.staging_removed:
+            _event("staging_removed", count=report.staging_removed, older_than_s=self.staging_max_age)
+        self._remove_orphans(report)
 
     # -- orphaned blobs ----------------------------------------------------------------------------------
 

@@ -16,9 +16,12 @@ pixels and they join the same path:
 - Video: PyAV (FFmpeg) decodes one frame at about one second in, turned upright by the stream's display
   matrix.
 
+A JPEG, PNG or WebP whose EXIF would make libexif (inside libvips) work for seconds (see exif_guard) is
+rendered from a temporary copy without that EXIF, turned by the orientation the guard found in it.
+
 Everything that goes wrong becomes ``RenderError`` with a short reason for the "no preview" state. This
 module decodes untrusted files in-process: the server calls it through ``sandbox.RenderSandbox``, which
-runs it in a child process with a memory limit and a timeout.
+runs it in a child process with a memory limit, a CPU budget and a timeout.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from fractions import Fraction
 
 import pyvips
 
+from phonecloud.media import exif_guard
 from phonecloud.media.sniff import MediaType
 
 PREVIEW_LONG_SIDE = 1440
@@ -125,7 +129,7 @@ def _render(path: str, media: MediaType) -> Rendered:
             return _render_with_vips(path)
         if media.mime in _HEIF_MIMES and not _vips_decodes_hevc():
             return _render_heif(path)
-        return _render_with_vips(path)
+        return _render_checked(path, media)
     except RenderError:
         raise
     except pyvips.Error as error:
@@ -141,7 +145,18 @@ def _render(path: str, media: MediaType) -> Rendered:
 # --- images through libvips ---------------------------------------------------------------------------------
 
 
-def _render_with_vips(path: str) -> Rendered:
+def _render_checked(path: str, media: MediaType) -> Rendered:
+    """libvips parses EXIF with libexif, whose cost a crafted block can make quadratic: a file whose EXIF
+    the guard rejects is rendered from a copy without it, turned by the orientation the guard read."""
+    check = exif_guard.check_path(path, media)
+    if check.problem is None:
+        return _render_with_vips(path)
+    with exif_guard.exif_free_copy(path, media) as copy:
+        return _render_with_vips(copy, orientation=check.orientation or 1)
+
+
+def _render_with_vips(path: str, orientation: int | None = None) -> Rendered:
+    """orientation: apply this EXIF orientation (the file has none); None lets libvips read the file's."""
     try:
         header = pyvips.Image.new_from_file(path, access="sequential", fail_on="error")
     except pyvips.Error as error:
@@ -151,7 +166,9 @@ def _render_with_vips(path: str) -> Rendered:
         raise RenderError(f"unsupported for previews: decoded by {loader or 'no known loader'}")
     _check_pixels(header.width, header.height)
     width, height = header.width, header.height
-    if (_field(header, "orientation") or 1) in (5, 6, 7, 8):
+    turn = orientation is not None  # else thumbnail() applies the file's own orientation
+    orientation = orientation if turn else _field(header, "orientation") or 1
+    if orientation in (5, 6, 7, 8):
         width, height = height, width  # libvips' thumbnail turns these a quarter turn
     colour = {}
     if header.get_typeof("icc-profile-data") != 0 or header.interpretation == "cmyk":
@@ -165,7 +182,16 @@ def _render_with_vips(path: str) -> Rendered:
     image = pyvips.Image.thumbnail(
         path, PREVIEW_LONG_SIDE, height=PREVIEW_LONG_SIDE, size="down", fail_on="error", **colour
     )
+    if turn and orientation != 1:
+        image = _turned(image, orientation)
     return _derivatives(image, width, height)
+
+
+def _turned(image: pyvips.Image, orientation: int) -> pyvips.Image:
+    """Upright from an EXIF orientation the file no longer carries, the way thumbnail() would have done it."""
+    image = image.copy_memory()  # a quarter turn reads out of order: decode the (preview-sized) image first
+    image.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    return image.autorot()
 
 
 def _derivatives(preview: pyvips.Image, width: int, height: int) -> Rendered:

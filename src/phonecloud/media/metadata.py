@@ -22,7 +22,8 @@ import av.error
 import exifread
 from exifread.core.exceptions import ExifError  # exifread 3.0 had it at exifread.exceptions
 
-from phonecloud.media import xmp
+from phonecloud.core.dates import RANGE_TEXT, in_range
+from phonecloud.media import exif_guard, xmp
 from phonecloud.media.filenames import date_from_filename
 from phonecloud.media.sniff import AVIF, GIF, HEIC, HEIF, JPEG, PNG, TIFF, WEBP, MediaType
 
@@ -137,8 +138,8 @@ class _Draft:
 
     def add_date(self, rank: int, taken_at: datetime.datetime, offset_minutes: int | None, label: str,
                  note: str | None = None) -> None:
-        if taken_at.year < 1900:
-            self.problems.append(f"{label} ignored: {taken_at:%Y-%m-%d} is before 1900")
+        if not in_range(taken_at):  # the one rule for every date that enters (core.dates)
+            self.problems.append(f"{label} ignored: {taken_at:%Y-%m-%d} is outside {RANGE_TEXT}")
             return
         # Compared with UTC now: a day of slack covers every zone, so a wall clock ahead of UTC passes.
         if taken_at > datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + datetime.timedelta(days=1):
@@ -201,15 +202,22 @@ class _Draft:
 
 def _read_photo(file: BinaryIO, media: MediaType, draft: _Draft) -> None:
     head = file.read(64)
+    # EXIF that the renderer will not let libvips see is not read here either, save its orientation (which
+    # the renderer applies): the file's metadata and its preview tell the same story.
+    guard = exif_guard.check_file(file, media)
+    if guard.problem is not None:
+        draft.problems.append(guard.note())
+        draft.offer_orientation(guard.orientation, "EXIF")
     if media == JPEG:
         header = _read_jpeg_header(file, draft)
-        if header.exif is not None:
+        if header.exif is not None and guard.problem is None:
             _read_exif(io.BytesIO(header.exif), draft, size_tags=None)
         if header.xmp is not None:
             _read_xmp_packet(header.xmp, draft)
         draft.offer(width=header.width, height=header.height)
     else:
-        _read_exif(file, draft, size_tags=_EXIF_SIZE_TAGS.get(media, _EXIF_SIZE_TAGS[None]))
+        if guard.problem is None:
+            _read_exif(file, draft, size_tags=_EXIF_SIZE_TAGS.get(media, _EXIF_SIZE_TAGS[None]))
         _read_xmp_by_scanning(file, draft)
         size = _header_dimensions(head) if media in (PNG, GIF, WEBP) else None
         if media in (HEIC, HEIF, AVIF):

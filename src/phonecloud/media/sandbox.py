@@ -7,6 +7,10 @@ uploads. ``RenderSandbox`` runs ``derivatives.render`` in a long-lived child Pyt
   reports an error, Python raises MemoryError, a C library may abort: all end in RenderError here);
 - is killed (SIGKILL) when one render takes longer than the timeout, and on any crash; the next render
   starts a fresh child, so one bad file costs one RenderError, never the worker;
+- is killed as well when one file costs it more CPU time than the file's size can explain (a budget of
+  some seconds plus some per MiB, read from /proc while waiting): a small crafted file that makes a
+  decoder or metadata parser work for long fails fast, whatever the machine's load (the wall-clock
+  timeout stays for systems without /proc, and for a child that waits instead of computing);
 - is started once and reused: a new child (Python, libvips) takes about 0.1 s to start, as long as a
   render of a 12 MP JPEG, so there is no process per image.
 
@@ -41,6 +45,9 @@ _MAX_OUTPUT = 64 * 1024 * 1024  # far above a 1440 px JPEG; a child claiming mor
 _LENGTH_BYTES = 4
 _EXIT_OUT_OF_MEMORY = 70
 _PING_SECONDS = 10.0  # an idle child answers at once; this only bounds the wait on a wedged one
+# How often the child's CPU time is read while it works: a budget is overrun by at most this much.
+_CPU_SAMPLE_SECONDS = 0.1
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc/<pid>/stat's time unit
 
 
 class RenderSandbox:
@@ -52,15 +59,21 @@ class RenderSandbox:
         memory_bytes: int = 1 << 30,
         threads: int | None = 1,
         niceness: int = 0,
+        cpu_seconds_base: float | None = 6.0,
+        cpu_seconds_per_mib: float = 2.0,
     ):
         """timeout_seconds: longest one render may take. memory_bytes: the child's address-space limit
         (RLIMIT_AS; None for none). threads: libvips/libheif threads per render (see derivatives.configure);
         1 suits one sandbox per core. niceness: added to the child's nice value, so that renders use the cores
-        uploads leave idle instead of slowing the uploads down."""
+        uploads leave idle instead of slowing the uploads down. cpu_seconds_base, cpu_seconds_per_mib: the
+        CPU time (all the child's threads) one file may cost, base + per_mib * its size in MiB; None for no
+        CPU limit. The real phone and camera corpus needs at most 0.7 s for a 3 MiB HEIC."""
         self.timeout_seconds = float(timeout_seconds)
         self.memory_bytes = memory_bytes
         self.threads = threads
         self.niceness = niceness
+        self.cpu_seconds_base = None if cpu_seconds_base is None else float(cpu_seconds_base)
+        self.cpu_seconds_per_mib = float(cpu_seconds_per_mib)
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._fresh = False
@@ -70,7 +83,7 @@ class RenderSandbox:
 
     def render(self, path: str, media: MediaType) -> Rendered:
         request = {"op": "render", "path": os.fspath(path), "media": asdict(media)}
-        header, blobs = self._call(request, self.timeout_seconds)
+        header, blobs = self._call(request, self.timeout_seconds, _file_size(path))
         if len(blobs) != 2:
             with self._lock:
                 self._stop(graceful=False)
@@ -86,7 +99,7 @@ class RenderSandbox:
         Returns (metadata, rendered or None, why not rendered); a crash or timeout raises RenderError."""
         request = {"op": "process", "path": os.fspath(path), "media": asdict(media), "filename": filename,
                    "modified_at": file_modified_at.isoformat()}
-        header, blobs = self._call(request, self.timeout_seconds)
+        header, blobs = self._call(request, self.timeout_seconds, _file_size(path))
         metadata = _metadata_from(header.get("metadata"))
         if header.get("render_error") is not None:
             return metadata, None, str(header["render_error"])
@@ -95,6 +108,12 @@ class RenderSandbox:
         rendered = Rendered(thumbnail=blobs[0], preview=blobs[1], width=_int(header, "width"),
                             height=_int(header, "height"))
         return metadata, rendered, None
+
+    def cpu_budget(self, file_bytes: int) -> float | None:
+        """CPU seconds one file of this size may cost the child; None when CPU time is not limited."""
+        if self.cpu_seconds_base is None:
+            return None
+        return self.cpu_seconds_base + self.cpu_seconds_per_mib * max(file_bytes, 0) / (1 << 20)
 
     @property
     def pid(self) -> int | None:
@@ -122,15 +141,17 @@ class RenderSandbox:
             except Exception:
                 pass
 
-    def _debug(self, action: str, timeout_seconds: float | None = None, **arguments) -> dict:
+    def _debug(self, action: str, timeout_seconds: float | None = None, file_bytes: int = 0, **arguments) -> dict:
         """Test hook: make the child misbehave on purpose: "exit" (code=N), "abort", "allocate" (past the
-        memory limit), "sleep" (seconds=N); "ping" answers with the child's pid."""
-        header, _ = self._call({"op": "debug", "action": action, **arguments}, timeout_seconds or self.timeout_seconds)
+        memory limit), "sleep" (seconds=N), "spin" (busy for seconds=N of CPU); "ping" answers with the
+        child's pid. It is given the CPU budget of a file of file_bytes."""
+        header, _ = self._call({"op": "debug", "action": action, **arguments},
+                               timeout_seconds or self.timeout_seconds, file_bytes)
         return header
 
     # --- the conversation with the child --------------------------------------------------------------------
 
-    def _call(self, request: dict, timeout: float) -> tuple[dict, list[bytes]]:
+    def _call(self, request: dict, timeout: float, file_bytes: int) -> tuple[dict, list[bytes]]:
         with self._lock:
             if self._closed:
                 raise RenderError("renderer is closed")
@@ -140,6 +161,7 @@ class RenderSandbox:
                 # goes to a new child instead of failing.
                 self._stop(graceful=False)
                 process = self._ensure_started()
+            watch = _CpuWatch(process.pid, self.cpu_budget(file_bytes))
             try:
                 _write_frame(process.stdin, json.dumps(request).encode())
             except OSError:
@@ -148,15 +170,19 @@ class RenderSandbox:
                 raise RenderError(reason) from None
             deadline = time.monotonic() + timeout
             try:
-                header = _read_json(process.stdout, deadline)
+                header = _read_json(process.stdout, deadline, watch.check)
                 blobs = []
                 for length in header.get("blobs", []):
                     if not isinstance(length, int) or not 0 <= length <= _MAX_OUTPUT:
                         raise _ProtocolError(f"bad output size {length!r}")
-                    blobs.append(_read_exact(process.stdout, length, deadline))
+                    blobs.append(_read_exact(process.stdout, length, deadline, watch.check))
             except TimeoutError:
                 self._stop(graceful=False)
                 raise RenderError(f"rendering timed out after {timeout:g} s") from None
+            except _CpuBudgetExceeded:
+                self._stop(graceful=False)
+                raise RenderError(f"rendering used more than {watch.budget:.1f} s of CPU for a "
+                                  f"{_size_text(file_bytes)} file; the file is probably crafted") from None
             except EOFError:
                 reason = self._death_reason()
                 self._stop(graceful=False)
@@ -266,6 +292,54 @@ class _ProtocolError(Exception):
     pass
 
 
+class _CpuBudgetExceeded(Exception):
+    pass
+
+
+class _CpuWatch:
+    """The child's CPU time since the request, read from /proc/<pid>/stat (user + system time of all its
+    threads); without /proc (or without a budget) it checks nothing, and the wall-clock timeout remains."""
+
+    def __init__(self, pid: int, budget: float | None):
+        self.pid = pid
+        self.budget = budget
+        self.start = _cpu_seconds(pid) if budget is not None else None
+        self._next = time.monotonic() + _CPU_SAMPLE_SECONDS
+
+    def check(self) -> None:
+        if self.start is None or time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + _CPU_SAMPLE_SECONDS
+        used = _cpu_seconds(self.pid)
+        if used is not None and used - self.start > self.budget:
+            raise _CpuBudgetExceeded
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            line = stat.read()
+        # Fields after the command name (which may hold spaces, in parentheses): utime and stime are the
+        # 14th and 15th of the line, counted in clock ticks.
+        fields = line[line.rindex(b")") + 2:].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # the child says what is wrong with it
+
+
+def _size_text(size: int) -> str:
+    if size < 1 << 20:
+        return f"{max(size, 1) / 1024:.0f} KiB" if size >= 1024 else f"{size} byte"
+    return f"{size / (1 << 20):.1f} MiB"
+
+
 def _int(header: dict, key: str) -> int:
     value = header.get(key)
     if not isinstance(value, int) or value < 0:
@@ -278,12 +352,12 @@ def _write_frame(stream, payload: bytes) -> None:
     stream.flush()
 
 
-def _read_json(stream, deadline: float) -> dict:
-    length = int.from_bytes(_read_exact(stream, _LENGTH_BYTES, deadline), "big")
+def _read_json(stream, deadline: float, check=None) -> dict:
+    length = int.from_bytes(_read_exact(stream, _LENGTH_BYTES, deadline, check), "big")
     if length > _MAX_HEADER:
         raise _ProtocolError(f"header of {length} bytes")
     try:
-        header = json.loads(_read_exact(stream, length, deadline))
+        header = json.loads(_read_exact(stream, length, deadline, check))
     except ValueError as error:
         raise _ProtocolError(f"undecodable header: {error}") from None
     if not isinstance(header, dict):
@@ -291,8 +365,9 @@ def _read_json(stream, deadline: float) -> dict:
     return header
 
 
-def _read_exact(stream, count: int, deadline: float) -> bytes:
-    """count bytes from a pipe, or TimeoutError at the deadline, or EOFError when the writer is gone."""
+def _read_exact(stream, count: int, deadline: float, check=None) -> bytes:
+    """count bytes from a pipe, or TimeoutError at the deadline, or EOFError when the writer is gone;
+    check() is called at least every _CPU_SAMPLE_SECONDS while waiting, and may raise to stop the wait."""
     descriptor = stream.fileno()
     chunks = []
     remaining = count
@@ -300,9 +375,11 @@ def _read_exact(stream, count: int, deadline: float) -> bytes:
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError
-        ready, _, _ = select.select([descriptor], [], [], left)
+        ready, _, _ = select.select([descriptor], [], [], min(left, _CPU_SAMPLE_SECONDS) if check else left)
+        if check is not None:
+            check()
         if not ready:
-            raise TimeoutError
+            continue
         chunk = os.read(descriptor, min(remaining, 1 << 20))
         if not chunk:
             raise EOFError
@@ -421,6 +498,10 @@ def _child_debug(request: dict) -> tuple[dict, list[bytes]]:
             hoard.append(bytearray(64 << 20))
     if action == "sleep":
         time.sleep(float(request.get("seconds", 3600)))
+    if action == "spin":  # a decoder stuck in a loop: CPU time, not waiting
+        until = time.process_time() + float(request.get("seconds", 3600))
+        while time.process_time() < until:
+            pass
     return {"ok": True, "pid": os.getpid()}, []
 
 

@@ -18,10 +18,6 @@ def _services():
     return admin_services()
 
 
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.replace(tzinfo=dt.UTC) if moment is not None else None
-
-
 @app.command("post")
 def post(
     message: str,
@@ -35,7 +31,7 @@ def post(
     from phonecloud.core.errors import PhonecloudError
 
     try:
-        notice = _services().notices.post(message, level, region, _utc(starts), _utc(until))
+        notice = _services().notices.post(message, level, region, starts, until)  # naive: UTC
     except PhonecloudError as error:
         fail(error.message)
     typer.echo(f"posted notice {notice.id} ({notice.level}, {notice.region or 'every region'})")

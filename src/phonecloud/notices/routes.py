@@ -8,19 +8,20 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from phonecloud.accounts.service import Principal
-from phonecloud.core.http import ROW_ID_MAX, current_principal, services
+from phonecloud.core.http import ROW_ID_MAX, Moment, current_principal, services
+from phonecloud.core.limits import ApiRoute
 from phonecloud.notices.models import Notice
 from phonecloud.notices.service import MAX_MESSAGE_CHARS, MAX_REGION_CHARS
 
-router = APIRouter(tags=["notices"])
+router = APIRouter(tags=["notices"], route_class=ApiRoute)
 
 
 class NoticeIn(BaseModel):
     message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     level: str = Field(default="info", description="info, warning or critical")
     region: str | None = Field(default=None, max_length=MAX_REGION_CHARS, description="Only for users of this region")
-    starts_at: dt.datetime | None = Field(default=None, description="Shown from then on (default: now)")
-    ends_at: dt.datetime | None = Field(default=None, description="Shown until then (default: until withdrawn)")
+    starts_at: Moment | None = Field(default=None, description="Shown from then on (default: now)")
+    ends_at: Moment | None = Field(default=None, description="Shown until then (default: until withdrawn)")
 
 
 class NoticeOut(BaseModel):
@@ -36,10 +37,6 @@ class NoticeOut(BaseModel):
     def of(cls, notice: Notice) -> NoticeOut:
         return cls(id=notice.id, message=notice.message, level=notice.level, region=notice.region,
                    starts_at=notice.starts_at, ends_at=notice.ends_at, withdrawn=notice.withdrawn_at is not None)
-
-
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.replace(tzinfo=dt.UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @router.get("/notices", response_model=list[NoticeOut])
@@ -59,8 +56,7 @@ def recent_notices(request: Request, principal: Principal = Depends(current_prin
 def post_notice(body: NoticeIn, request: Request, principal: Principal = Depends(current_principal)):
     """Show a notice on every page (of one region's users only, with region). Administrators only."""
     principal.require_admin()
-    notice = services(request).notices.post(body.message, body.level, body.region, _utc(body.starts_at),
-                                            _utc(body.ends_at))
+    notice = services(request).notices.post(body.message, body.level, body.region, body.starts_at, body.ends_at)
     return NoticeOut.of(notice)
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import or_, select, update
 
 from phonecloud.accounts.models import User
+from phonecloud.core.dates import bounded
 from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, NotFound
 from phonecloud.notices.models import Notice
@@ -30,7 +31,8 @@ class NoticeService:
         region = (region or "").strip() or None
         if region is not None and len(region) > MAX_REGION_CHARS:
             raise BadRequest(f"region must be at most {MAX_REGION_CHARS} characters")
-        starts_at = starts_at or utcnow()
+        starts_at = bounded(starts_at, "starts_at") if starts_at is not None else utcnow()
+        ends_at = bounded(ends_at, "ends_at") if ends_at is not None else None
         if ends_at is not None and ends_at <= starts_at:
             raise BadRequest("a notice must end after it starts")
         notice = Notice(message=message, level=level, region=region, starts_at=starts_at, ends_at=ends_at,

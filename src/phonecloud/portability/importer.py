@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from phonecloud.core.dates import DateOutOfRange, clamped, from_unix_seconds, parse_moment
 from phonecloud.portability import takeout
 from phonecloud.portability.archive import SourceFile, open_sources, read_chunks
 from phonecloud.portability.client_api import PortabilityApi
@@ -102,23 +103,23 @@ def _kind(folder: str, has_metadata: bool) -> str:
 
 def _when(sidecar: dict, source: SourceFile) -> dt.datetime:
     """The modification time to upload with: the export's exact one, else Takeout's capture time, else
-    the archive's entry time."""
+    the archive's entry time; each only when it lies in the range the server takes (core.dates)."""
     extension = sidecar.get("phonecloud") if isinstance(sidecar.get("phonecloud"), dict) else {}
     try:
         if isinstance(extension.get("fileModifiedAt"), str):
-            moment = dt.datetime.fromisoformat(extension["fileModifiedAt"])
-            return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    except ValueError:
+            return parse_moment(extension["fileModifiedAt"])
+    except DateOutOfRange:
         pass
-    return _takeout_time(sidecar.get("photoTakenTime")) or dt.datetime.fromtimestamp(source.mtime or 0, dt.UTC)
+    return _takeout_time(sidecar.get("photoTakenTime")) or clamped(
+        dt.datetime.fromtimestamp(max(0, min(source.mtime or 0, 2**32)), dt.UTC))
 
 
 def _takeout_time(value: object) -> dt.datetime | None:
     """A Takeout time ({"timestamp": "<Unix seconds>", "formatted": ...}), or None when it is not one."""
     if isinstance(value, dict) and str(value.get("timestamp", "")).isdigit():
         try:
-            return dt.datetime.fromtimestamp(int(value["timestamp"]), dt.UTC)
-        except (ValueError, OverflowError, OSError):
+            return from_unix_seconds(int(value["timestamp"]))
+        except DateOutOfRange:
             return None
     return None
 

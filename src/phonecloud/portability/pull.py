@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from phonecloud.media.sniff import sniff_extension
+from phonecloud.core.dates import clamped
 from phonecloud.portability import takeout
 from phonecloud.portability.checkpoints import Arrival, Checkpoints, current_boot, fsync_path
 from phonecloud.portability.client_api import PortabilityApi
@@ -71,7 +72,9 @@ class PullSummary:
 
 
 def _time(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text)
+    """A time the server sent, moved into the range a mirror can write as an mtime and keep in its state
+    (a server may hold anything: one before issue 14 took 2300-01-01, which overflowed both)."""
+    return clamped(dt.datetime.fromisoformat(text))
 
 
 def asset_from_api(item: dict, sha256: str | None, server: str) -> AssetInfo:

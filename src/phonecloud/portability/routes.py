@@ -9,9 +9,10 @@ from fastapi.responses import StreamingResponse
 
 from phonecloud.accounts.service import Principal
 from phonecloud.core.http import RowId, current_principal, parse_range, services
+from phonecloud.core.limits import ApiRoute
 from phonecloud.portability.schemas import DigestOut, DigestPage, ExportOut
 
-router = APIRouter(tags=["export"])
+router = APIRouter(tags=["export"], route_class=ApiRoute)
 
 
 @router.post("/export", status_code=202, response_model=ExportOut)

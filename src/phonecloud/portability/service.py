@@ -145,7 +145,8 @@ class PortabilityService:
                                 hash_total_bytes=0, hash_done_bytes=0, asset_count=0, file_count=0, total_bytes=0)
                 session.add(export)
                 session.flush()
-                JobQueue.enqueue_in(session, EXPORT_JOB, job_subject(export.id), run_after=FIRST_IN_LINE)
+                JobQueue.enqueue_in(session, EXPORT_JOB, job_subject(export.id), run_after=FIRST_IN_LINE,
+                                    owner_id=principal.user_id)
                 for old in repository.exports_beyond(session, principal.user_id, KEEP_EXPORTS):
                     stale_keys.append(generated_key(old))
                     session.delete(old)

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from phonecloud import __version__
+from phonecloud.core.dates import from_nanoseconds, storable_nanoseconds
 from phonecloud.sync.config import Connection
 from phonecloud.sync.scan import readable
 
@@ -110,7 +111,7 @@ class Api:
         return {items[int(result["id"])][0]: result["asset_id"] for result in results}
 
     def upload(self, path: Path, size: int, mtime_ns: int, sha1: str) -> Uploaded:
-        modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.UTC)
+        modified = from_nanoseconds(mtime_ns)  # an mtime the server cannot take is sent as the nearest it can
         return self.upload_chunks(lambda: _file_chunks(path, size, mtime_ns), readable(path.name), modified, size, sha1)
 
     def upload_chunks(self, make_chunks: Callable[[], Iterator[bytes]], filename: str, modified: dt.datetime,
@@ -127,7 +128,7 @@ class Api:
 
     def tus_create(self, path: Path, size: int, mtime_ns: int, sha1: str) -> str:
         """A new resumable upload of the file on the server; its URL."""
-        modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.UTC).isoformat()
+        modified = from_nanoseconds(mtime_ns).isoformat()
         metadata = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in
                             (("filename", readable(path.name)), ("modified_at", modified), ("sha1", sha1)))
         response = self._request("POST", "/uploads/", headers={
@@ -171,7 +172,7 @@ class Api:
 def _file_chunks(path: Path, size: int, mtime_ns: int, start: int = 0) -> Iterator[bytes]:
     with open(path, "rb") as handle:
         status = os.fstat(handle.fileno())
-        if status.st_size != size or status.st_mtime_ns != mtime_ns:
+        if status.st_size != size or storable_nanoseconds(status.st_mtime_ns) != mtime_ns:
             raise FileChanged(f"{path} changed since it was read")
         handle.seek(start)
         while chunk := handle.read(READ_CHUNK):

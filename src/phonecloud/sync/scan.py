@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from phonecloud.core.dates import storable_nanoseconds
 from phonecloud.media.sniff import SNIFF_BYTES, MediaType, sniff
 
 READ_CHUNK = 1 << 20
@@ -39,7 +40,7 @@ def walk(roots: Iterable[Path]) -> Iterator[FoundFile]:
                 elif entry.is_file(follow_symlinks=False):
                     status = entry.stat(follow_symlinks=False)
                     if status.st_size > 0:
-                        yield FoundFile(entry.path, status.st_size, status.st_mtime_ns)
+                        yield FoundFile(entry.path, status.st_size, storable_nanoseconds(status.st_mtime_ns))
             except OSError:
                 continue
 

@@ -16,6 +16,7 @@ from starlette.requests import ClientDisconnect
 from phonecloud.accounts.service import Principal
 from phonecloud.core.errors import BadRequest, NotFound, PhonecloudError
 from phonecloud.core.http import current_principal, services
+from phonecloud.core.limits import ApiRoute
 from phonecloud.core.streaming import drain_body, receive_into
 from phonecloud.uploads.models import COMPLETED, ResumableUpload
 from phonecloud.uploads.protocol import (
@@ -24,7 +25,7 @@ from phonecloud.uploads.protocol import (
 )
 from phonecloud.uploads.service import UploadService
 
-router = APIRouter(tags=["uploads"])
+router = APIRouter(tags=["uploads"], route_class=ApiRoute)
 TUS = {"Tus-Resumable": VERSION}
 _VERSION_PARAMETER = {"name": "Tus-Resumable", "in": "header", "required": True,
                       "schema": {"type": "string", "enum": [VERSION]}}
@@ -35,8 +36,8 @@ def _uploads(request: Request) -> UploadService:
     return services(request).uploads
 
 
-def _refusal(error: PhonecloudError) -> JSONResponse:
-    headers = {**TUS}
+def _refusal(error: PhonecloudError, extra: dict[str, str] | None = None) -> JSONResponse:
+    headers = {**TUS, **(extra or {})}
     if isinstance(error, UnsupportedVersion):
         headers["Tus-Version"] = VERSION
     if error.status == 401:
@@ -151,8 +152,7 @@ async def create_upload(request: Request) -> Response:
     except ClientDisconnect:
         return _refusal(BadRequest("the client disconnected before the whole body arrived"))
     except PhonecloudError as error:
-        await drain_body(body, _content_length(request))
-        return _refusal(error)
+        return _refusal(error, await drain_body(body, _content_length(request)))
     return _appended(upload, 201, location)
 
 
@@ -189,8 +189,7 @@ async def append_to_upload(upload_id: str, request: Request) -> Response:
     except ClientDisconnect:
         return _refusal(BadRequest("the client disconnected before the whole body arrived"))
     except PhonecloudError as error:
-        await drain_body(body, _content_length(request))
-        return _refusal(error)
+        return _refusal(error, await drain_body(body, _content_length(request)))
     return _appended(upload)
 
 

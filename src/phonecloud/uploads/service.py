@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from phonecloud.accounts.models import User
 from phonecloud.accounts.service import Principal
 from phonecloud.core.blobstore import BlobNotFound, BlobStore
+from phonecloud.core.dates import parse_moment
 from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, Conflict, NotFound, QuotaExceeded, TooLarge, UnsupportedMedia
 from phonecloud.gallery.names import MAX_FILENAME_CHARS
@@ -121,13 +122,7 @@ class UploadService:
         filename = text.get("filename") or "upload"
         if len(filename) > MAX_FILENAME_CHARS:
             raise BadRequest(f"filename must be 1 to {MAX_FILENAME_CHARS} characters")
-        modified = utcnow()
-        if "modified_at" in text:
-            try:
-                modified = dt.datetime.fromisoformat(text["modified_at"].replace("Z", "+00:00"))
-            except ValueError:
-                raise BadRequest(f"modified_at {text['modified_at'][:40]!r} is not an ISO 8601 time") from None
-            modified = modified.replace(tzinfo=dt.UTC) if modified.tzinfo is None else modified.astimezone(dt.UTC)
+        modified = parse_moment(text["modified_at"], "modified_at") if "modified_at" in text else utcnow()
         sha1 = text.get("sha1")
         if sha1 is not None and (len(sha1) != 40 or any(c not in "0123456789abcdefABCDEF" for c in sha1)):
             raise BadRequest("sha1 must be 40 hexadecimal digits")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 from fastapi import APIRouter, Depends, Form, Request
 
 from phonecloud.accounts.routes import MAX_BYTES
 from phonecloud.accounts.service import Principal
+from phonecloud.core.dates import parse_moment
 from phonecloud.core.errors import BadRequest
 from phonecloud.core.http import ROW_ID_MAX, services
 from phonecloud.core.sizes import format_size, parse_size
@@ -76,10 +76,7 @@ def post_notice(request: Request, message: str = Form(max_length=2000), level: s
                 region: str = Form(default="", max_length=64), until: str = Form(default="", max_length=40),
                 me: Principal = Depends(admin)):
     def post() -> str:
-        try:
-            ends = dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC) if until else None
-        except ValueError:
-            raise BadRequest(f"not a date and time: {until!r}") from None
+        ends = parse_moment(until, "until") if until else None  # no offset: UTC
         services(request).notices.post(message, level, region or None, ends_at=ends)
         return "The notice is shown on every page."
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Depends, Form, Query, Request
 
 from phonecloud.accounts.service import Principal
+from phonecloud.core.dates import parse_day
 from phonecloud.core.errors import BadRequest
 from phonecloud.core.http import services
 from phonecloud.gallery.names import safe_filename
@@ -63,17 +64,10 @@ def here(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(f"not a date: {text!r} (use YYYY-MM-DD)") from None
-
-
 @router.get("/")
 def timeline(request: Request, me: Principal = Depends(signed_in),
              cursor: str | None = Query(default=None, max_length=200), date: str | None = Query(default=None, max_length=10)):
-    jumped = _day(date) if date else None
+    jumped = parse_day(date) if date else None
     if jumped is not None:  # everything taken on that day or before, newest first
         cursor = cursor_before(dt.datetime.combine(jumped + dt.timedelta(days=1), dt.time(), dt.UTC))
     empty = ("Nothing was taken on or before that day." if jumped or cursor else

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from phonecloud.accounts.service import Principal
 from phonecloud.core.errors import Forbidden, NotFound, PhonecloudError, Unauthorized
 from phonecloud.core.http import services
+from phonecloud.core.limits import DEFAULT_BODY_LIMIT
 from phonecloud.core.sizes import format_size
 from phonecloud.web import session
 from phonecloud.web.views import FILTERS
@@ -34,7 +35,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "private, no-cache",
 }
 
-MAX_FORM_BYTES = 1 << 20
+MAX_FORM_BYTES = DEFAULT_BODY_LIMIT  # a page's form is a few fields; refused before it is read
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                            trim_blocks=True, lstrip_blocks=True)

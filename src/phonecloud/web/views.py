@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from phonecloud.core.sizes import format_size
 from phonecloud.gallery.models import Asset
+from phonecloud.gallery.names import display_name
 from phonecloud.gallery.service import TRASH_RETENTION
 from phonecloud.jobs.heartbeat import LIVE, STALE, WorkerStatus
 from phonecloud.jobs.queue import QueueHealth
@@ -72,8 +73,8 @@ def tile(asset: Asset, media: AssetMedia | None) -> Tile:
     moment = local_moment(asset, media)
     state = media.state if media is not None and media.state in (READY, FAILED) else "pending"
     what = "Video" if asset.kind == "video" else "Photo"
-    return Tile(asset.id, asset.kind, asset.original_filename,
-                f"{what} {asset.original_filename}, {moment:%-d %b %Y %H:%M}", state, asset.is_favorite,
+    name = display_name(asset.original_filename)
+    return Tile(asset.id, asset.kind, name, f"{what} {name}, {moment:%-d %b %Y %H:%M}", state, asset.is_favorite,
                 duration_text(media.duration_seconds if media else None), asset.trashed_at)
 
 
@@ -138,7 +139,7 @@ def info(asset: Asset, media: AssetMedia | None) -> list[InfoRow]:
             rows.append(InfoRow("Duration", duration_text(media.duration_seconds), "duration"))
     rows += [
         InfoRow("Size", f"{format_size(asset.size_bytes)} ({asset.size_bytes:,} bytes)", "size"),
-        InfoRow("File name", asset.original_filename, "filename"),
+        InfoRow("File name", display_name(asset.original_filename), "filename"),
         InfoRow("Type", asset.mime_type, "type"),
         InfoRow("Uploaded", f"{asset.uploaded_at.astimezone(dt.UTC):%-d %b %Y, %H:%M} UTC", "uploaded",
                 asset.uploaded_at.isoformat()),
