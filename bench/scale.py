@@ -90,7 +90,7 @@ def make_library(settings: dict[str, str], assets: int) -> tuple[str, list[str]]
     """A user owning `assets` assets as rows; returns an API key and the SHA-1s of the library."""
     from sqlalchemy import insert, text
 
-    from phonecloud.core.container import Services
+    from phonecloud.server.container import Services
     from phonecloud.core.settings import Settings
     from phonecloud.gallery.models import Asset
 

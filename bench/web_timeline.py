@@ -41,7 +41,7 @@ def make_library(data_dir: Path, email: str, count: int) -> None:
     """A user owning `count` photos as rows, one every two hours back from mid-2024."""
     from sqlalchemy import insert
 
-    from phonecloud.core.container import Services
+    from phonecloud.server.container import Services
     from phonecloud.core.settings import Settings
     from phonecloud.gallery.models import Asset
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 import os
 import socket
 import subprocess
@@ -100,7 +102,7 @@ class Accounts:
     """Creates users directly through the server's own services on the same database."""
 
     def __init__(self, server: Server):
-        from phonecloud.core.container import Services
+        from phonecloud.server.container import Services
         from phonecloud.core.settings import Settings
 
         self.server = server
@@ -162,14 +164,23 @@ def upload(user: User, body: bytes, filename: str = "IMG_0001.jpg", modified_at:
                           headers={"Content-Type": "application/octet-stream"})
 
 
+@contextmanager
+def serving(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[Server, Accounts]]:
+    """A server of its own (with these settings) and its accounts, for as long as the block runs."""
+    server = Server(data_dir, env).start()
+    accounts = Accounts(server)
+    try:
+        yield server, accounts
+    finally:
+        accounts.close()
+        server.stop()
+
+
 @pytest.fixture
 def quiet_server(tmp_path):
     """A server of its own that runs no jobs until the test starts a worker (`run_worker`): (server, accounts)."""
-    server = Server(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "0"}).start()
-    accounts = Accounts(server)
-    yield server, accounts
-    accounts.close()
-    server.stop()
+    with serving(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "0"}) as running:
+        yield running
 
 
 def run_worker(server: Server, timeout: float = 300) -> None:

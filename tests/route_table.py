@@ -16,7 +16,7 @@ from functools import cache
 from fastapi import params as fastapi_params
 from fastapi.routing import iter_route_contexts
 
-from phonecloud.core.app import create_app
+from phonecloud.server.app import create_app
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 # Served by FastAPI itself, the same for everyone.

@@ -4,12 +4,9 @@ media pipeline when the capture time replaces the file's modification time."""
 
 from __future__ import annotations
 
-import pytest
 
 from conftest import upload
 from test_media_pipeline import exif_jpeg, idle_server, run_worker  # noqa: F401 (idle_server: a fixture)
-
-pytest.importorskip("pyvips")
 
 
 def listed(user, path: str, limit: int = 100) -> list[str]:

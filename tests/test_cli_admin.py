@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+import cli_runner
 import scaleout
-from conftest import PHONECLOUD, Server, api_client
+from cli_runner import Run, clean_env
+from conftest import Server, api_client
 
 PASSWORD = "correct horse battery"
 KEY_LINE = re.compile(r"^pck_[A-Za-z0-9_-]{20,}$")
 
 
-def phonecloud(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PHONECLOUD_")}
-    env["PHONECLOUD_DATA_DIR"] = str(data_dir)
-    env.update(scaleout.storage_for(data_dir))  # in a scale-out run: the database and bucket of that data dir
-    return subprocess.run([PHONECLOUD, *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=120)
+def phonecloud(data_dir: Path, *args: str) -> Run:
+    # In a scale-out run: the database and bucket of that data dir.
+    env = clean_env(PHONECLOUD_DATA_DIR=str(data_dir), **scaleout.storage_for(data_dir))
+    return cli_runner.phonecloud(env, *args, timeout=120)
 
 
 def new_email() -> str:
     return f"admin-cli-{uuid.uuid4().hex[:12]}@example.org"
 
 
-def assert_fails(done: subprocess.CompletedProcess, code: int | None, *phrases: str) -> None:
+def assert_fails(done: Run, code: int | None, *phrases: str) -> None:
     """Failed with `code` (any non-zero when None) and one `error: ...` line holding every phrase."""
     assert done.returncode != 0 if code is None else done.returncode == code, (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr, done.stderr
@@ -189,3 +187,23 @@ def test_help(tmp_path, args, words):
     for word in words:
         assert word in done.stdout
     assert not (tmp_path / "unused").exists()  # asking for help touches no data
+
+
+# What a server command says when the settings name a storage whose extra is not installed: boto3 and psycopg
+# are blocked in the command's own process, as if `pip install phonecloud[server]` had been all.
+WITHOUT_EXTRAS = ("import sys; sys.modules['boto3'] = sys.modules['psycopg'] = None; "
+                  "from phonecloud.cli import main; sys.argv[0] = 'phonecloud'; main()")
+
+
+@pytest.mark.parametrize(("setting", "url", "extra"), [
+    ("PHONECLOUD_BLOB_URL", "s3://bucket/prefix?endpoint=http://127.0.0.1:9", "s3"),
+    ("PHONECLOUD_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none", "postgres"),
+])
+@pytest.mark.parametrize("command", [("serve",), ("worker", "--until-idle"), ("admin", "recover")])
+def test_a_storage_without_its_extra_is_named_in_one_line(tmp_path, setting, url, extra, command):
+    import sys
+
+    env = clean_env(PHONECLOUD_DATA_DIR=str(tmp_path / "data"), **{setting: url})
+    done = cli_runner.phonecloud(env, *command, program=(sys.executable, "-c", WITHOUT_EXTRAS), timeout=60)
+    assert_fails(done, 2, setting, f"pip install 'phonecloud[{extra}]'")
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

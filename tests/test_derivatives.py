@@ -1,4 +1,5 @@
-"""Thumbnails and previews (media/derivatives.py) and the child process that makes them (media/sandbox.py).
+"""Thumbnails and previews (media/derivatives.py) and the child process that makes them (media/sandbox.py, the
+server's side, and media/sandbox_child.py, the child's).
 
 Fixtures are made here (Pillow, PyAV, pillow-heif and hand-written bytes); the real phone and camera files
 of ../shared/corpus/exif-samples are used when present, and their tests skip when it is not.
@@ -542,3 +543,26 @@ def test_process_returns_metadata_and_derivatives_from_the_child(tmp_path, sandb
     broken = write(tmp_path, "broken.jpg", b"\xff\xd8\xff\xe0" + bytes(100))
     meta, rendered, error = sandbox.process(broken, JPEG, "broken.jpg", _dt.datetime(2024, 1, 1, tzinfo=_dt.UTC))
     assert rendered is None and error and meta.date_source == "file_mtime"
+
+
+def test_metadata_crosses_the_pipe_as_json_checked_field_by_field():
+    """The parent rebuilds the child's metadata from plain JSON (never unpickled), each field checked against
+    the type Metadata declares: a child taken over by a crafted file cannot slip in another shape."""
+    import datetime as _dt
+    import json
+
+    from phonecloud.media.facts import Metadata
+
+    meta = Metadata(taken_at=_dt.datetime(2020, 1, 2, 3, 4, 5, 600), taken_at_offset_minutes=60, date_source="exif",
+                    latitude=48.85, altitude=35.0, make="Apple", width=4032, motion_photo=True,
+                    motion_video_offset=12, problems=("a note",))
+    values = json.loads(json.dumps(meta.to_json()))
+    assert Metadata.from_json(values) == meta
+    assert Metadata.from_json({**values, "latitude": 48}).latitude == 48.0  # JSON has one kind of number
+    for name, value in [("width", True), ("width", 1.5), ("latitude", "48.85"), ("problems", [1]),
+                        ("problems", "a note"), ("taken_at", "yesterday"), ("date_source", None), ("motion_photo", 1)]:
+        with pytest.raises(ValueError, match=name):
+            Metadata.from_json({**values, name: value})
+    for shape in ({**values, "extra": 1}, {k: v for k, v in values.items() if k != "make"}, [values], None):
+        with pytest.raises(ValueError):
+            Metadata.from_json(shape)

@@ -10,11 +10,12 @@ import uuid
 import httpx
 import pytest
 
+from cli_runner import client_env  # noqa: F401  (a fixture)
+from client.test_pull import mirrored, pull
+from client.test_sync_client import sync, write
 from conftest import upload
 from media_fixtures import jpeg
 from route_table import settled
-from test_pull import mirrored, pull
-from test_sync_client import client_env, sync, write  # noqa: F401  (client_env is a fixture)
 
 
 def test_the_parser_bounds_and_names_what_it_refuses():

@@ -26,6 +26,9 @@ def owner_world(server, accounts):
         made[name] = factory(owner, made)
     settled(owner, made["asset_id"])
     made["export_id"] = ready_export(owner)
+    leaving = accounts.create(name="leaving")  # an account deletion's receipt, for its routes
+    made["deletion_id"] = accounts.services.deletions.start(
+        accounts.services.accounts.user_by_email(leaving.email).id, "admin", run_now=False).id
     token = owner.http.post("/auth/login", json={"email": owner.email, "password": owner.password}).json()["token"]
     browser = httpx.Client(base_url=server.url, cookies={SESSION_COOKIE: token}, timeout=60,
                            headers={"X-CSRF-Token": csrf_token_for(token)})

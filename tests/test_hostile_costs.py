@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Accounts, Server, run_worker, upload
+from conftest import run_worker, serving, upload
 from media_fixtures import jpeg, jpeg_with_looping_exif
 from route_table import settled
 
@@ -84,14 +84,14 @@ def test_a_duplicate_may_be_sent_by_a_user_whose_quota_is_full(server, accounts)
 
 
 def test_uploads_in_flight_share_the_owners_free_quota():
-    from phonecloud.accounts.quota import UploadsInFlight
+    from phonecloud.accounts.quota import Allowance, UploadsInFlight
     from phonecloud.core.errors import QuotaExceeded
 
     def refusal(received: int, in_flight: int) -> QuotaExceeded:
         return QuotaExceeded(f"{received} received, {in_flight} in flight elsewhere")
 
     ledger = UploadsInFlight()
-    first, second = (ledger.allowance(7, 10, lambda: None, refusal) for _ in range(2))
+    first, second = (Allowance(ledger, 7, 10, lambda: None, refusal) for _ in range(2))
     first.take(6)
     second.take(4)
     with pytest.raises(QuotaExceeded, match="5 received, 6 in flight elsewhere"):
@@ -101,7 +101,7 @@ def test_uploads_in_flight_share_the_owners_free_quota():
     assert ledger.in_flight(7) == 5
     second.release()
     assert ledger.in_flight(7) == 0
-    duplicate = ledger.allowance(7, 3, lambda: 8, refusal)  # past its room, it may be as long as the stored file
+    duplicate = Allowance(ledger, 7, 3, lambda: 8, refusal)  # past its room, it may be as long as the stored file
     duplicate.take(5)
     duplicate.take(3)
     assert ledger.in_flight(7) == 0
@@ -115,11 +115,8 @@ def test_uploads_in_flight_share_the_owners_free_quota():
 @pytest.fixture
 def fresh_server(tmp_path):
     """A server of its own, so that its memory figures are this test's alone."""
-    server = Server(tmp_path / "data").start()
-    accounts = Accounts(server)
-    yield server, accounts
-    accounts.close()
-    server.stop()
+    with serving(tmp_path / "data") as running:
+        yield running
 
 
 def _flood(url: str, path: str, body: bytes, headers: dict[str, str], count: int) -> list[int | None]:

@@ -20,8 +20,6 @@ from phonecloud.core.db import Database
 from phonecloud.jobs.queue import DONE, FAILED, JobQueue
 from phonecloud.media.jobs import MEDIA_JOB
 
-pytest.importorskip("pyvips")
-
 PHOTOS = 30
 KILL_AFTER = 10  # acknowledged uploads before server A and worker 1 die
 LEASE_SECONDS = "2"

@@ -10,12 +10,9 @@ import time
 import pytest
 from PIL import Image
 
+from cli_runner import Run, phonecloud
 from conftest import PHONECLOUD, SHARED_CORPUS, Accounts, Server, upload
 from media_fixtures import mp4, png_declaring
-
-pytest.importorskip("pyvips")
-pytest.importorskip("phonecloud.media.derivatives")
-pytest.importorskip("phonecloud.media.metadata")
 
 LEASE_SECONDS = "2"
 
@@ -31,9 +28,8 @@ def idle_server(tmp_path):
     server.stop()
 
 
-def run_worker(server: Server, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([PHONECLOUD, "worker", *args], env=server.env, capture_output=True, text=True,
-                          timeout=timeout)
+def run_worker(server: Server, *args: str, timeout: float = 300) -> Run:
+    return phonecloud(server.env, "worker", *args, timeout=timeout)
 
 
 def exif_jpeg(seed: int, taken: str, orientation: int = 1) -> bytes:
@@ -91,7 +87,7 @@ def test_a_file_that_cannot_be_rendered_is_kept_with_a_clear_no_preview_state(id
     missing = user.http.get(f"/assets/{asset['id']}/preview")
     assert missing.status_code == 404 and missing.json()["state"] == "failed"
     assert user.http.get(f"/assets/{asset['id']}/original").content == broken  # the original stays
-    jobs = subprocess.run([PHONECLOUD, "admin", "jobs"], env=server.env, capture_output=True, text=True)
+    jobs = phonecloud(server.env, "admin", "jobs")
     assert "media.process" in jobs.stdout
 
 
@@ -165,5 +161,5 @@ def test_a_decompression_bomb_is_refused_and_the_worker_carries_on(idle_server):
     bomb_media = wait_ready(user, bomb["id"])
     assert bomb_media["state"] == "failed" and "pixels" in bomb_media["error"]
     assert wait_ready(user, fine["id"])["state"] == "ready"
-    jobs = subprocess.run([PHONECLOUD, "admin", "jobs"], env=server.env, capture_output=True, text=True).stdout
+    jobs = phonecloud(server.env, "admin", "jobs").stdout
     assert "failed" in jobs

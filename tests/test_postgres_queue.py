@@ -159,7 +159,7 @@ def test_sums_of_integers_come_back_as_int_as_on_sqlite(db):
 
 @pytest.fixture
 def services(postgres_url, tmp_path):
-    from phonecloud.core.container import Services
+    from phonecloud.server.container import Services
     from phonecloud.core.settings import Settings
 
     started = Services.start(Settings(data_dir=tmp_path / "data", database_url=postgres_url))
@@ -169,12 +169,13 @@ def services(postgres_url, tmp_path):
 
 def owner_with_photos(services, count: int):
     from phonecloud.accounts.service import Principal
-    from phonecloud.gallery.service import UploadMeta
+    from phonecloud.uploads.intake import IntakeMeta
 
     user = services.accounts.create_user(f"racer-{count}@example.org", "correct horse battery")
     principal = Principal(user_id=user.id, email=user.email, is_admin=False)
-    meta = UploadMeta("IMG.jpg", dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
-    assets = [services.gallery.upload_chunks(principal, [jpeg(500 + n)], meta).asset for n in range(count)]
+    meta = IntakeMeta("IMG.jpg", dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    intake = services.intake.destination("gallery")
+    assets = [intake.finish(principal, intake.stage(principal, meta), meta, [jpeg(500 + n)]).item for n in range(count)]
     return principal, assets
 
 
@@ -196,7 +197,7 @@ def test_two_processes_adding_the_same_asset_to_an_album_at_once_both_succeed(se
     from phonecloud.gallery.models import AlbumAsset
 
     principal, assets = owner_with_photos(services, 1)
-    gallery, asset_id = services.gallery, assets[0].id
+    gallery, asset_id = services.kind("gallery").service.albums, assets[0].id
     album = gallery.create_album(principal, "Holidays")
     with ThreadPoolExecutor(1) as pool:
         with services.db.write() as other:  # another API process, half-way through adding the same asset
@@ -209,7 +210,7 @@ def test_two_processes_adding_the_same_asset_to_an_album_at_once_both_succeed(se
 
 def test_many_adds_of_the_same_assets_to_an_album_at_once_add_each_once(services):
     principal, assets = owner_with_photos(services, 30)
-    gallery, ids = services.gallery, [asset.id for asset in assets]
+    gallery, ids = services.kind("gallery").service.albums, [asset.id for asset in assets]
     album = gallery.create_album(principal, "Everyone adds everything")
     start = threading.Barrier(6)
 
@@ -234,7 +235,7 @@ def test_two_workers_recording_the_same_assets_media_at_once_both_succeed(servic
     with ThreadPoolExecutor(1) as pool:
         with services.db.write() as other:  # another worker on the same asset (its lease lapsed), about to commit
             other.execute(insert(AssetMedia).values(asset_id=asset_id, state=PENDING, updated_at=utcnow()))
-            racer = pool.submit(services.media().process, job_subject(asset_id))
+            racer = pool.submit(services.kind("gallery").service.media().process, job_subject(asset_id))
             wait_until_blocked(services.db, "the second worker's record")
         racer.result()
     with services.db.read() as session:

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -19,7 +18,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from conftest import PHONECLOUD, Accounts, Server, staging_drains, upload
+from cli_runner import phonecloud
+from conftest import Accounts, Server, staging_drains, upload
 from media_fixtures import jpeg
 
 CRASH_ENV = {"PHONECLOUD_EMBEDDED_WORKERS": "0"}
@@ -102,21 +102,18 @@ def stopped(tmp_path):
 
 
 def test_the_gallerys_key_layouts_are_the_ones_recovery_recognises():
-    from phonecloud.gallery.models import Asset
-    from phonecloud.gallery.service import original_key
-    from phonecloud.maintenance import blobkeys
-    from phonecloud.media.service import derived_key
+    from phonecloud.gallery import blobs
 
     sha1 = hashlib.sha1(b"x").hexdigest()
-    assert blobkeys.parse(original_key(42, sha1)) == blobkeys.OriginalKey(42, sha1)
-    asset = Asset(id=uuid.uuid4(), owner_id=42)
-    assert blobkeys.parse(derived_key(asset, "thumbnail.webp")) == blobkeys.DerivedKey(42, asset.id)
+    assert blobs.parse(blobs.original_key(42, sha1)) == blobs.OriginalKey(42, sha1)
+    asset_id = uuid.uuid4()
+    assert blobs.parse(blobs.derived_key(42, asset_id, "thumbnail.webp")) == blobs.DerivedKey(42, asset_id)
     for unknown in ("users/42/uploads/abc", "exports/42/x.zip", "users/x/originals/ab/abc.1", f"users/1/{sha1}"):
-        assert blobkeys.parse(unknown) is None
+        assert blobs.parse(unknown) is None
 
 
 def test_start_removes_crash_leftovers_and_repairs_used_bytes(stopped):
-    from phonecloud.gallery.service import original_key
+    from phonecloud.gallery.blobs import original_key
 
     server, accounts, owner, other, bodies = stopped
     owner_id, other_id = user_id(accounts, owner.email), user_id(accounts, other.email)
@@ -166,7 +163,7 @@ def test_start_removes_crash_leftovers_and_repairs_used_bytes(stopped):
 
 def test_young_blobs_and_live_staging_are_left_for_a_later_recovery(stopped):
     """A blob committed a moment ago may be an upload in another process whose row is on its way."""
-    from phonecloud.gallery.service import original_key
+    from phonecloud.gallery.blobs import original_key
 
     server, accounts, owner, _, _ = stopped
     in_flight = original_key(user_id(accounts, owner.email), hashlib.sha1(b"in flight").hexdigest())
@@ -183,8 +180,7 @@ def test_young_blobs_and_live_staging_are_left_for_a_later_recovery(stopped):
     # `phonecloud admin recover` runs the same service, here told that nothing is in flight.
     env = {**os.environ, "PHONECLOUD_DATA_DIR": str(server.data_dir), "PHONECLOUD_ORPHAN_MIN_AGE_SECONDS": "0",
            "PHONECLOUD_STAGING_MAX_AGE_SECONDS": "0", **server.storage_env}
-    done = subprocess.run([PHONECLOUD, "admin", "recover", "--json"], env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = phonecloud(env, "admin", "recover", "--json", timeout=120)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.splitlines()[-1])
     assert report["orphans_removed"] == 1 and report["staging_removed"] == 1 and report["usage_repairs"] == []
@@ -193,7 +189,7 @@ def test_young_blobs_and_live_staging_are_left_for_a_later_recovery(stopped):
 
 
 def test_servers_starting_together_repair_once(stopped):
-    from phonecloud.gallery.service import original_key
+    from phonecloud.gallery.blobs import original_key
 
     server, accounts, owner, _, bodies = stopped
     orphans = [original_key(user_id(accounts, owner.email), hashlib.sha1(bytes([n])).hexdigest()) for n in range(20)]
@@ -293,7 +289,7 @@ def test_after_a_sigkill_during_uploads_a_restart_leaves_nothing_behind(tmp_path
 
 
 def test_a_running_server_sweeps_crash_leftovers_without_a_restart(stopped):
-    from phonecloud.gallery.service import original_key
+    from phonecloud.gallery.blobs import original_key
 
     server, accounts, owner, _, _ = stopped
     running = Server(server.data_dir, {**EAGER, "PHONECLOUD_EMBEDDED_WORKERS": "1",

@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import PHONECLOUD, Accounts, Server, upload
+from cli_runner import Run, clean_env, phonecloud
+from conftest import Accounts, Server, upload
 from media_fixtures import jpeg
 from test_media_pipeline import wait_ready
 
 
-def scrub(server: Server, *args: str) -> subprocess.CompletedProcess:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PHONECLOUD_")}
-    env["PHONECLOUD_DATA_DIR"] = str(server.data_dir)
-    env.update(server.storage_env)  # in a scale-out run: the server's database and bucket
-    return subprocess.run([PHONECLOUD, "admin", "scrub", *args], env=env, capture_output=True, text=True,
-                          timeout=300)
+def scrub(server: Server, *args: str) -> Run:
+    # In a scale-out run: the server's database and bucket.
+    env = clean_env(PHONECLOUD_DATA_DIR=str(server.data_dir), **server.storage_env)
+    return phonecloud(env, "admin", "scrub", *args, timeout=300)
 
 
 # The scrub in a fresh interpreter that reports its own peak resident memory (VmHWM starts anew with exec,
@@ -40,11 +38,11 @@ finally:
 def scrub_measured(server: Server) -> tuple[int, int]:
     """(exit code, peak resident memory in bytes) of one scrub."""
     env = {**os.environ, "PHONECLOUD_DATA_DIR": str(server.data_dir), **server.storage_env}
-    done = subprocess.run([sys.executable, "-c", _MEASURED], env=env, capture_output=True, text=True, timeout=300)
+    done = phonecloud(env, timeout=300, program=(sys.executable, "-c", _MEASURED))
     return done.returncode, int(done.stderr.rsplit("PEAK ", 1)[1])
 
 
-def json_lines(done: subprocess.CompletedProcess) -> tuple[set[tuple], dict]:
+def json_lines(done: Run) -> tuple[set[tuple], dict]:
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     problems = {(p["asset_id"], p["owner"], p["blob"], p["problem"]) for p in lines[:-1]}
     return problems, lines[-1]["summary"]

@@ -5,11 +5,11 @@ and none of it for a user who is not an administrator."""
 from __future__ import annotations
 
 import re
-import subprocess
 
 from playwright.sync_api import expect
 
-from conftest import PHONECLOUD, User, upload
+from cli_runner import phonecloud
+from conftest import User, upload
 from media_fixtures import jpeg
 
 from .flows import nav
@@ -36,9 +36,9 @@ def test_an_admin_changes_a_users_quota_and_the_user_sees_it(browse, accounts):
     console.sign_in(admin)
     nav(console.page, "Admin")
     page = console.page
-    totals = {name: int(page.locator(f'[data-total="{name}"] dd').inner_text()) for name in ("users", "assets")}
-    assert totals["users"] >= 2 and totals["assets"] >= 1
-    expect(row(page, member).locator("td").nth(2)).to_have_text("1")
+    totals = {name: int(page.locator(f'[data-total="{name}"] dd').inner_text()) for name in ("users", "gallery")}
+    assert totals["users"] >= 2 and totals["gallery"] >= 1
+    expect(row(page, member).locator('[data-usage] [data-kind="gallery"]')).to_have_text("Photos and videos: 1")
 
     row(page, member).get_by_label(f"Quota of {member.email}").fill("2GiB")
     row(page, member).get_by_role("button", name="Set quota").click()
@@ -117,8 +117,7 @@ def test_a_notice_posted_with_the_cli_is_shown_to_its_region(browse, accounts, s
     member = accounts.create(name="member")  # of the region "default", as every new user
 
     def notice(*args: str) -> str:
-        done = subprocess.run([PHONECLOUD, "admin", "notice", *args], env=server.env, capture_output=True,
-                              text=True, timeout=60)
+        done = phonecloud(server.env, "admin", "notice", *args, timeout=60)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

@@ -79,7 +79,7 @@ def test_the_purge_deletes_only_what_was_trashed_over_30_days_ago(user, accounts
     used = user.http.get("/me").json()["used_bytes"]
     old_size = user.http.get(f"/assets/{old}").json()["size_bytes"]
 
-    assert accounts.services.gallery.purge_trash() >= 1  # what the daily job runs
+    assert accounts.services.kind("gallery").service.library.purge_trash() >= 1  # what the daily job runs
 
     assert user.http.get(f"/assets/{old}").status_code == 404
     assert user.http.get(f"/assets/{recent}").json()["trashed"] is True
@@ -93,13 +93,13 @@ def test_the_purge_runs_as_a_daily_chain_of_jobs(server, accounts):
         seeded = session.scalar(select(Job).where(Job.kind == TRASH_PURGE_JOB, Job.subject == f"day:{today}"))
     assert seeded is not None
 
-    accounts.services.gallery.run_trash_purge(f"day:{today}")
+    accounts.services.kind("gallery").service.library.run_trash_purge(f"day:{today}")
     tomorrow = today + dt.timedelta(days=1)
     with accounts.services.db.read() as session:
         following = session.scalar(select(Job).where(Job.kind == TRASH_PURGE_JOB, Job.subject == f"day:{tomorrow}"))
     assert following.status == "queued"
     assert following.run_after == dt.datetime.combine(tomorrow, dt.time(), dt.UTC)
-    accounts.services.gallery.schedule_trash_purge(tomorrow)  # asked again: still one job
+    accounts.services.kind("gallery").service.library.schedule_trash_purge(tomorrow)  # asked again: still one job
     with accounts.services.db.read() as session:
         assert len(session.scalars(select(Job).where(Job.kind == TRASH_PURGE_JOB,
                                                      Job.subject == f"day:{tomorrow}")).all()) == 1

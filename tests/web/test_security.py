@@ -109,7 +109,7 @@ def test_the_session_cookie_is_secure_over_https(tmp_path):
     """In-process (Starlette's test client speaks HTTPS without a certificate); the same app and services."""
     from starlette.testclient import TestClient
 
-    from phonecloud.core.app import create_app
+    from phonecloud.server.app import create_app
     from phonecloud.core.settings import Settings
 
     app = create_app(Settings(data_dir=tmp_path / "data", embedded_workers=0))
@@ -128,7 +128,7 @@ def test_behind_a_trusted_tls_proxy_cookies_are_secure(tmp_path, trusted_proxies
     (The sign-in form's pre-session cookie is set the same way as the session's.)"""
     from starlette.testclient import TestClient
 
-    from phonecloud.core.app import create_app
+    from phonecloud.server.app import create_app
     from phonecloud.core.settings import Settings
 
     app = create_app(Settings(data_dir=tmp_path / "data", embedded_workers=0, trusted_proxies=trusted_proxies))

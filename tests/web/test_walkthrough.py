@@ -107,7 +107,7 @@ def walk(browse, server, user, photos, put_files) -> None:
 
     # An API key for a phone, with the command to paste; the key works.
     nav(page, "Account")
-    expect(page.locator("#storage-text")).to_contain_text(f"{len(photos)} items")
+    expect(page.locator('#usage [data-kind="gallery"]')).to_contain_text(f"{len(photos)} items")
     page.get_by_label("New device").fill("Test phone")
     page.get_by_role("button", name="Create API key").click()
     command = page.locator("#sync-command").input_value()

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phonecloud.core.db import Base, UTCDateTime, utcnow
@@ -74,3 +75,21 @@ class LoginThrottleEntry(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_login_throttles_updated", "updated_at"),)
+
+
+class AccountDeletion(Base):
+    """An account being deleted, then its receipt: kept without personal data beyond the email's SHA-256.
+    Its id is unguessable and is the receipt's address (the account's credentials are gone by then)."""
+
+    __tablename__ = "account_deletions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no foreign key: the user row goes first
+    email_sha256: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(16))  # "self" or "admin"
+    state: Mapped[str] = mapped_column(String(16))  # "running" or "done"
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    receipt: Mapped[str] = mapped_column(Text, default="{}")  # JSON, filled in as the deletion goes
+    # One runner at a time (a job worker, or the admin's command): whoever holds a live lease.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

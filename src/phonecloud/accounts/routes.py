@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import ClassVar
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from phonecloud.accounts.http import current_principal
 from phonecloud.accounts.addresses import client_address
-from phonecloud.accounts.service import AccountSummary, Principal, SessionInfo, UserRow
+from phonecloud.accounts.deletion import receipt_json
+from phonecloud.accounts.service import Principal, SessionInfo
 from phonecloud.accounts.throttle import LoginThrottled
-from phonecloud.core.http import RowId, current_principal, error_response, services
+from phonecloud.core.http import RowId, error_response, services
 from phonecloud.core.limits import ApiRoute
 
 router = APIRouter(tags=["accounts"], route_class=ApiRoute)
@@ -95,9 +98,68 @@ def revoke_session(session_id: RowId, request: Request, principal: Principal = D
     services(request).accounts.revoke_session(principal, session_id)
 
 
-@router.get("/me", response_model=AccountSummary)
+class UsageOut(BaseModel):
+    items: int
+    bytes: int
+
+
+class AccountOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # data kinds add fields for older clients (the gallery's asset_count)
+    email: str
+    is_admin: bool
+    region: str
+    used_bytes: int
+    quota_bytes: int
+    usage: dict[str, UsageOut] = Field(description="What the account keeps of each kind of data")
+
+
+class UserOut(AccountOut):
+    id: int
+    disabled: bool
+    created_at: dt.datetime
+
+
+@router.get("/me", response_model=AccountOut)
 def me(request: Request, principal: Principal = Depends(current_principal)):
-    return services(request).accounts.summary(principal)
+    return services(request).accounts.summary(principal).as_dict()
+
+
+class DeletionRequest(BaseModel):
+    password: str = Field(max_length=1024, description="The account's password, typed again")
+
+
+class DeletionOut(BaseModel):
+    id: uuid.UUID
+    state: str = Field(description="running, then done")
+    email_sha256: str
+    requested_by: str = Field(description="self or admin")
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    removed: dict[str, dict[str, int]] = Field(description="By kind of data: items, rows, blobs and bytes removed")
+    final_scan: dict | None = Field(description="Once done: what is left under the account's prefix and in the "
+                                                "database (clean: nothing)")
+    receipt_url: str = Field(description="Where the receipt stays readable, without credentials")
+
+
+def _deletion_out(request: Request, deletion) -> dict:
+    return {**receipt_json(deletion), "receipt_url": str(request.url_for("deletion_receipt", deletion_id=deletion.id))}
+
+
+@router.delete("/me", response_model=DeletionOut, status_code=202,
+               responses={202: {"description": "Deleting: sign-ins and keys stopped at once; the receipt follows"},
+                          400: {"description": "Wrong password"}})
+def delete_me(body: DeletionRequest, request: Request, principal: Principal = Depends(current_principal)):
+    """Delete the caller's account and everything it holds (every kind of data, uploads, exports). Sessions
+    and keys stop working at once; the rest is removed in the background, ending with a receipt at
+    receipt_url. Download everything first: nothing can be recovered."""
+    return _deletion_out(request, services(request).deletions.delete_own(principal, body.password))
+
+
+@router.get("/deletions/{deletion_id}", response_model=DeletionOut, name="deletion_receipt")
+def deletion_receipt(deletion_id: uuid.UUID, request: Request):
+    """An account deletion's progress and receipt, readable by whoever has its address (it names nobody:
+    the email only as its SHA-256)."""
+    return _deletion_out(request, services(request).deletions.receipt(deletion_id))
 
 
 @router.get("/devices", response_model=list[DeviceOut])
@@ -148,26 +210,41 @@ class UserChange(BaseModel):
     disabled: bool | None = Field(default=None, description="A disabled user cannot sign in nor use their keys")
 
 
-@router.get("/admin/users", response_model=list[UserRow])
+def _user_out(accounts, email: str) -> dict:
+    return accounts.list_users(email=email)[0].as_dict(accounts.kinds)
+
+
+@router.get("/admin/users", response_model=list[UserOut])
 def list_users(request: Request, principal: Principal = Depends(current_principal)):
-    """Every user with their usage. Administrators only."""
+    """Every user with their usage by kind of data. Administrators only."""
     principal.require_admin()
-    return services(request).accounts.list_users()
+    accounts = services(request).accounts
+    return [row.as_dict(accounts.kinds) for row in accounts.list_users()]
 
 
-@router.post("/admin/users", response_model=UserRow, status_code=201)
+@router.post("/admin/users", response_model=UserOut, status_code=201)
 def create_user(body: NewUser, request: Request, principal: Principal = Depends(current_principal)):
     """Create a user. Administrators only."""
     principal.require_admin()
     accounts = services(request).accounts
     user = accounts.create_user(body.email, body.password, body.quota_bytes, body.is_admin)
-    return accounts.list_users(email=user.email)[0]
+    return _user_out(accounts, user.email)
 
 
-@router.patch("/admin/users", response_model=UserRow)
+@router.patch("/admin/users", response_model=UserOut)
 def update_user(body: UserChange, request: Request, principal: Principal = Depends(current_principal)):
     """Set a user's quota, disable or enable them. Administrators only. (The user is named in the body:
     users are not objects that one user owns, so their ids stay out of paths.)"""
     accounts = services(request).accounts
     user = accounts.update_user(principal, body.email, body.quota_bytes, body.disabled)
-    return accounts.list_users(email=user.email)[0]
+    return _user_out(accounts, user.email)
+
+
+class UserDeletion(BaseModel):
+    email: str = Field(max_length=320, description="Whose account (users are named by email, as in the CLI)")
+
+
+@router.post("/admin/users/deletions", response_model=DeletionOut, status_code=202)
+def delete_user(body: UserDeletion, request: Request, principal: Principal = Depends(current_principal)):
+    """Delete a user's account and everything it holds, as the user could themselves. Administrators only."""
+    return _deletion_out(request, services(request).deletions.delete_by_admin(principal, body.email))

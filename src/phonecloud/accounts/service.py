@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +16,7 @@ from phonecloud.accounts.models import ApiKey, Device, LoginSession, User
 from phonecloud.accounts.throttle import LoginThrottle, ThrottlePolicy
 from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from phonecloud.core.kinds import DataKind, Usage, usage_of
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 # Writing last_used_at on every request would turn each read into a write; once in a while is enough.
@@ -44,7 +47,13 @@ class AccountSummary:
     region: str
     used_bytes: int
     quota_bytes: int
-    asset_count: int
+    usage: dict[str, Usage]  # by data kind
+    extra: dict[str, Any] = field(default_factory=dict)  # fields kinds add for older clients ("asset_count")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"email": self.email, "is_admin": self.is_admin, "region": self.region, "used_bytes": self.used_bytes,
+                "quota_bytes": self.quota_bytes, "usage": {name: used.as_dict() for name, used in self.usage.items()},
+                **self.extra}
 
 
 @dataclass(frozen=True)
@@ -80,15 +89,22 @@ class UserRow:
     region: str
     quota_bytes: int
     used_bytes: int
-    asset_count: int
     created_at: dt.datetime
+    usage: dict[str, Usage] = field(default_factory=dict)  # by data kind
+
+    def as_dict(self, kinds: Sequence[DataKind] = ()) -> dict[str, Any]:
+        extra = {name: value for kind in kinds for name, value in kind.summary_fields(
+            self.usage.get(kind.name, Usage())).items()}
+        return {**{name: getattr(self, name) for name in ("id", "email", "is_admin", "disabled", "region",
+                                                           "quota_bytes", "used_bytes", "created_at")},
+                "usage": {name: used.as_dict() for name, used in self.usage.items()}, **extra}
 
 
 @dataclass(frozen=True)
 class ServerTotals:
     users: int
-    assets: int
     used_bytes: int
+    usage: dict[str, Usage]  # by data kind: every user's items and bytes
 
 
 class AccountService:
@@ -98,6 +114,7 @@ class AccountService:
         self.default_quota_bytes = default_quota_bytes
         self.session_lifetime = dt.timedelta(days=session_days)
         self.throttle = LoginThrottle(db, throttle_policy)
+        self.kinds: Sequence[DataKind] = ()  # the server's data kinds, whose usage accounts report
 
     # -- users -------------------------------------------------------------------------------------------
 
@@ -135,12 +152,11 @@ class AccountService:
             return session.scalar(select(func.count()).select_from(User)) or 0
 
     def summary(self, principal: Principal) -> AccountSummary:
-        from phonecloud.gallery.models import Asset  # the account page reports on the gallery it owns
-
         with self.db.read() as session:
             user = session.get(User, principal.user_id)
-            count = session.scalar(select(func.count()).select_from(Asset).where(Asset.owner_id == user.id))
-        return AccountSummary(user.email, user.is_admin, user.region, user.used_bytes, user.quota_bytes, count or 0)
+            usage = usage_of(self.kinds, session, user.id)
+        extra = {name: value for kind in self.kinds for name, value in kind.summary_fields(usage[kind.name]).items()}
+        return AccountSummary(user.email, user.is_admin, user.region, user.used_bytes, user.quota_bytes, usage, extra)
 
     # -- sessions ----------------------------------------------------------------------------------------
 
@@ -281,19 +297,15 @@ class AccountService:
     # -- administration and self-service -----------------------------------------------------------------
 
     def list_users(self, limit: int = 1000, email: str | None = None) -> list[UserRow]:
-        from phonecloud.gallery.models import Asset  # the administrators see how much each user keeps
-
-        counts = select(Asset.owner_id, func.count().label("assets")).group_by(Asset.owner_id)
-        users = select(User)
+        query = select(User).order_by(User.email).limit(limit)
         if email is not None:
-            user = self.user_by_email(email)
-            counts, users = counts.where(Asset.owner_id == user.id), users.where(User.id == user.id)
-        counts = counts.subquery()
-        query = (users.add_columns(func.coalesce(counts.c.assets, 0)).outerjoin(counts, counts.c.owner_id == User.id)
-                 .order_by(User.email).limit(limit))
+            query = query.where(User.id == self.user_by_email(email).id)
         with self.db.read() as session:
-            return [UserRow(user.id, user.email, user.is_admin, user.disabled, user.region, user.quota_bytes,
-                            user.used_bytes, count, user.created_at) for user, count in session.execute(query)]
+            users = list(session.scalars(query))
+            by_kind = {kind.name: kind.usage_by_owner(session) for kind in self.kinds}
+        return [UserRow(user.id, user.email, user.is_admin, user.disabled, user.region, user.quota_bytes,
+                        user.used_bytes, user.created_at,
+                        {name: owners.get(user.id, Usage()) for name, owners in by_kind.items()}) for user in users]
 
     def update_user(self, acting: Principal, email: str, quota_bytes: int | None = None,
                     disabled: bool | None = None) -> User:
@@ -334,9 +346,9 @@ class AccountService:
             session.execute(others.values(revoked_at=utcnow()))
 
     def totals(self) -> ServerTotals:
-        from phonecloud.gallery.models import Asset
-
         with self.db.read() as session:
             users, used = session.execute(select(func.count(), func.coalesce(func.sum(User.used_bytes), 0))).one()
-            assets = session.scalar(select(func.count()).select_from(Asset)) or 0
-        return ServerTotals(users, assets, used)
+            usage = {kind.name: kind.usage_by_owner(session) for kind in self.kinds}
+        return ServerTotals(users, used, {name: Usage(sum(u.items for u in owners.values()),
+                                                      sum(u.bytes for u in owners.values()))
+                                          for name, owners in usage.items()})

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from phonecloud.cli.common import fail, require_server_extra
+from phonecloud.cli.common import fail, open_services
 from phonecloud.notices import cli as notices_cli
 
 app = typer.Typer(help="Manage users and keys on this server (uses the server's settings).", no_args_is_help=True)
 app.add_typer(notices_cli.app, name="notice")
-
-
-def _services():
-    require_server_extra()
-    from phonecloud.core.container import Services
-
-    return Services.start()
 
 
 def _size(text: str) -> int:
@@ -38,7 +31,7 @@ def create_user(
     from phonecloud.core.errors import PhonecloudError
     from phonecloud.core.sizes import format_size
 
-    services = _services()
+    services = open_services()
     try:
         user = services.accounts.create_user(email, password, _size(quota) if quota else None, admin)
     except PhonecloudError as error:
@@ -52,7 +45,7 @@ def create_key(email: str, name: str = typer.Option("sync client", help="The dev
     """Create an API key for a device of EMAIL's; the key is printed alone on the last line."""
     from phonecloud.core.errors import PhonecloudError
 
-    services = _services()
+    services = open_services()
     try:
         issued = services.accounts.create_api_key(services.accounts.user_by_email(email).id, name)
     except PhonecloudError as error:
@@ -67,7 +60,7 @@ def set_quota(email: str, quota: str) -> None:
     from phonecloud.core.errors import PhonecloudError
     from phonecloud.core.sizes import format_size
 
-    services = _services()
+    services = open_services()
     try:
         user = services.accounts.set_quota(email, _size(quota))
     except PhonecloudError as error:
@@ -80,7 +73,7 @@ def ensure_admin(email: str = typer.Option("admin@localhost")) -> None:
     """Create a first admin with a random password if the server has no user yet (used by `make run`)."""
     import secrets
 
-    services = _services()
+    services = open_services()
     if services.accounts.count_users():
         typer.echo("users exist already; nothing to do")
         return
@@ -98,7 +91,7 @@ def jobs(
     from rich.console import Console
     from rich.table import Table
 
-    services = _services()
+    services = open_services()
     if retry_failed:
         typer.echo(f"queued {services.jobs.retry_failed()} failed jobs again")
     counts = services.jobs.counts()
@@ -120,7 +113,7 @@ def recover(json_output: bool = typer.Option(False, "--json", help="Print the re
 
     from phonecloud.core.sizes import format_size
 
-    services = _services()
+    services = open_services()
     report = services.recovery().run()
     expired = services.uploads.expire_due()  # as at start: resumable uploads past their time
     if json_output:
@@ -150,8 +143,8 @@ def scrub(
     from phonecloud.core.sizes import format_size
     from phonecloud.maintenance.scrub import Scrubber
 
-    services = _services()
-    scrubber = Scrubber(services.db, services.blobs)
+    services = open_services()
+    scrubber = Scrubber(services.db, services.blobs, list(services.kinds.values()))
     assets, total_bytes = scrubber.totals()
     # JSON lines own stdout, so the bar goes to stderr (and stays off when stdout shares the terminal).
     console = Console(stderr=json_output, highlight=False, soft_wrap=True)
@@ -175,4 +168,42 @@ def scrub(
         console.print(f"checked {summary.assets} originals ({format_size(summary.original_bytes)}){checked}: "
                       f"{summary.problems or 'no'} problems", markup=False)
     if summary.problems:
+        raise typer.Exit(1)
+
+
+@app.command("delete-user")
+def delete_user(
+    email: str,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation"),
+    json_output: bool = typer.Option(False, "--json", help="Print the receipt as JSON"),
+) -> None:
+    """Delete EMAIL's account and everything it holds, for good, and print the receipt. Sign-ins and keys stop
+    at once; if this command is stopped, a job worker finishes the deletion (or run the command again)."""
+    import json
+
+    from phonecloud.accounts.deletion import receipt_json
+    from phonecloud.accounts.service import Principal
+    from phonecloud.core.errors import PhonecloudError
+    from phonecloud.core.sizes import format_size
+
+    services = open_services()
+    try:
+        user = services.accounts.user_by_email(email)
+    except PhonecloudError as error:
+        fail(error.message)
+    if not yes:
+        typer.confirm(f"Delete {user.email} and everything the account holds, for good?", abort=True)
+    operator = Principal(0, "command line", is_admin=True)
+    deletion = services.deletions.delete_by_admin(operator, user.email, run_now=True)
+    receipt = receipt_json(services.deletions.run_here(deletion))
+    if json_output:
+        typer.echo(json.dumps(receipt))
+        return
+    for name, counts in receipt["removed"].items():
+        typer.echo(f"{name}: {counts['items']} items, {counts['rows']} rows, {counts['blobs']} files "
+                   f"({format_size(counts['bytes'])}) removed")
+    clean = receipt["final_scan"]["clean"]
+    typer.echo(f"deleted {user.email}: receipt {receipt['id']}; final check: "
+               f"{'nothing left' if clean else 'something left: ' + json.dumps(receipt['final_scan'])}")
+    if not clean:
         raise typer.Exit(1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from phonecloud.cli.common import fail
-from phonecloud.sync.config import Connection, MissingConnection, client_dir, resolve_connection, save_login
+from phonecloud.client.config import Connection, MissingConnection, client_dir, resolve_connection, save_login
 
 ServerOption = typer.Option(None, "--server", help="Server URL, e.g. http://nas.local:8000 [env PHONECLOUD_SERVER]")
 KeyOption = typer.Option(None, "--key", help="API key from `phonecloud admin create-key` [env PHONECLOUD_KEY]")
@@ -19,7 +19,7 @@ KeyOption = typer.Option(None, "--key", help="API key from `phonecloud admin cre
 def login(server: str = typer.Option(..., "--server", help="Server URL"),
           key: str = typer.Option(..., "--key", prompt=True, hide_input=True, help="API key")) -> None:
     """Check a server URL and API key, and save them for later commands."""
-    from phonecloud.sync.api import Api, ServerError
+    from phonecloud.client.api import Api, ServerError
 
     connection = Connection(server.rstrip("/"), key)
     api = Api(connection, retries=1)
@@ -44,10 +44,10 @@ def sync(
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line"),
 ) -> None:
     """Back up every photo and video below FOLDERS; unchanged files are never read again."""
-    from phonecloud.sync.api import Api, ServerError
-    from phonecloud.sync.engine import sync_once
-    from phonecloud.sync.report import Reporter
-    from phonecloud.sync.state import SyncState
+    from phonecloud.client.api import Api, ServerError
+    from phonecloud.client.progress import Reporter
+    from phonecloud.client.sync.engine import sync_once
+    from phonecloud.client.sync.state import SyncState
 
     try:
         connection = resolve_connection(server, key)
@@ -77,7 +77,7 @@ def sync(
 
     try:
         if watch:
-            from phonecloud.sync.watch import watch as watch_folders
+            from phonecloud.client.sync.watch import watch as watch_folders
 
             stop = threading.Event()
 

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import typer
 
+# What each optional storage needs, by the start of its URL: (extra, module it brings, setting).
+_STORAGE_EXTRAS = (("postgresql", "postgres", "psycopg", "PHONECLOUD_DATABASE_URL"),
+                   ("s3://", "s3", "boto3", "PHONECLOUD_BLOB_URL"))
+
 
 def require_server_extra() -> None:
+    """Exit with one line naming what to install when this command needs what is not installed: the server
+    itself, or the extra of the database or blob store the settings name."""
     try:
         import fastapi  # noqa: F401
         import sqlalchemy  # noqa: F401
     except ImportError:
-        typer.echo("this command needs the server: pip install 'phonecloud[server]'", err=True)
-        raise typer.Exit(2) from None
+        fail("this command needs the server: pip install 'phonecloud[server]'", 2)
+    from phonecloud.core.settings import Settings
+
+    settings = Settings()
+    urls = {"PHONECLOUD_DATABASE_URL": settings.resolved_database_url, "PHONECLOUD_BLOB_URL": settings.resolved_blob_url}
+    for start, extra, module, setting in _STORAGE_EXTRAS:
+        if urls[setting].startswith(start) and importlib.util.find_spec(module) is None:
+            fail(f"{setting} names {start.rstrip(':/')} storage, which needs the {extra} extra: "
+                 f"pip install 'phonecloud[{extra}]'", 2)
+
+
+def open_services():
+    """The server's services from the settings in the environment, for commands that work on its data."""
+    require_server_extra()
+    from phonecloud.server.container import Services
+
+    return Services.start()
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -25,7 +25,7 @@ def migrate_storage(
     from rich.console import Console
 
     from phonecloud.core.blobstore import open_blob_store
-    from phonecloud.core.container import Services
+    from phonecloud.server.container import Services, kind_migrations
     from phonecloud.core.db import Database
     from phonecloud.core.sizes import format_size
     from phonecloud.maintenance.migrate_storage import StorageMigration
@@ -45,7 +45,9 @@ def migrate_storage(
         def on_blob(key: str, size: int) -> None:
             status.update(f"copied {key} ({format_size(size)})")
 
-        report = StorageMigration(source.db, source.blobs, target_db, target_blobs, progress).run(max_blobs, on_blob)
+        migration = StorageMigration(source.db, source.blobs, target_db, target_blobs, progress,
+                                     list(source.kinds.values()), kind_migrations())
+        report = migration.run(max_blobs, on_blob)
     typer.echo(f"blobs: {report.blobs_copied} copied and verified ({format_size(report.bytes_copied)}), "
                f"{report.blobs_already_copied} already across; resumable uploads: {report.resumable_copied}")
     if not report.complete:

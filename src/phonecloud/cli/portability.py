@@ -11,7 +11,7 @@ import typer
 
 from phonecloud.cli.client import KeyOption, ServerOption
 from phonecloud.cli.common import fail
-from phonecloud.sync.config import MissingConnection, resolve_connection
+from phonecloud.client.config import MissingConnection, resolve_connection
 
 JsonOption = typer.Option(False, "--json", help="Print a JSON summary as the last line")
 TransfersOption = typer.Option(4, min=1, max=64, help="Files transferred in parallel")
@@ -23,19 +23,19 @@ class Layout(str, enum.Enum):
 
 
 def _api(server: str | None, key: str | None, transfers: int = 4):
-    from phonecloud.portability.client_api import PortabilityApi
+    from phonecloud.client.api import Api
 
     try:
         connection = resolve_connection(server, key)
     except MissingConnection as error:
         fail(str(error), 2)
-    return PortabilityApi(connection, transfers)
+    return Api(connection, transfers)
 
 
 def _run(api, label: str, work, errors: tuple[type[Exception], ...]) -> dict:
     """work(reporter)'s summary as a dict, with a progress display; a refusal ends the command with its reason."""
-    from phonecloud.portability.progress import TransferReporter
-    from phonecloud.sync.api import ServerError
+    from phonecloud.client.errors import ServerError
+    from phonecloud.client.progress import TransferReporter
 
     try:
         with TransferReporter(label=label) as reporter:
@@ -66,7 +66,7 @@ def export(
 ) -> None:
     """Download an export of the whole library as zip parts (Google Takeout's layout) into OUT, resuming
     what an earlier run left there, and verify every part against the export's manifest."""
-    from phonecloud.portability.export_client import ExportFailed, run_export
+    from phonecloud.client.export import ExportFailed, run_export
 
     api = _api(server, key)
     summary = _run(api, "exporting", lambda reporter: run_export(api, out, new, reporter), (ExportFailed,))
@@ -90,7 +90,7 @@ def pull(
 ) -> None:
     """Mirror the library into FOLDER: originals with their capture times as modification times, and a
     Takeout sidecar beside each. A second run fetches only what changed."""
-    from phonecloud.portability.pull import pull as run_pull
+    from phonecloud.client.pull.mirror import pull as run_pull
 
     api = _api(server, key, transfers)
     summary = _run(api, "pulling",
@@ -113,7 +113,7 @@ def import_export(
     """Import a phonecloud export (or a Google Takeout of Google Photos) into the server: originals, capture
     times, albums, favourites and the trash. Safe to run again: nothing is imported twice."""
     from phonecloud.portability.archive import UnsafeArchive
-    from phonecloud.portability.importer import import_export as run_import
+    from phonecloud.client.importer import import_export as run_import
 
     api = _api(server, key, transfers)
     summary = _run(api, "importing", lambda reporter: run_import(api, sources, transfers, reporter), (UnsafeArchive,))

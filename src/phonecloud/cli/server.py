@@ -16,7 +16,7 @@ def serve(
     require_server_extra()
     import uvicorn
 
-    from phonecloud.core.app import create_app
+    from phonecloud.server.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, access_log=access_log, proxy_headers=False,
                 timeout_keep_alive=30, log_level="info")

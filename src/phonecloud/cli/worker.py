@@ -7,7 +7,7 @@ import threading
 
 import typer
 
-from phonecloud.cli.common import require_server_extra
+from phonecloud.cli.common import open_services
 
 
 def worker(
@@ -15,10 +15,7 @@ def worker(
     until_idle: bool = typer.Option(False, "--until-idle", help="Exit when no job is ready instead of waiting"),
 ) -> None:
     """Run background jobs (thumbnails, metadata, ...) from the server's database until stopped."""
-    require_server_extra()
-    from phonecloud.core.container import Services
-
-    services = Services.start()
+    services = open_services()
     pool = services.workers(threads)
     try:
         if until_idle:

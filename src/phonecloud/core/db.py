@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -154,13 +155,18 @@ class Database:
         with self._write_turn, self._writes() as session, session.begin():
             yield session
 
-    def migrate(self) -> None:
+    def migrate(self, kind_migrations: Sequence[Path] = ()) -> None:
+        """Bring the schema to the latest revision: the core's history, and each data kind's own revisions
+        (a kind keeps them in its folder; they chain onto the same history)."""
         from alembic import command
         from alembic.config import Config
 
         migrations = Path(__file__).resolve().parent.parent / "migrations"
         config = Config()
         config.set_main_option("script_location", str(migrations))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join(
+            str(folder) for folder in (migrations / "versions", *kind_migrations)))
         config.attributes["engine"] = self.engine
         with self._migration_lock():
             command.upgrade(config, "head")

@@ -1,10 +1,11 @@
-"""HTTP plumbing shared by every domain's routes: JSON errors, authentication, byte ranges."""
+"""HTTP plumbing shared by every domain's routes: JSON errors, request validation, byte ranges."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import re
+from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -15,10 +16,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from phonecloud.accounts.service import Principal
-from phonecloud.core.container import Services
 from phonecloud.core.dates import bounded
-from phonecloud.core.errors import PhonecloudError, RangeNotSatisfiable, Unauthorized
+from phonecloud.core.errors import PhonecloudError, RangeNotSatisfiable
 
 log = logging.getLogger("phonecloud")
 
@@ -57,24 +56,9 @@ ERROR_RESPONSES = {status: {"model": ErrorOut, "description": description} for s
 }.items()}
 
 
-def services(request: Request) -> Services:
+def services(request: Request):
+    """The running server's services (phonecloud.server.container.Services), as the app's lifespan built them."""
     return request.app.state.services
-
-
-_PRINCIPAL = "phonecloud.principal"  # where a request keeps its caller once known
-
-
-def current_principal(request: Request) -> Principal:
-    """The caller, from `Authorization: Bearer <session token or API key>` (looked up once per request)."""
-    known = request.scope.get(_PRINCIPAL)
-    if known is not None:
-        return known
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("missing credentials: send 'Authorization: Bearer <API key or session token>'")
-    principal = request.scope[_PRINCIPAL] = services(request).accounts.authenticate(token.strip())
-    return principal
 
 
 class InvalidBody(StarletteHTTPException):
@@ -191,3 +175,31 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if start >= size or (last and int(last) < start):
         raise RangeNotSatisfiable(f"range {header!r} is outside the {size} bytes of the file", size=size)
     return ByteRange(start, end)
+
+
+@dataclass(frozen=True)
+class RangedAnswer:
+    """What a download of `size` bytes answers to a request's Range and If-Range: the status, the headers,
+    and the stretch [start, end) of the bytes to send."""
+
+    status: int
+    headers: dict[str, str]
+    start: int
+    end: int
+
+
+def ranged_answer(request: Request, size: int, etag: str, filename: str, cache_control: str) -> RangedAnswer:
+    """One range of a file (or all of it when not asked for, or when If-Range names another version)."""
+    if_range = request.headers.get("if-range")
+    wanted = parse_range(request.headers.get("range"), size) if if_range in (None, etag) else None
+    start, end = (wanted.start, wanted.end) if wanted else (0, size)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Content-Length": str(end - start),
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+        "Cache-Control": cache_control,
+    }
+    if wanted:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    return RangedAnswer(206 if wanted else 200, headers, start, end)

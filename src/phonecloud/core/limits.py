@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phonecloud.core.errors import HeadersTooLarge
-from phonecloud.core.http import InvalidBody, current_principal, error_response
+from phonecloud.core.http import InvalidBody, error_response
 from phonecloud.core.streaming import drain_body
 
 # The HTTP parser keeps no limit of its own; a tus Upload-Metadata with a 4096-character name fits well.
@@ -127,8 +127,14 @@ def _located(problem: dict) -> dict:
     return {**problem, "loc": ("body", *problem["loc"])}
 
 
-def _depends_on(dependant, call) -> bool:
-    return any(sub.call is call or _depends_on(sub, call) for sub in dependant.dependencies)
+def _authenticator(dependant):
+    """The route's dependency that authenticates its caller (marked `authenticates_caller`), if any."""
+    for sub in dependant.dependencies:
+        if getattr(sub.call, "authenticates_caller", False):
+            return sub.call
+        if found := _authenticator(sub):
+            return found
+    return None
 
 
 class ApiRoute(APIRoute):
@@ -140,13 +146,13 @@ class ApiRoute(APIRoute):
         model = self.body_field.field_info.annotation if self.body_field is not None else None
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return handler
-        authenticates = _depends_on(self.dependant, current_principal)
+        authenticate = _authenticator(self.dependant)
         limit = body_limit(self)
 
         async def authenticated_first(request: Request) -> Response:
-            if authenticates:
+            if authenticate is not None:
                 try:
-                    await run_in_threadpool(current_principal, request)
+                    await run_in_threadpool(authenticate, request)
                 except Exception:
                     declared = _declared_length(request.scope)
                     if declared is not None and declared <= limit:  # read and dropped: the client reads the answer

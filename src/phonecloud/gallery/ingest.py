@@ -1,90 +1,187 @@
-"""The byte side of an upload: sniff, hash and stage a stream without ever holding it whole in memory."""
+"""Photos and videos arriving: the gallery's destination in the general intake. Stored once per user by
+content, durably, charged to the quota atomically, with the media job that completes the asset."""
 
 from __future__ import annotations
 
-import hashlib
-import zlib
+import errno
+import uuid
+from collections.abc import Callable
 
-from phonecloud.accounts.quota import Allowance
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
+from phonecloud.accounts.models import User
+from phonecloud.accounts.quota import QuotaLedger
+from phonecloud.accounts.service import Principal
 from phonecloud.core.blobstore import BlobStore
-from phonecloud.core.errors import BadRequest, TooLarge, UnsupportedMedia
-from phonecloud.media.sniff import SNIFF_BYTES, MediaType, sniff
+from phonecloud.core.dates import bounded
+from phonecloud.core.db import Database, utcnow
+from phonecloud.core.errors import BadRequest, InsufficientStorage, TooLarge, UnsupportedMedia
+from phonecloud.gallery import repository
+from phonecloud.gallery.blobs import original_key
+from phonecloud.gallery.models import Asset
+from phonecloud.gallery.names import MAX_FILENAME_CHARS, record_filename
+from phonecloud.jobs.queue import JobQueue
+from phonecloud.media.jobs import MEDIA_JOB, job_subject
+from phonecloud.media.sniff import MediaType, sniff
+from phonecloud.uploads.intake import Finished, IntakeMeta, Prepaid
+from phonecloud.uploads.staged import StagedUpload
+
+DESTINATION = "gallery"
+MAX_PRECHECK_ITEMS = 10_000
 
 
-class StagedUpload:
-    """Feed it chunks; it refuses unsupported content as soon as the first bytes tell, and oversize data."""
+def media_type(head: bytes) -> MediaType:
+    """What the first bytes say the file is; UnsupportedMedia for anything but a photo or video."""
+    found = sniff(head)
+    if found is None:
+        raise UnsupportedMedia("not a photo or video: the content is none of JPEG, HEIC/HEIF, AVIF, PNG, WebP, GIF, "
+                               "TIFF, camera RAW, MP4, MOV, 3GP, MKV, WebM or AVI")
+    return found
 
-    def __init__(self, blobs: BlobStore, max_bytes: int, allowance: Allowance | None = None):
-        self._writer = blobs.writer()
-        self._max_bytes = max_bytes
-        self._allowance = allowance  # the owner's free quota, for uploads that have not reserved theirs
-        self._sha1 = hashlib.sha1()
-        self._crc32 = 0
-        self._head = b""
-        self.media_type: MediaType | None = None
-        self.size = 0
 
-    def feed(self, chunks: list[bytes]) -> None:
-        """Take the next pieces of the stream (a list, so that a batch costs one write call)."""
-        self.inspect(chunks)
-        self.store(chunks)
+class GalleryIntake:
+    name = DESTINATION
 
-    def inspect(self, chunks: list[bytes]) -> None:
-        """Count, recognise and hash a batch; may run in parallel with store() of the same batch."""
-        for chunk in chunks:
-            self.size += len(chunk)
-            if self.size > self._max_bytes:
-                raise TooLarge(f"file larger than the server's limit of {self._max_bytes} bytes",
-                               limit=self._max_bytes)
-            if self._allowance is not None:
-                self._allowance.take(len(chunk))
-            if self.media_type is None:
-                self._head += chunk[: SNIFF_BYTES - len(self._head)]
-                if len(self._head) >= SNIFF_BYTES:
-                    self._identify()
-            self._sha1.update(chunk)
-            self._crc32 = zlib.crc32(chunk, self._crc32)
+    def __init__(self, db: Database, blobs: BlobStore, quota: QuotaLedger, jobs: JobQueue, max_upload_bytes: int,
+                 gate: Callable[[Principal], None]):
+        self.db = db
+        self.blobs = blobs
+        self.quota = quota
+        self.jobs = jobs
+        self.max_upload_bytes = max_upload_bytes
+        self.gate = gate  # the kind's intake gate (plans, feature retirement)
 
-    def store(self, chunks: list[bytes]) -> None:
-        self._writer.write_many(chunks)
+    identify = staticmethod(media_type)
 
-    def _identify(self) -> None:
-        self.media_type = sniff(self._head)
-        if self.media_type is None:
-            raise UnsupportedMedia(
-                "not a photo or video: the content is none of JPEG, HEIC/HEIF, AVIF, PNG, WebP, GIF, TIFF, "
-                "camera RAW, MP4, MOV, 3GP, MKV, WebM or AVI"
-            )
+    # -- before the bytes ---------------------------------------------------------------------------------
 
-    def finish(self, declared_size: int | None, declared_sha1: str | None) -> None:
-        """Check the whole stream against what the client declared; raises before anything is committed."""
-        if self.size == 0:
-            raise BadRequest("empty body: a photo or video has at least one byte")
-        if self.media_type is None:
-            self._identify()
-        if declared_size is not None and declared_size != self.size:
-            raise BadRequest(f"declared size {declared_size} does not match the {self.size} bytes received",
-                             declared_size=declared_size, received_size=self.size)
-        if declared_sha1 is not None and declared_sha1.lower() != self.sha1:
-            raise BadRequest(f"declared SHA-1 {declared_sha1} does not match the received content's {self.sha1}",
-                             declared_sha1=declared_sha1, received_sha1=self.sha1)
+    def check(self, principal: Principal, meta: IntakeMeta) -> None:
+        self.gate(principal)
+        bounded(meta.file_modified_at, "modified_at")
+        if not meta.filename or len(meta.filename) > MAX_FILENAME_CHARS:
+            raise BadRequest(f"filename must be 1 to {MAX_FILENAME_CHARS} characters")
+        if meta.declared_size is not None and meta.declared_size <= 0:
+            raise BadRequest("declared size must be a positive number of bytes")
+        if meta.declared_size is not None and meta.declared_size > self.max_upload_bytes:
+            raise self.too_large(meta.declared_size)
+        sha1 = meta.declared_sha1
+        if sha1 is not None and (len(sha1) != 40 or any(c not in "0123456789abcdefABCDEF" for c in sha1)):
+            raise BadRequest("sha1 must be 40 hexadecimal digits")
 
-    @property
-    def sha1(self) -> str:
-        return self._sha1.hexdigest()
+    def check_room(self, principal: Principal, size: int, declared_sha1: str | None) -> None:
+        """Refuse early, before any byte is read, an upload that cannot fit (the final charge is atomic).
 
-    @property
-    def crc32(self) -> int:
-        return self._crc32
+        A duplicate costs nothing, so without a declared SHA-1 that is known to be new, only a file
+        larger than the whole quota is refused this early.
+        """
+        if size > self.max_upload_bytes:
+            raise self.too_large(size)
+        with self.db.read() as session:
+            user = session.get(User, principal.user_id)
+            known_new = declared_sha1 is not None and repository.asset_by_sha1(
+                session, user.id, declared_sha1.lower()) is None
+        limit = self.quota.limit(user)
+        if size > limit or (known_new and user.used_bytes + size > limit):
+            raise self.quota.exceeded(user, size)
 
-    def seal(self) -> None:
-        self._writer.seal()
+    def stage(self, principal: Principal, meta: IntakeMeta, expected_size: int | None = None) -> StagedUpload:
+        """expected_size: what the request declares (its Content-Length), else what the client said."""
+        expected = expected_size if expected_size is not None else meta.declared_size
+        allowance = self.quota.allowance(principal.user_id, principal.room_bytes, expected,
+                                         lambda: self._stored_size(principal.user_id, meta.declared_sha1))
+        return StagedUpload(self.blobs, self.max_upload_bytes, self.identify, allowance)
 
-    def commit(self, key: str) -> None:
-        self._writer.commit(key)
+    def _stored_size(self, owner_id: int, sha1: str | None) -> int | None:
+        existing = self._existing(owner_id, sha1.lower()) if sha1 else None
+        return existing.size_bytes if existing is not None else None
 
-    def abort(self) -> None:
-        """Drop what is staged (nothing once committed) and stop counting it in flight."""
-        if self._allowance is not None:
-            self._allowance.release()
-        self._writer.abort()
+    def precheck(self, principal: Principal, items: list[tuple[str, str]]) -> list[dict]:
+        """For each (client id, SHA-1), whether the user already has those bytes, and as which asset."""
+        if len(items) > MAX_PRECHECK_ITEMS:
+            raise BadRequest(f"at most {MAX_PRECHECK_ITEMS} items per check; split the list")
+        sha1s = [sha1.lower() for _, sha1 in items]
+        with self.db.read() as session:
+            found = repository.assets_by_sha1(session, principal.user_id, sha1s)
+        results = []
+        for (client_id, _), sha1 in zip(items, sha1s):
+            asset_id, trashed = found.get(sha1, (None, False))
+            results.append({"id": client_id, "sha1": sha1, "exists": asset_id is not None,
+                            "asset_id": asset_id, "trashed": trashed})
+        return results
+
+    # -- after the bytes ----------------------------------------------------------------------------------
+
+    def finish(self, principal: Principal, staged: StagedUpload, meta: IntakeMeta, last_chunks: list[bytes] = (),
+               prepaid: Prepaid | None = None) -> Finished:
+        """Store a fully received upload once: de-duplicate, commit the blob, charge the quota atomically.
+
+        The blob is committed under a key of its own (content hash plus a random suffix) before the
+        transaction, so the slow fsyncs run in parallel with other uploads; if the transaction then
+        refuses it (quota, or a concurrent upload of the same bytes won), the key is ours alone to delete.
+        A crash between the two leaves an unreferenced blob, never a row without its bytes.
+        """
+        try:
+            staged.feed(list(last_chunks))
+            staged.finish(meta.declared_size, meta.declared_sha1)
+            existing = self._existing(principal.user_id, staged.sha1)
+            if existing is not None:
+                return self._duplicate(existing, prepaid)
+            key = original_key(principal.user_id, staged.sha1)
+            self._commit_blob(staged, key)
+        finally:
+            staged.abort()
+        try:
+            return Finished(*self._insert(principal, staged, meta, key, prepaid))
+        except IntegrityError:  # a concurrent upload of the same bytes won the race
+            self.blobs.delete(key)
+            winner = self._existing(principal.user_id, staged.sha1)
+            if winner is None:
+                raise
+            return self._duplicate(winner, prepaid)
+        except BaseException:
+            self.blobs.delete(key)
+            raise
+
+    @staticmethod
+    def _commit_blob(staged: StagedUpload, key: str) -> None:
+        try:
+            staged.commit(key)
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage("the server's storage is full; nothing was stored") from error
+            raise
+
+    def _duplicate(self, existing: Asset, prepaid: Prepaid | None) -> Finished:
+        if prepaid is not None:
+            with self.db.write() as session:
+                prepaid.settle(session, existing.id, created=False)
+        return Finished(existing.id, False, existing)
+
+    def _existing(self, owner_id: int, sha1: str) -> Asset | None:
+        with self.db.read() as session:
+            return repository.asset_by_sha1(session, owner_id, sha1)
+
+    def _insert(self, principal: Principal, staged: StagedUpload, meta: IntakeMeta, key: str,
+                prepaid: Prepaid | None) -> tuple[uuid.UUID, bool, Asset]:
+        media: MediaType = staged.content
+        values = dict(
+            id=uuid.uuid4(), owner_id=principal.user_id, device_id=principal.device_id, kind=media.kind,
+            mime_type=media.mime, original_filename=record_filename(meta.filename), size_bytes=staged.size,
+            sha1=staged.sha1, crc32=staged.crc32, blob_key=key, file_modified_at=meta.file_modified_at,
+            sort_at=meta.file_modified_at, uploaded_at=utcnow(), is_favorite=False, trashed_at=None,
+        )
+        with self.db.write() as session:
+            if prepaid is None:
+                self.quota.charge(session, principal.user_id, staged.size)
+            session.execute(insert(Asset).values(values))  # a plain INSERT: every upload passes here
+            # In the same transaction: an asset is never stored without the job that completes it.
+            JobQueue.enqueue_in(session, MEDIA_JOB, job_subject(values["id"]), owner_id=principal.user_id)
+            if prepaid is not None:
+                prepaid.settle(session, values["id"], created=True)
+        self.jobs.wake()
+        return values["id"], True, Asset(**values)
+
+    def too_large(self, size: int) -> TooLarge:
+        return TooLarge(f"a file of {size} bytes exceeds the server's limit of {self.max_upload_bytes} bytes",
+                        limit=self.max_upload_bytes, file_size=size)

@@ -20,6 +20,11 @@ MEDIA_EXTENSIONS = frozenset({
 })
 
 
+def readable(name: str) -> str:
+    """A file or folder name as a disk gave it, fit for the server: bytes that are not UTF-8 become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def record_filename(name: str) -> str:
     """The name as the client sent it, except NUL, which no portable database text column can hold."""
     return name.replace("\x00", "\u2400")

@@ -9,9 +9,11 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from phonecloud.accounts.models import User
 from phonecloud.core.db import one_of
+from phonecloud.core.kinds import BlobCheck, ScrubItem
 from phonecloud.gallery.models import Album, AlbumAsset, Asset
-from phonecloud.media.models import AssetMedia
+from phonecloud.media.models import DERIVATIVES, READY, AssetMedia
 
 TRASHED_EVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # trashed_at >= this: in the trash (IS NOT NULL, as a range)
 
@@ -119,3 +121,58 @@ def newer_page(owner_id: int, trashed: bool, before: tuple[dt.datetime, uuid.UUI
 def trashed_before(cutoff: dt.datetime, limit: int) -> Select:
     """Every user's assets moved to the trash before cutoff (the purge is the one query across owners)."""
     return select(Asset).where(Asset.trashed_at < cutoff).order_by(Asset.trashed_at).limit(limit)
+
+
+def usage(session: Session, owner_id: int) -> tuple[int, int]:
+    """(items, bytes) the owner keeps, trashed ones included (they keep their bytes until deleted)."""
+    items, size = session.execute(select(func.count(), func.coalesce(func.sum(Asset.size_bytes), 0))
+                                  .where(Asset.owner_id == owner_id)).one()
+    return items, size
+
+
+def usage_by_owner(session: Session) -> dict[int, tuple[int, int]]:
+    rows = session.execute(select(Asset.owner_id, func.count(), func.sum(Asset.size_bytes)).group_by(Asset.owner_id))
+    return {owner_id: (items, size) for owner_id, items, size in rows}
+
+
+def owner_assets_batch(session: Session, owner_id: int, limit: int) -> list[Asset]:
+    return list(session.scalars(select(Asset).where(Asset.owner_id == owner_id).limit(limit)))
+
+
+def rows_of_owner(session: Session, owner_id: int) -> int:
+    """Every gallery row that is the owner's: assets (their media rows and album places go with them) and albums."""
+    assets = session.scalar(select(func.count()).select_from(Asset).where(Asset.owner_id == owner_id)) or 0
+    albums = session.scalar(select(func.count()).select_from(Album).where(Album.owner_id == owner_id)) or 0
+    return assets + albums
+
+
+def dependent_rows(session: Session, asset_ids: Sequence[uuid.UUID]) -> int:
+    """Media rows and album places of these assets: deleted with them (ON DELETE CASCADE)."""
+    media = session.scalar(select(func.count()).select_from(AssetMedia).where(AssetMedia.asset_id.in_(asset_ids)))
+    places = session.scalar(select(func.count()).select_from(AlbumAsset).where(AlbumAsset.asset_id.in_(asset_ids)))
+    return (media or 0) + (places or 0)
+
+
+def scrub_totals(session: Session) -> tuple[int, int]:
+    count, size = session.execute(select(func.count(), func.coalesce(func.sum(Asset.size_bytes), 0))
+                                  .select_from(Asset)).one()
+    return count, size
+
+
+def scrub_page(session: Session, after: str | None, derivatives: bool, limit: int = 500) -> list[ScrubItem]:
+    """The next assets by id (keyset pagination: each page costs the same, and no read stays open), with the
+    blobs to read back: the original, and the thumbnail and preview the pipeline reports ready."""
+    query = (select(Asset.id, User.email, Asset.blob_key, Asset.sha1, Asset.size_bytes, AssetMedia.state,
+                    AssetMedia.thumbnail_key, AssetMedia.preview_key)
+             .join(User, User.id == Asset.owner_id).outerjoin(AssetMedia, AssetMedia.asset_id == Asset.id)
+             .order_by(Asset.id).limit(limit))
+    if after is not None:
+        query = query.where(Asset.id > uuid.UUID(after))
+    items = []
+    for asset_id, email, key, sha1, size, state, thumbnail, preview in session.execute(query):
+        blobs = [BlobCheck("original", key, size, sha1)]
+        if derivatives and state == READY:
+            blobs += [BlobCheck(name, derived, mime=DERIVATIVES[name][1])
+                      for name, derived in (("thumbnail", thumbnail), ("preview", preview))]
+        items.append(ScrubItem(str(asset_id), email, tuple(blobs)))
+    return items

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from typing import Annotated
 import uuid
-from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,30 +12,33 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from phonecloud.accounts.http import current_principal
 from phonecloud.accounts.service import Principal
 from phonecloud.core.errors import BadRequest, PhonecloudError
 from phonecloud.core.streaming import drain_body, receive_into
-from phonecloud.core.http import ErrorOut, Moment, current_principal, error_response, parse_range, services
+from phonecloud.core.http import ErrorOut, Moment, error_response, ranged_answer
 from phonecloud.core.limits import ApiRoute
 from phonecloud.gallery.names import safe_filename
 from phonecloud.gallery.schemas import (
     AlbumChangeResponse, AlbumIn, AlbumOut, AlbumPatch, AssetIds, AssetOut, AssetPage, CheckRequest,
     CheckResponse, OriginalsRequest, UploadOut, asset_out,
 )
-from phonecloud.gallery.service import SMALL_UPLOAD, UploadMeta
+from phonecloud.accounts.quota import SMALL_UPLOAD
+from phonecloud.gallery.context import gallery_of
+from phonecloud.uploads.intake import IntakeMeta
 from phonecloud.media.sniff import sniff_extension
 
 router = APIRouter(tags=["gallery"], route_class=ApiRoute)
 
 
 
-def _many(gallery, assets) -> list[AssetOut]:
-    media = gallery.media_of(assets)
+def _many(request: Request, assets) -> list[AssetOut]:
+    media = gallery_of(request).library.media_of(assets)
     return [asset_out(asset, media.get(asset.id)) for asset in assets]
 
 
-def _one(gallery, asset) -> AssetOut:
-    return _many(gallery, [asset])[0]
+def _one(request: Request, asset) -> AssetOut:
+    return _many(request, [asset])[0]
 
 
 @router.post(
@@ -56,19 +58,19 @@ async def upload_asset(
     principal: Principal = Depends(current_principal),
 ):
     """Upload one photo or video as the raw request body, streamed and stored durably before the answer."""
-    gallery = services(request).gallery
-    meta = UploadMeta(filename, modified_at, size, sha1)
+    intake = gallery_of(request).intake
+    meta = IntakeMeta(filename, modified_at, size, sha1)
     declared_length = int(request.headers["content-length"]) if request.headers.get("content-length", "").isdigit() else None
     body = request.stream()
     staged = None
     try:
-        gallery.check_meta(meta)
+        intake.check(principal, meta)
         expected = declared_length if declared_length is not None else size
         if expected and expected > SMALL_UPLOAD:  # below, a refusal costs less than the look-up that would make it early
-            await anyio.to_thread.run_sync(gallery.check_room, principal, expected, sha1)
-        staged = gallery.start_upload(principal, expected, sha1)
+            await anyio.to_thread.run_sync(intake.check_room, principal, expected, sha1)
+        staged = intake.stage(principal, meta, expected)
         last_batch = await receive_into(body, staged)
-        result = await anyio.to_thread.run_sync(gallery.finish_upload, principal, staged, meta, last_batch)
+        result = await anyio.to_thread.run_sync(intake.finish, principal, staged, meta, last_batch)
     except ClientDisconnect:
         if staged is not None:
             staged.abort()
@@ -81,14 +83,14 @@ async def upload_asset(
         if staged is not None:
             staged.abort()
         raise
-    out = UploadOut(id=result.asset.id, duplicate=not result.created, asset=_one(gallery, result.asset))
+    out = UploadOut(id=result.item_id, duplicate=not result.created, asset=_one(request, result.item))
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
 
 
 @router.post("/assets/check", response_model=CheckResponse)
 def check_assets(body: CheckRequest, request: Request, principal: Principal = Depends(current_principal)):
     """Which of these files (by SHA-1) the caller already has: the client uploads only the rest."""
-    results = services(request).gallery.precheck(principal, [(item["id"], item["sha1"]) for item in body.items])
+    results = gallery_of(request).intake.precheck(principal, [(item["id"], item["sha1"]) for item in body.items])
     return {"results": results}
 
 
@@ -101,14 +103,13 @@ def list_assets(
     principal: Principal = Depends(current_principal),
 ):
     """The library newest first (by capture time when known, else modification time)."""
-    page = services(request).gallery.list_assets(principal, cursor, limit, trashed)
-    return AssetPage(items=_many(services(request).gallery, page.items), next_cursor=page.next_cursor)
+    page = gallery_of(request).library.list_assets(principal, cursor, limit, trashed)
+    return AssetPage(items=_many(request, page.items), next_cursor=page.next_cursor)
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut)
 def get_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
-    gallery = services(request).gallery
-    return _one(gallery, gallery.get_asset(principal, asset_id))
+    return _one(request, gallery_of(request).library.get_asset(principal, asset_id))
 
 
 @router.get("/assets/{asset_id}/original", response_class=StreamingResponse,
@@ -122,23 +123,11 @@ async def download_original(asset_id: uuid.UUID, request: Request) -> Response:
 
 
 def _original_response(asset_id: uuid.UUID, request: Request) -> Response:
-    gallery = services(request).gallery
+    gallery = gallery_of(request).library
     asset = gallery.get_asset(current_principal(request), asset_id)
-    etag = f'"{asset.sha1}"'
-    if_range = request.headers.get("if-range")
-    wanted = parse_range(request.headers.get("range"), asset.size_bytes) if if_range in (None, etag) else None
-    start, end = (wanted.start, wanted.end) if wanted else (0, asset.size_bytes)
     name = safe_filename(asset.original_filename, sniff_extension(asset.mime_type))
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": etag,
-        "Content-Length": str(end - start),
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-        "Cache-Control": "private, max-age=31536000, immutable",
-    }
-    if wanted:
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{asset.size_bytes}"
-    status = 206 if wanted else 200
+    answer = ranged_answer(request, asset.size_bytes, f'"{asset.sha1}"', name, "private, max-age=31536000, immutable")
+    status, headers, start, end = answer.status, answer.headers, answer.start, answer.end
     chunks = gallery.read_original(asset, start, end)
     first = next(chunks, b"")
     if len(first) == end - start:
@@ -156,21 +145,21 @@ def download_originals(body: OriginalsRequest, request: Request, principal: Prin
     the order asked, split by the sizes the library listing gives. One request instead of one per file
     saves the server most of its work per file. Every asset is checked before the first byte; an original
     lost meanwhile stops the answer short of its Content-Length (fetch the rest one by one, with Range)."""
-    gallery = services(request).gallery
+    gallery = gallery_of(request).library
     assets = gallery.owned_assets(principal, body.asset_ids)
     return StreamingResponse(gallery.read_originals(assets), media_type="application/octet-stream",
                              headers={"Content-Length": str(sum(asset.size_bytes for asset in assets))})
 
 
 def _derivative(name: str, asset_id: uuid.UUID, request: Request, principal: Principal) -> StreamingResponse:
-    container = services(request)
-    asset = container.gallery.get_asset(principal, asset_id)
-    key, mime = container.media().derivative(asset, container.gallery.media_of([asset]).get(asset.id), name)
+    gallery = gallery_of(request)
+    asset = gallery.library.get_asset(principal, asset_id)
+    key, mime = gallery.media().derivative(asset, gallery.library.media_of([asset]).get(asset.id), name)
     etag = f'"{asset.sha1}-{name}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    return StreamingResponse(container.blobs.get(key), media_type=mime, headers=headers)
+    return StreamingResponse(gallery.library.blobs.get(key), media_type=mime, headers=headers)
 
 
 _DERIVATIVE_RESPONSES = {200: {"content": {"image/*": {}}}, 304: {},
@@ -192,65 +181,61 @@ def preview(asset_id: uuid.UUID, request: Request, principal: Principal = Depend
 @router.post("/assets/{asset_id}/trash", response_model=AssetOut)
 def trash_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
     """Move to the trash: hidden from the library, kept (and counted in the quota) until deleted for good."""
-    gallery = services(request).gallery
-    return _one(gallery, gallery.set_trashed(principal, asset_id, True))
+    return _one(request, gallery_of(request).library.set_trashed(principal, asset_id, True))
 
 
 @router.post("/assets/{asset_id}/restore", response_model=AssetOut)
 def restore_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
-    gallery = services(request).gallery
-    return _one(gallery, gallery.set_trashed(principal, asset_id, False))
+    return _one(request, gallery_of(request).library.set_trashed(principal, asset_id, False))
 
 
 @router.put("/assets/{asset_id}/favorite", response_model=AssetOut)
 def favorite_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
     """Mark as a favourite (idempotent)."""
-    gallery = services(request).gallery
-    return _one(gallery, gallery.set_favorite(principal, asset_id, True))
+    return _one(request, gallery_of(request).library.set_favorite(principal, asset_id, True))
 
 
 @router.delete("/assets/{asset_id}/favorite", response_model=AssetOut)
 def unfavorite_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
     """No longer a favourite (idempotent)."""
-    gallery = services(request).gallery
-    return _one(gallery, gallery.set_favorite(principal, asset_id, False))
+    return _one(request, gallery_of(request).library.set_favorite(principal, asset_id, False))
 
 
 @router.delete("/assets/{asset_id}", status_code=204, responses={404: {}, 409: {"description": "Not in the trash"}})
 def delete_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
     """Delete a trashed item for good: the original and its derivatives are removed and its bytes leave the
     quota. Items left in the trash are deleted this way automatically after 30 days."""
-    services(request).gallery.delete_forever(principal, asset_id)
+    gallery_of(request).library.delete_forever(principal, asset_id)
 
 
 @router.get("/albums", response_model=list[AlbumOut])
 def list_albums(request: Request, principal: Principal = Depends(current_principal)):
-    return [AlbumOut.of(album, count) for album, count in services(request).gallery.list_albums(principal)]
+    return [AlbumOut.of(album, count) for album, count in gallery_of(request).albums.list_albums(principal)]
 
 
 @router.post("/albums", response_model=AlbumOut, status_code=201)
 def create_album(body: AlbumIn, request: Request, principal: Principal = Depends(current_principal)):
-    return AlbumOut.of(services(request).gallery.create_album(principal, body.title, body.description,
+    return AlbumOut.of(gallery_of(request).albums.create_album(principal, body.title, body.description,
                                                               body.created_at), 0)
 
 
 @router.get("/albums/{album_id}", response_model=AlbumOut)
 def get_album(album_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
-    return AlbumOut.of(*services(request).gallery.get_album(principal, album_id))
+    return AlbumOut.of(*gallery_of(request).albums.get_album(principal, album_id))
 
 
 @router.patch("/albums/{album_id}", response_model=AlbumOut)
 def update_album(album_id: uuid.UUID, body: AlbumPatch, request: Request,
                  principal: Principal = Depends(current_principal)):
-    gallery = services(request).gallery
-    gallery.update_album(principal, album_id, body.title, body.description)
-    return AlbumOut.of(*gallery.get_album(principal, album_id))
+    albums = gallery_of(request).albums
+    albums.update_album(principal, album_id, body.title, body.description)
+    return AlbumOut.of(*albums.get_album(principal, album_id))
 
 
 @router.delete("/albums/{album_id}", status_code=204)
 def delete_album(album_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
     """Delete the album; its photos stay in the library."""
-    services(request).gallery.delete_album(principal, album_id)
+    gallery_of(request).albums.delete_album(principal, album_id)
 
 
 @router.get("/albums/{album_id}/assets", response_model=AssetPage)
@@ -260,19 +245,19 @@ def list_album_assets(
     limit: int = Query(default=100, ge=1, le=1000),
     principal: Principal = Depends(current_principal),
 ):
-    page = services(request).gallery.list_assets(principal, cursor, limit, album_id=album_id)
-    return AssetPage(items=_many(services(request).gallery, page.items), next_cursor=page.next_cursor)
+    page = gallery_of(request).library.list_assets(principal, cursor, limit, album_id=album_id)
+    return AssetPage(items=_many(request, page.items), next_cursor=page.next_cursor)
 
 
 @router.put("/albums/{album_id}/assets", response_model=AlbumChangeResponse)
 def add_album_assets(album_id: uuid.UUID, body: AssetIds, request: Request,
                      principal: Principal = Depends(current_principal)):
-    results = services(request).gallery.change_album_assets(principal, album_id, body.asset_ids, add=True)
+    results = gallery_of(request).albums.change_album_assets(principal, album_id, body.asset_ids, add=True)
     return AlbumChangeResponse(results=results)
 
 
 @router.delete("/albums/{album_id}/assets", response_model=AlbumChangeResponse)
 def remove_album_assets(album_id: uuid.UUID, body: AssetIds, request: Request,
                         principal: Principal = Depends(current_principal)):
-    results = services(request).gallery.change_album_assets(principal, album_id, body.asset_ids, add=False)
+    results = gallery_of(request).albums.change_album_assets(principal, album_id, body.asset_ids, add=False)
     return AlbumChangeResponse(results=results)

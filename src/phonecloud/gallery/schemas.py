@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing
 import uuid
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -12,47 +13,52 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 from phonecloud.core.http import Moment
 from phonecloud.gallery.models import Album, Asset
 from phonecloud.gallery.names import safe_filename
-from phonecloud.gallery.service import MAX_ALBUM_CHANGE, MAX_PRECHECK_ITEMS
+from phonecloud.gallery.albums import MAX_ALBUM_CHANGE
+from phonecloud.gallery.ingest import MAX_PRECHECK_ITEMS
+from phonecloud.media import facts
 from phonecloud.media.models import AssetMedia
 from phonecloud.media.sniff import sniff_extension
 
 
+def _as_sent(fact: facts.Fact) -> tuple[Any, Any]:
+    """(Its type in the JSON, with its description; its value while the asset is pending) of one of the
+    media pipeline's facts. A date is sent as ISO 8601 text and the problems as a list; every fact is null
+    while pending, save a flag (false) and the problems (none)."""
+    if typing.get_origin(fact.type) is tuple:  # tuple[X, ...]
+        sent, pending = list[typing.get_args(fact.type)[0]], []
+    elif fact.type is bool:
+        sent, pending = bool, False
+    else:
+        sent, pending = (str if fact.type is dt.datetime else fact.type) | None, None
+    return (Annotated[sent, Field(description=fact.description)] if fact.description else sent), pending
+
+
+_FACTS = {fact.name: _as_sent(fact) for fact in facts.fields()}
+_SENT = {name: sent for name, (sent, _) in _FACTS.items()}
+_PROBLEMS = _SENT.pop("problems")
+
 # An asset's JSON is a plain dict (TypedDict), not a model: a page carries up to 1,000 of them, and building
-# model instances took a third of the time of listing the newest 200.
-class MediaOut(TypedDict):
-    state: Annotated[str, Field(description="pending (being processed), ready, or failed (no preview; see error)")]
-    error: str | None
-    taken_at: Annotated[str | None, Field(description="Capture time as the camera stated it (wall clock)")]
-    taken_at_offset_minutes: Annotated[int | None, Field(description="Its zone offset, when known")]
-    date_source: Annotated[str | None, Field(description="exif, xmp, quicktime, filename or file_mtime")]
-    latitude: float | None
-    longitude: float | None
-    altitude: float | None
-    make: str | None
-    model: str | None
-    lens: str | None
-    orientation: int | None
-    width: int | None
-    height: int | None
-    duration_seconds: float | None
-    video_codec: str | None
-    motion_photo: bool
-    motion_video_offset: int | None
-    live_photo_pair_id: uuid.UUID | None
-    problems: list[str]
+# model instances took a third of the time of listing the newest 200. Its media part is the row's state and
+# error, the media pipeline's facts (media/facts.py) and the Live Photo pairing, with the problems last.
+MediaOut = TypedDict("MediaOut", {
+    "state": Annotated[str, Field(description="pending (being processed), ready, or failed (no preview; see error)")],
+    "error": str | None,
+    **_SENT,
+    "live_photo_pair_id": uuid.UUID | None,
+    "problems": _PROBLEMS,
+})
 
-
-_MEDIA_COLUMNS = [name for name in MediaOut.__annotations__ if name not in ("state", "taken_at", "problems")]
-_PENDING: MediaOut = {"state": "pending", "taken_at": None, "problems": [],
-                      **{name: None for name in _MEDIA_COLUMNS}, "motion_photo": False}
+_PENDING: MediaOut = {**dict.fromkeys(MediaOut.__annotations__), "state": "pending",
+                      **{name: pending for name, (_, pending) in _FACTS.items()}}
 
 
 def media_out(media: AssetMedia | None) -> MediaOut:
     if media is None:
         return {**_PENDING, "problems": []}
-    return {**{name: getattr(media, name) for name in _MEDIA_COLUMNS}, "state": media.state,
-            "taken_at": media.taken_at.isoformat() if media.taken_at else None,
-            "problems": media.problems.splitlines() if media.problems else []}
+    out = {name: getattr(media, name) for name in MediaOut.__annotations__}  # the columns of the same names
+    out.update(taken_at=media.taken_at.isoformat() if media.taken_at else None,
+               problems=media.problems.splitlines() if media.problems else [])  # stored one a line
+    return out
 
 
 class AssetOut(TypedDict):

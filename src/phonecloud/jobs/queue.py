@@ -4,6 +4,7 @@ PostgreSQL lets many workers claim side by side; SQLite has a single writer, so 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, or_, select, update
@@ -53,6 +54,7 @@ class JobQueue:
         self.backoff = backoff
         self.backoff_cap = backoff_cap
         self._turn = -1  # the owner whose job this process claimed last (shared by its workers: any is fine)
+        self.wake: Callable[[], None] = lambda: None  # this process's workers, told a job is waiting
 
     @staticmethod
     def enqueue_in(session: Session, kind: str, subject: str, max_attempts: int = 5,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +22,8 @@ from sqlalchemy import Integer, Table, func, select, text, tuple_
 
 from phonecloud.core.blobstore import BlobNotFound, BlobStore
 from phonecloud.core.db import Database, upsert
-from phonecloud.core.models import metadata
-from phonecloud.gallery.models import Asset
-from phonecloud.maintenance import blobkeys
-from phonecloud.media.models import AssetMedia
+from phonecloud.server.models import metadata
+from phonecloud.core.kinds import DataKind
 
 ROW_BATCH = 500  # rows per INSERT: within every database's limit on bound parameters
 
@@ -83,7 +81,10 @@ def _sha1(chunks: Iterator[bytes]) -> tuple[str, int]:
 
 class StorageMigration:
     def __init__(self, source_db: Database, source_blobs: BlobStore, target_db: Database, target_blobs: BlobStore,
-                 progress_path: Path):
+                 progress_path: Path, kinds: Sequence[DataKind], migrations: Sequence[Path] = ()):
+        """kinds: the data kinds, whose rows name the blobs; migrations: the kinds' schema folders."""
+        self.kinds = kinds
+        self.migrations = migrations
         self.source_db = source_db
         self.source_blobs = source_blobs
         self.target_db = target_db
@@ -94,7 +95,7 @@ class StorageMigration:
             ) -> MigrationReport:
         """Copy what is not across yet; stops after max_blobs new blobs (then complete is False)."""
         report = MigrationReport()
-        self.target_db.migrate()
+        self.target_db.migrate(self.migrations)
         progress = MigrationProgress(self.progress_path)
         try:
             if not self._copy_blobs(progress, report, max_blobs, on_blob):
@@ -134,10 +135,10 @@ class StorageMigration:
                 writer.write(chunk)
             writer.commit(key)
         sha1 = digest.hexdigest()
-        parsed = blobkeys.parse(key)
-        if isinstance(parsed, blobkeys.OriginalKey) and parsed.sha1 != sha1:
+        named = next((found for kind in self.kinds if (found := kind.content_sha1(key))), None)
+        if named is not None and named != sha1:
             # Copied as it is (the destination mirrors the source), but the damage is reported.
-            report.problems.append(f"{key}: the source's bytes have SHA-1 {sha1}, not the {parsed.sha1} "
+            report.problems.append(f"{key}: the source's bytes have SHA-1 {sha1}, not the {named} "
                                    "recorded at upload (damaged before the migration; see `admin scrub`)")
         if _sha1(self.target_blobs.get(key)) != (sha1, size):
             raise OSError(f"{key}: the destination's copy differs from the source; nothing was recorded, "
@@ -222,10 +223,7 @@ class StorageMigration:
                                        "run again to copy it again")
 
     def _referenced_keys(self) -> Iterator[str]:
-        """Every blob key the destination's rows point at: originals and derivatives."""
-        queries = [select(Asset.blob_key), select(AssetMedia.thumbnail_key), select(AssetMedia.preview_key)]
-        for query in queries:
+        """Every blob key the destination's rows point at, kind by kind."""
+        for kind in self.kinds:
             with self.target_db.read() as session:
-                for key in session.scalars(query.execution_options(yield_per=1000)):
-                    if key is not None:
-                        yield key
+                yield from (key for key in kind.referenced_keys(session) if key is not None)

@@ -8,22 +8,19 @@ admin's process on bytes that came out of the sandboxed renderer; the frame chec
 storage fault does (missing, truncated, zeroed or overwritten blobs), and a derivative can always be
 made again from its original.
 
-Assets are read in pages by id and each blob streams through in chunks: memory stays constant whatever
-the library's size. Problems are handed to the caller as they are found, never collected.
+Every data kind lists its items' blobs a page at a time (DataKind.scrub_page) and each blob streams
+through in chunks: memory stays constant whatever the library's size. Problems are handed to the caller as they are found, never collected.
 """
 
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from phonecloud.core.blobstore import BlobNotFound, BlobStore
 from phonecloud.core.db import Database
-from phonecloud.maintenance import repository
-from phonecloud.media.models import READY
-from phonecloud.media.service import DERIVATIVES
+from phonecloud.core.kinds import BlobCheck, DataKind, ScrubItem
 
 MISSING = "missing"
 UNREADABLE = "unreadable"
@@ -33,7 +30,7 @@ MALFORMED = "malformed"
 
 @dataclass(frozen=True)
 class ScrubProblem:
-    asset_id: uuid.UUID
+    asset_id: str  # the item's id
     owner_email: str
     blob: str  # original | thumbnail | preview
     key: str
@@ -41,7 +38,7 @@ class ScrubProblem:
     detail: str
 
     def as_dict(self) -> dict:
-        return {"asset_id": str(self.asset_id), "owner": self.owner_email, "blob": self.blob, "key": self.key,
+        return {"asset_id": self.asset_id, "owner": self.owner_email, "blob": self.blob, "key": self.key,
                 "problem": self.problem, "detail": self.detail}
 
 
@@ -69,75 +66,70 @@ def _frame_problem(mime_type: str, head: bytes, tail: bytes, size: int) -> str |
 
 
 class Scrubber:
-    def __init__(self, db: Database, blobs: BlobStore, chunk_size: int = 1 << 20):
+    """Reads back every blob the data kinds list, a page of items at a time, in each kind's order."""
+
+    def __init__(self, db: Database, blobs: BlobStore, kinds: Sequence[DataKind], chunk_size: int = 1 << 20):
         self.db = db
         self.blobs = blobs
+        self.kinds = kinds
         self.chunk_size = chunk_size
 
     def totals(self) -> tuple[int, int]:
-        """(assets, bytes of originals) that a scrub will read, for progress."""
+        """(items, bytes of originals) that a scrub will read, for progress."""
         with self.db.read() as session:
-            return repository.asset_totals(session)
+            totals = [kind.scrub_totals(session) for kind in self.kinds]
+        return sum(items for items, _ in totals), sum(size for _, size in totals)
 
     def run(self, derivatives: bool, on_problem: Callable[[ScrubProblem], None],
             on_progress: Callable[[int], None] = lambda _bytes: None) -> ScrubSummary:
         """Check everything; on_problem gets each problem as found, on_progress the bytes read so far."""
         summary = ScrubSummary()
-        after = None
-        while True:
-            with self.db.read() as session:  # a short read per page, so no snapshot stays open for hours
-                page = repository.scrub_page(session, after)
-            if not page:
-                return summary
-            for item in page:
-                problems = [self._check_original(item, summary, on_progress)]
-                if derivatives and item.media_state == READY:
-                    problems += [self._check_derivative(item, name, key, summary)
-                                 for name, key in (("thumbnail", item.thumbnail_key), ("preview", item.preview_key))]
-                for problem in filter(None, problems):
-                    summary.problems += 1
-                    on_problem(problem)
-                summary.assets += 1
-            after = page[-1].asset_id
+        for kind in self.kinds:
+            after = None
+            while True:
+                with self.db.read() as session:  # a short read per page, so no snapshot stays open for hours
+                    page = kind.scrub_page(session, after, derivatives)
+                if not page:
+                    break
+                for item in page:
+                    for check in item.blobs:
+                        problem = self._check(item, check, summary, on_progress)
+                        if problem is not None:
+                            summary.problems += 1
+                            on_problem(problem)
+                    summary.assets += 1
+                after = page[-1].item_id
+        return summary
 
-    def _check_original(self, item: repository.ScrubItem, summary: ScrubSummary,
-                        on_progress: Callable[[int], None]) -> ScrubProblem | None:
+    def _check(self, item: ScrubItem, check: BlobCheck, summary: ScrubSummary,
+               on_progress: Callable[[int], None]) -> ScrubProblem | None:
         def problem(kind: str, detail: str) -> ScrubProblem:
-            return ScrubProblem(item.asset_id, item.owner_email, "original", item.blob_key, kind, detail)
+            return ScrubProblem(item.item_id, item.owner_email, check.name, check.key or "", kind, detail)
 
-        digest, size = hashlib.sha1(), 0
+        original = check.sha1 is not None
+        if not original:
+            summary.derivatives += 1
+            if check.key is None:
+                return problem(MISSING, f"the {check.name} is reported ready but has no blob")
+        digest, head, tail, size = hashlib.sha1(), b"", b"", 0
         try:
-            for chunk in self.blobs.get(item.blob_key, chunk_size=self.chunk_size):
-                digest.update(chunk)
+            for chunk in self.blobs.get(check.key, chunk_size=self.chunk_size):
                 size += len(chunk)
-                summary.original_bytes += len(chunk)
-                on_progress(summary.original_bytes)
+                if original:
+                    digest.update(chunk)
+                    summary.original_bytes += len(chunk)
+                    on_progress(summary.original_bytes)
+                else:
+                    head += chunk[:12 - len(head)]
+                    tail = (tail + chunk)[-2:]
         except BlobNotFound:
-            return problem(MISSING, "the original's blob is gone")
+            return problem(MISSING, f"the {check.name}'s blob is gone")
         except OSError as error:
             return problem(UNREADABLE, f"reading failed after {size} bytes: {error}")
-        if size != item.size_bytes or digest.hexdigest() != item.sha1:
-            return problem(CORRUPT, f"expected {item.size_bytes} bytes with SHA-1 {item.sha1}, "
+        if not original:
+            reason = _frame_problem(check.mime, head, tail, size)
+            return problem(MALFORMED, reason) if reason else None
+        if size != check.size or digest.hexdigest() != check.sha1:
+            return problem(CORRUPT, f"expected {check.size} bytes with SHA-1 {check.sha1}, "
                                     f"read {size} bytes with SHA-1 {digest.hexdigest()}")
         return None
-
-    def _check_derivative(self, item: repository.ScrubItem, name: str, key: str | None,
-                          summary: ScrubSummary) -> ScrubProblem | None:
-        def problem(kind: str, detail: str) -> ScrubProblem:
-            return ScrubProblem(item.asset_id, item.owner_email, name, key or "", kind, detail)
-
-        summary.derivatives += 1
-        if key is None:
-            return problem(MISSING, f"the media pipeline reports the {name} ready but records no blob")
-        head, tail, size = b"", b"", 0
-        try:
-            for chunk in self.blobs.get(key, chunk_size=self.chunk_size):
-                head += chunk[:12 - len(head)]
-                tail = (tail + chunk)[-2:]
-                size += len(chunk)
-        except BlobNotFound:
-            return problem(MISSING, f"the {name}'s blob is gone")
-        except OSError as error:
-            return problem(UNREADABLE, f"reading failed after {size} bytes: {error}")
-        reason = _frame_problem(DERIVATIVES[name][1], head, tail, size)
-        return problem(MALFORMED, reason) if reason else None

@@ -24,6 +24,7 @@ from exifread.core.exceptions import ExifError  # exifread 3.0 had it at exifrea
 
 from phonecloud.core.dates import RANGE_TEXT, in_range
 from phonecloud.media import exif_guard, xmp
+from phonecloud.media.facts import CameraFacts, Metadata  # what extract() returns: the list, declared there
 from phonecloud.media.filenames import date_from_filename
 from phonecloud.media.sniff import AVIF, GIF, HEIC, HEIF, JPEG, PNG, TIFF, WEBP, MediaType
 
@@ -43,27 +44,6 @@ VIDEO_OPEN_TIMEOUT_SECONDS = 10.0
 
 # QuickTime and MP4 count time from 1904; a zero there, or the Unix epoch, means "not set".
 _UNSET_VIDEO_DATES = {datetime.datetime(1904, 1, 1), datetime.datetime(1970, 1, 1)}
-
-
-@dataclass(frozen=True)
-class Metadata:
-    taken_at: datetime.datetime | None  # naive wall clock as the camera stated it (naive UTC for video/mtime)
-    taken_at_offset_minutes: int | None  # the zone when known; None means unknown, never a guess
-    date_source: str  # "exif" | "xmp" | "quicktime" | "filename" | "file_mtime"
-    latitude: float | None
-    longitude: float | None
-    altitude: float | None
-    make: str | None
-    model: str | None
-    lens: str | None
-    orientation: int | None  # EXIF 1..8
-    width: int | None  # stored pixel size, before orientation
-    height: int | None
-    duration_seconds: float | None
-    video_codec: str | None
-    motion_photo: bool
-    motion_video_offset: int | None  # byte offset of the MP4 embedded in a motion photo
-    problems: tuple[str, ...]
 
 
 def extract(path: str, media: MediaType, filename: str, file_modified_at: datetime.datetime) -> Metadata:
@@ -111,30 +91,19 @@ class _DateCandidate:
 
 @dataclass
 class _Draft:
-    """What the readers found so far. Readers run most trusted first, and a field keeps the first value
-    that passed its checks."""
+    """What the readers found so far. Readers run most trusted first, and a field of Metadata keeps the
+    first value offered for it that passed its checks."""
 
     dates: list[_DateCandidate] = field(default_factory=list)
-    latitude: float | None = None
-    longitude: float | None = None
-    altitude: float | None = None
-    make: str | None = None
-    model: str | None = None
-    lens: str | None = None
-    orientation: int | None = None
-    width: int | None = None
-    height: int | None = None
-    duration_seconds: float | None = None
-    video_codec: str | None = None
-    motion_video_offset: int | None = None
+    found: dict[str, object] = field(default_factory=dict)  # by the name of the Metadata field
     motion_claimed: bool = False  # the XMP says a video is appended
     motion_candidates: tuple[int, ...] = ()  # where the XMP says it starts, in bytes back from the end
     problems: list[str] = field(default_factory=list)
 
     def offer(self, **values: object) -> None:
         for name, value in values.items():
-            if value is not None and getattr(self, name) is None:
-                setattr(self, name, value)
+            if value is not None:
+                self.found.setdefault(name, value)
 
     def add_date(self, rank: int, taken_at: datetime.datetime, offset_minutes: int | None, label: str,
                  note: str | None = None) -> None:
@@ -147,6 +116,11 @@ class _Draft:
             return
         self.dates.append(_DateCandidate(rank, taken_at, offset_minutes, note))
 
+    def offer_camera(self, facts: CameraFacts, label: str) -> None:
+        self.offer_position(facts.latitude, facts.longitude, facts.altitude, label)
+        self.offer(make=facts.make, model=facts.model, lens=facts.lens)
+        self.offer_orientation(facts.orientation, label)
+
     def offer_orientation(self, value: float | int | None, label: str) -> None:
         if value is None:
             return
@@ -157,7 +131,7 @@ class _Draft:
 
     def offer_position(self, latitude: float | None, longitude: float | None, altitude: float | None,
                        label: str) -> None:
-        if latitude is None or longitude is None or self.latitude is not None:
+        if latitude is None or longitude is None or "latitude" in self.found:
             return
         if not (math.isfinite(latitude) and math.isfinite(longitude)):
             self.problems.append(f"{label} GPS position ignored: not a number")
@@ -167,9 +141,9 @@ class _Draft:
             # Phones without a fix write zeros; a photo really taken at 0°N 0°E is in the Gulf of Guinea.
             self.problems.append(f"{label} GPS position ignored: 0, 0 is what a device without a fix writes")
         else:
-            self.latitude, self.longitude = latitude, longitude
+            self.offer(latitude=latitude, longitude=longitude)
             if altitude is not None and math.isfinite(altitude) and -12_000 <= altitude <= 100_000:
-                self.altitude = altitude
+                self.offer(altitude=altitude)
             elif altitude is not None:
                 self.problems.append(f"{label} GPS altitude ignored: {altitude} m")
 
@@ -178,22 +152,11 @@ class _Draft:
         if chosen and chosen.note:
             self.problems.append(chosen.note)
         return Metadata(
+            **self.found,
             taken_at=chosen.taken_at if chosen else None,
             taken_at_offset_minutes=chosen.offset_minutes if chosen else None,
             date_source=_SOURCE_NAMES[chosen.rank] if chosen else "file_mtime",
-            latitude=self.latitude,
-            longitude=self.longitude,
-            altitude=self.altitude,
-            make=self.make,
-            model=self.model,
-            lens=self.lens,
-            orientation=self.orientation,
-            width=self.width,
-            height=self.height,
-            duration_seconds=self.duration_seconds,
-            video_codec=self.video_codec,
-            motion_photo=self.motion_video_offset is not None,
-            motion_video_offset=self.motion_video_offset,
+            motion_photo="motion_video_offset" in self.found,
             problems=tuple(self.problems),
         )
 
@@ -361,10 +324,11 @@ def _read_exif(file: BinaryIO, draft: _Draft, size_tags: tuple[str, str] | None)
     altitude = exif.number("GPS GPSAltitude")
     if altitude is not None and exif.integer("GPS GPSAltitudeRef") == 1:
         altitude = -altitude  # 1 means below sea level
-    draft.offer_position(latitude, longitude, altitude, "EXIF")
-    draft.offer(make=exif.text("Image Make"), model=exif.text("Image Model"),
-                lens=exif.text("EXIF LensModel", "Image LensModel"))
-    draft.offer_orientation(exif.integer("Image Orientation"), "EXIF")
+    draft.offer_camera(CameraFacts(
+        latitude=latitude, longitude=longitude, altitude=altitude, make=exif.text("Image Make"),
+        model=exif.text("Image Model"), lens=exif.text("EXIF LensModel", "Image LensModel"),
+        orientation=exif.integer("Image Orientation"),
+    ), "EXIF")
     if size_tags is not None:
         draft.offer(width=exif.integer(size_tags[0]) or None, height=exif.integer(size_tags[1]) or None)
 
@@ -485,9 +449,7 @@ def _read_xmp_packet(data: bytes, draft: _Draft) -> None:
     for date in facts.dates:
         note = f"only the day is known from XMP {date.field}: time set to midnight" if date.date_only else None
         draft.add_date(_XMP, date.taken_at, date.offset_minutes, f"XMP {date.field}", note)
-    draft.offer_position(facts.latitude, facts.longitude, facts.altitude, "XMP")
-    draft.offer(make=facts.make, model=facts.model, lens=facts.lens)
-    draft.offer_orientation(facts.orientation, "XMP")
+    draft.offer_camera(facts, "XMP")
     draft.motion_candidates = facts.video_bytes_from_end
     draft.motion_claimed = facts.motion_photo
 
@@ -503,7 +465,7 @@ def _find_motion_video(file: BinaryIO, draft: _Draft) -> None:
             continue
         file.seek(offset)
         if file.read(8)[4:8] == b"ftyp":
-            draft.motion_video_offset = offset
+            draft.offer(motion_video_offset=offset)
             return
     draft.problems.append("XMP says this is a motion photo, but no MP4 starts where it points")
 

@@ -13,6 +13,9 @@ READY = "ready"
 FAILED = "failed"
 
 
+# Each derivative by name: its file name beside the asset's others, and its MIME type.
+DERIVATIVES = {"thumbnail": ("thumbnail.webp", "image/webp"), "preview": ("preview.jpg", "image/jpeg")}
+
 class AssetMedia(Base):
     """What the media pipeline learned about an asset, and where its derivatives are. One row per asset,
     written by the pipeline only: the asset row itself stays what the upload recorded."""

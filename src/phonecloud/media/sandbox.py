@@ -1,7 +1,10 @@
-"""Render previews in a child process, so that a hostile or broken upload can only take the child down.
+"""Render previews in a child process, so that a hostile or broken upload can only take the child down. This
+module is the server's side: it starts, feeds, watches and replaces the child; the child's side is
+sandbox_child.py, and the pipe between them sandbox_protocol.py.
 
 Image and video decoders are large C libraries fed with whatever a phone (or anyone holding a token)
-uploads. ``RenderSandbox`` runs ``derivatives.render`` in a long-lived child Python process that:
+uploads. ``RenderSandbox`` runs ``derivatives.render`` (and ``metadata.extract``) in a long-lived child
+Python process that:
 
 - has its address space capped with RLIMIT_AS (an allocation past it fails inside the child: libvips
   reports an error, Python raises MemoryError, a C library may abort: all end in RenderError here);
@@ -23,9 +26,7 @@ merely sequential). For N parallel renders, give each of N worker threads its ow
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import json
 import os
 import select
 import signal
@@ -36,14 +37,14 @@ import time
 from dataclasses import asdict
 
 from phonecloud.media.derivatives import RenderError, Rendered
-from phonecloud.media.metadata import Metadata
+from phonecloud.media.facts import Metadata
+from phonecloud.media.sandbox_protocol import (
+    EXIT_OUT_OF_MEMORY, MAX_OUTPUT, ProtocolError, read_message, write_message,
+)
 from phonecloud.media.sniff import MediaType
 
+CHILD_MODULE = "phonecloud.media.sandbox_child"  # run with python -m
 _STARTUP_SECONDS = 60.0  # importing the decoders, generous for a loaded machine; bounded all the same
-_MAX_HEADER = 64 * 1024
-_MAX_OUTPUT = 64 * 1024 * 1024  # far above a 1440 px JPEG; a child claiming more is broken or hostile
-_LENGTH_BYTES = 4
-_EXIT_OUT_OF_MEMORY = 70
 _PING_SECONDS = 10.0  # an idle child answers at once; this only bounds the wait on a wedged one
 # How often the child's CPU time is read while it works: a budget is overrun by at most this much.
 _CPU_SAMPLE_SECONDS = 0.1
@@ -100,7 +101,10 @@ class RenderSandbox:
         request = {"op": "process", "path": os.fspath(path), "media": asdict(media), "filename": filename,
                    "modified_at": file_modified_at.isoformat()}
         header, blobs = self._call(request, self.timeout_seconds, _file_size(path))
-        metadata = _metadata_from(header.get("metadata"))
+        try:
+            metadata = Metadata.from_json(header.get("metadata"))  # plain JSON values, never unpickled
+        except ValueError as error:
+            raise RenderError(f"renderer sent a bad reply (metadata: {error})") from None
         if header.get("render_error") is not None:
             return metadata, None, str(header["render_error"])
         if len(blobs) != 2:
@@ -163,18 +167,18 @@ class RenderSandbox:
                 process = self._ensure_started()
             watch = _CpuWatch(process.pid, self.cpu_budget(file_bytes))
             try:
-                _write_frame(process.stdin, json.dumps(request).encode())
+                write_message(process.stdin, request)
             except OSError:
                 reason = self._death_reason()
                 self._stop(graceful=False)
                 raise RenderError(reason) from None
             deadline = time.monotonic() + timeout
             try:
-                header = _read_json(process.stdout, deadline, watch.check)
+                header = _read_reply(process.stdout, deadline, watch.check)
                 blobs = []
                 for length in header.get("blobs", []):
-                    if not isinstance(length, int) or not 0 <= length <= _MAX_OUTPUT:
-                        raise _ProtocolError(f"bad output size {length!r}")
+                    if not isinstance(length, int) or not 0 <= length <= MAX_OUTPUT:
+                        raise ProtocolError(f"bad output size {length!r}")
                     blobs.append(_read_exact(process.stdout, length, deadline, watch.check))
             except TimeoutError:
                 self._stop(graceful=False)
@@ -187,7 +191,7 @@ class RenderSandbox:
                 reason = self._death_reason()
                 self._stop(graceful=False)
                 raise RenderError(reason) from None
-            except _ProtocolError as error:
+            except ProtocolError as error:
                 self._stop(graceful=False)
                 raise RenderError(f"renderer sent a bad reply ({error})") from None
             if header.get("fatal"):
@@ -203,9 +207,9 @@ class RenderSandbox:
             self._fresh = False
             return True
         try:
-            _write_frame(process.stdin, b'{"op": "ping"}')
-            return _read_json(process.stdout, time.monotonic() + _PING_SECONDS).get("ok") is True
-        except (OSError, TimeoutError, EOFError, _ProtocolError):
+            write_message(process.stdin, {"op": "ping"})
+            return _read_reply(process.stdout, time.monotonic() + _PING_SECONDS).get("ok") is True
+        except (OSError, TimeoutError, EOFError, ProtocolError):
             return False
 
     def _ensure_started(self) -> subprocess.Popen:
@@ -217,7 +221,7 @@ class RenderSandbox:
         # decoder threads would use up the limit without touching memory. Two arenas are plenty here.
         environment["MALLOC_ARENA_MAX"] = "2"
         arguments = [
-            sys.executable, "-m", "phonecloud.media.sandbox",
+            sys.executable, "-m", CHILD_MODULE,
             "--memory", str(self.memory_bytes or 0),
             "--threads", str(self.threads or 0),
             "--nice", str(self.niceness),
@@ -228,8 +232,8 @@ class RenderSandbox:
         )
         self._process = process
         try:
-            ready = _read_json(process.stdout, time.monotonic() + _STARTUP_SECONDS)
-        except (TimeoutError, EOFError, _ProtocolError):
+            ready = _read_reply(process.stdout, time.monotonic() + _STARTUP_SECONDS)
+        except (TimeoutError, EOFError, ProtocolError):
             reason = self._death_reason()
             self._stop(graceful=False)
             raise RenderError(f"renderer could not start: {reason}") from None
@@ -247,7 +251,7 @@ class RenderSandbox:
             code = process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             return "renderer stopped answering"
-        if code == _EXIT_OUT_OF_MEMORY:
+        if code == EXIT_OUT_OF_MEMORY:
             return f"renderer ran out of memory (limit {self._limit_text()})"
         if code < 0:
             number = -code
@@ -286,10 +290,6 @@ class RenderSandbox:
                 stream.close()
             except OSError:
                 pass
-
-
-class _ProtocolError(Exception):
-    pass
 
 
 class _CpuBudgetExceeded(Exception):
@@ -347,22 +347,8 @@ def _int(header: dict, key: str) -> int:
     return value
 
 
-def _write_frame(stream, payload: bytes) -> None:
-    stream.write(len(payload).to_bytes(_LENGTH_BYTES, "big") + payload)
-    stream.flush()
-
-
-def _read_json(stream, deadline: float, check=None) -> dict:
-    length = int.from_bytes(_read_exact(stream, _LENGTH_BYTES, deadline, check), "big")
-    if length > _MAX_HEADER:
-        raise _ProtocolError(f"header of {length} bytes")
-    try:
-        header = json.loads(_read_exact(stream, length, deadline, check))
-    except ValueError as error:
-        raise _ProtocolError(f"undecodable header: {error}") from None
-    if not isinstance(header, dict):
-        raise _ProtocolError("header is not an object")
-    return header
+def _read_reply(stream, deadline: float, check=None) -> dict:
+    return read_message(lambda count: _read_exact(stream, count, deadline, check))
 
 
 def _read_exact(stream, count: int, deadline: float, check=None) -> bytes:
@@ -386,151 +372,3 @@ def _read_exact(stream, count: int, deadline: float, check=None) -> bytes:
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
-
-
-# --- the child ----------------------------------------------------------------------------------------------
-
-
-def _child_main(argv: list[str]) -> int:
-    # The protocol owns the original stdout; anything a library prints goes to stderr instead.
-    reply = os.fdopen(os.dup(1), "wb")  # buffered: a write returns only once all of it is written
-    os.dup2(2, 1)
-    requests = os.fdopen(os.dup(0), "rb", buffering=0)
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-
-    options = dict(zip(argv[0::2], argv[1::2]))
-    memory = int(options.get("--memory", "0"))
-    threads = int(options.get("--threads", "0")) or None
-    try:
-        import resource
-
-        os.nice(int(options.get("--nice", "0")))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not write a core file of the photo
-        _not_dumpable()  # nor hand one to a core_pattern pipe, which ignores RLIMIT_CORE
-        if memory:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        from phonecloud.media import derivatives
-
-        derivatives.configure(threads=threads)
-    except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises RenderError
-        _write_frame(reply, json.dumps({"ok": False, "error": f"{type(error).__name__}: {error}"}).encode())
-        return 1
-    _write_frame(reply, json.dumps({"ok": True, "pid": os.getpid()}).encode())
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-
-    while True:
-        try:
-            length = int.from_bytes(_read_all(requests, _LENGTH_BYTES), "big")
-            request = json.loads(_read_all(requests, length))
-        except EOFError:
-            return 0
-        try:
-            header, blobs = _child_handle(derivatives, request)
-        except MemoryError:
-            header, blobs = {"ok": False, "fatal": True, "error": "renderer ran out of memory"}, []
-            try:
-                _write_frame(reply, json.dumps(header).encode())
-            finally:
-                os._exit(_EXIT_OUT_OF_MEMORY)
-        header["blobs"] = [len(blob) for blob in blobs]
-        _write_frame(reply, json.dumps(header).encode())
-        for blob in blobs:
-            reply.write(blob)
-        reply.flush()
-
-
-def _metadata_from(fields) -> Metadata:
-    """Rebuild the child's metadata from plain JSON values (never unpickled), checking its shape."""
-    names = {field.name for field in dataclasses.fields(Metadata)}
-    if not isinstance(fields, dict) or set(fields) != names:
-        raise RenderError("renderer sent a bad reply (metadata)")
-    try:
-        taken_at = datetime.datetime.fromisoformat(fields["taken_at"]) if fields["taken_at"] else None
-    except (TypeError, ValueError):
-        raise RenderError("renderer sent a bad reply (capture time)") from None
-    return Metadata(**{**fields, "taken_at": taken_at, "problems": tuple(str(p) for p in fields["problems"])})
-
-
-def _child_process(derivatives, request: dict) -> tuple[dict, list[bytes]]:
-    from phonecloud.media.metadata import extract
-
-    media = MediaType(**request["media"])
-    modified_at = datetime.datetime.fromisoformat(request["modified_at"])
-    metadata = dataclasses.asdict(extract(request["path"], media, request["filename"], modified_at))
-    metadata["taken_at"] = metadata["taken_at"].isoformat() if metadata["taken_at"] else None
-    header, blobs = _child_render(derivatives, request)
-    return {"ok": True, "metadata": metadata, "render_error": None if header["ok"] else header["error"],
-            **{key: header[key] for key in ("width", "height") if key in header}}, blobs
-
-
-def _child_handle(derivatives, request: dict) -> tuple[dict, list[bytes]]:
-    if request.get("op") == "ping":
-        return {"ok": True}, []
-    if request.get("op") == "debug":
-        return _child_debug(request)
-    if request.get("op") == "process":
-        return _child_process(derivatives, request)
-    return _child_render(derivatives, request)
-
-
-def _child_render(derivatives, request: dict) -> tuple[dict, list[bytes]]:
-    try:
-        media = MediaType(**request["media"])
-        rendered = derivatives.render(request["path"], media)
-    except derivatives.RenderError as error:
-        return {"ok": False, "error": str(error)}, []
-    except MemoryError:
-        raise
-    except Exception as error:  # a bug or an unexpected library error: this file fails, the child goes on
-        return {"ok": False, "error": f"rendering failed: {type(error).__name__}: {error}"}, []
-    return {"ok": True, "width": rendered.width, "height": rendered.height}, [rendered.thumbnail, rendered.preview]
-
-
-def _child_debug(request: dict) -> tuple[dict, list[bytes]]:
-    action = request.get("action")
-    if action == "exit":
-        os._exit(int(request.get("code", 3)))
-    if action == "abort":
-        os.abort()
-    if action == "allocate":  # past RLIMIT_AS: MemoryError
-        hoard = []
-        while True:
-            hoard.append(bytearray(64 << 20))
-    if action == "sleep":
-        time.sleep(float(request.get("seconds", 3600)))
-    if action == "spin":  # a decoder stuck in a loop: CPU time, not waiting
-        until = time.process_time() + float(request.get("seconds", 3600))
-        while time.process_time() < until:
-            pass
-    return {"ok": True, "pid": os.getpid()}, []
-
-
-def _not_dumpable() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
-    except (OSError, AttributeError):
-        pass  # not Linux: RLIMIT_CORE alone
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A child stuck in a decoder would outlive a parent that was killed: it leaves when orphaned."""
-    while True:
-        time.sleep(1)
-        if os.getppid() != parent:
-            os._exit(0)
-
-
-def _read_all(stream, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = stream.read(count - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
-
-
-if __name__ == "__main__":
-    sys.exit(_child_main(sys.argv[1:]))

@@ -13,22 +13,17 @@ from sqlalchemy import and_, select, update
 from phonecloud.core.blobstore import BlobStore
 from phonecloud.core.db import Database, upsert, utcnow
 from phonecloud.core.errors import Conflict, NotFound
+from phonecloud.gallery.blobs import derived_key
 from phonecloud.gallery.models import Asset
 from phonecloud.jobs.worker import PermanentJobError
 from phonecloud.media.derivatives import Rendered, RenderError
 from phonecloud.media.metadata import Metadata
-from phonecloud.media.models import FAILED, READY, AssetMedia
+from phonecloud.media.models import DERIVATIVES, FAILED, READY, AssetMedia
 from phonecloud.media.sandbox import RenderSandbox
 from phonecloud.media.sniff import media_type_of
 
-DERIVATIVES = {"thumbnail": ("thumbnail.webp", "image/webp"), "preview": ("preview.jpg", "image/jpeg")}
 # A still and a video of the same name within this many seconds are one iPhone Live Photo.
 LIVE_PHOTO_MAX_SECONDS = 5.0
-
-
-def derived_key(asset: Asset, name: str) -> str:
-    """Beside, not among, the originals: derivatives are rebuilt at will and never count in the quota."""
-    return f"users/{asset.owner_id}/derived/{asset.id}/{name}"
 
 
 def sort_time(meta: Metadata, fallback: dt.datetime) -> dt.datetime:
@@ -90,7 +85,7 @@ class MediaService:
     def _store(self, asset: Asset, rendered: Rendered) -> dict[str, str]:
         keys = {}
         for name, (file_name, _) in DERIVATIVES.items():
-            keys[name] = derived_key(asset, file_name)
+            keys[name] = derived_key(asset.owner_id, asset.id, file_name)
             self.blobs.put(keys[name], [getattr(rendered, name)])
         return keys
 

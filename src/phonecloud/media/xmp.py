@@ -15,6 +15,8 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml
 import defusedxml.ElementTree
 
+from phonecloud.media.facts import CameraFacts
+
 # How far into a non-JPEG file to look for a packet: writers put XMP in the header, and a bounded search
 # keeps a large file or one with no XMP from being read whole.
 XMP_SCAN_LIMIT = 1 << 20
@@ -50,15 +52,11 @@ class XmpDate:
 
 
 @dataclass(frozen=True)
-class XmpFacts:
+class XmpFacts(CameraFacts):
+    """What a packet says: where and with what (unchecked: metadata.py checks them as it does EXIF's), its
+    capture dates, and whether a video is appended to the file."""
+
     dates: tuple[XmpDate, ...] = ()  # in order of preference
-    latitude: float | None = None
-    longitude: float | None = None
-    altitude: float | None = None
-    make: str | None = None
-    model: str | None = None
-    lens: str | None = None
-    orientation: int | None = None
     motion_photo: bool = False  # the packet says a video is appended to the image
     video_bytes_from_end: tuple[int, ...] = ()  # where that video may start, counted back from the file's end
     problems: tuple[str, ...] = ()

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from phonecloud.core.models import metadata
+from phonecloud.server.models import metadata
 
 config = context.config
 

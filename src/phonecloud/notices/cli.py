@@ -6,16 +6,10 @@ import datetime as dt
 
 import typer
 
-from phonecloud.cli.common import fail
+from phonecloud.cli.common import fail, open_services
 
 app = typer.Typer(help="Notices shown on every page of the web app (and to API clients).", no_args_is_help=True)
 _MOMENT_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-
-
-def _services():
-    from phonecloud.cli.admin import _services as admin_services  # one way to open the server's services
-
-    return admin_services()
 
 
 @app.command("post")
@@ -31,7 +25,7 @@ def post(
     from phonecloud.core.errors import PhonecloudError
 
     try:
-        notice = _services().notices.post(message, level, region, starts, until)  # naive: UTC
+        notice = open_services().notices.post(message, level, region, starts, until)  # naive: UTC
     except PhonecloudError as error:
         fail(error.message)
     typer.echo(f"posted notice {notice.id} ({notice.level}, {notice.region or 'every region'})")
@@ -41,7 +35,7 @@ def post(
 def list_notices() -> None:
     """Every notice, newest first, with its state."""
     now = dt.datetime.now(dt.UTC)
-    for notice in _services().notices.recent():
+    for notice in open_services().notices.recent():
         if notice.withdrawn_at is not None:
             state = "withdrawn"
         elif notice.ends_at is not None and notice.ends_at <= now:
@@ -57,7 +51,7 @@ def withdraw(notice_id: int) -> None:
     from phonecloud.core.errors import PhonecloudError
 
     try:
-        _services().notices.withdraw(notice_id)
+        open_services().notices.withdraw(notice_id)
     except PhonecloudError as error:
         fail(error.message)
     typer.echo(f"withdrew notice {notice_id}")

@@ -7,8 +7,9 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from phonecloud.accounts.http import current_principal
 from phonecloud.accounts.service import Principal
-from phonecloud.core.http import ROW_ID_MAX, Moment, current_principal, services
+from phonecloud.core.http import ROW_ID_MAX, Moment, services
 from phonecloud.core.limits import ApiRoute
 from phonecloud.notices.models import Notice
 from phonecloud.notices.service import MAX_MESSAGE_CHARS, MAX_REGION_CHARS

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from phonecloud.gallery.models import Asset
-from phonecloud.jobs.models import QUEUED, RUNNING, Job
-from phonecloud.media.jobs import MEDIA_JOB, job_subject as media_subject
-from phonecloud.media.models import AssetMedia
-from phonecloud.portability.models import PREPARING, AssetDigest, Export, ExportEntry, ExportPart
+from phonecloud.portability.models import PREPARING, Export, ExportEntry, ExportPart
 
 
 def owned_export(session: Session, owner_id: int, export_id: uuid.UUID) -> Export | None:
@@ -76,35 +72,3 @@ def entries_in_order(export_id: uuid.UUID) -> Select:
 def delete_layout(session: Session, export_id: uuid.UUID) -> None:
     session.execute(delete(ExportEntry).where(ExportEntry.export_id == export_id))
     session.execute(delete(ExportPart).where(ExportPart.export_id == export_id))
-
-
-def assets_to_hash(owner_id: int) -> Select:
-    """(id, blob key, size, CRC-32) of the owner's assets whose SHA-256 is not known yet."""
-    return (select(Asset.id, Asset.blob_key, Asset.size_bytes, Asset.crc32)
-            .outerjoin(AssetDigest, AssetDigest.asset_id == Asset.id)
-            .where(Asset.owner_id == owner_id, AssetDigest.asset_id.is_(None)).order_by(Asset.id))
-
-
-def owner_digests(owner_id: int) -> Select:
-    return select(AssetDigest.asset_id, AssetDigest.sha256).join(Asset, Asset.id == AssetDigest.asset_id).where(
-        Asset.owner_id == owner_id)
-
-
-def digest_page(owner_id: int, after: uuid.UUID | None, limit: int) -> Select:
-    query = owner_digests(owner_id)
-    if after is not None:
-        query = query.where(AssetDigest.asset_id > after)
-    return query.order_by(AssetDigest.asset_id).limit(limit)
-
-
-def unprocessed_assets(owner_id: int) -> Select:
-    """Ids of the owner's assets the media pipeline has recorded nothing for yet."""
-    return (select(Asset.id).outerjoin(AssetMedia, AssetMedia.asset_id == Asset.id)
-            .where(Asset.owner_id == owner_id, AssetMedia.asset_id.is_(None)))
-
-
-def media_jobs_in_progress(session: Session, asset_ids: list[uuid.UUID]) -> int:
-    """How many of these assets still have a media job queued or running (not given up)."""
-    return session.scalar(select(func.count()).select_from(Job).where(
-        Job.kind == MEDIA_JOB, Job.status.in_([QUEUED, RUNNING]),
-        Job.subject.in_([media_subject(asset_id) for asset_id in asset_ids])))

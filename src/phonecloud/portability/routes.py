@@ -7,8 +7,9 @@ import uuid
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from phonecloud.accounts.http import current_principal
 from phonecloud.accounts.service import Principal
-from phonecloud.core.http import RowId, current_principal, parse_range, services
+from phonecloud.core.http import RowId, ranged_answer, services
 from phonecloud.core.limits import ApiRoute
 from phonecloud.portability.schemas import DigestOut, DigestPage, ExportOut
 
@@ -70,21 +71,8 @@ def download_part(export_id: uuid.UUID, request: Request, number: RowId,
     """One zip part: the same bytes every time. Supports Range (one range) and If-Range, to resume."""
     portability = services(request).portability
     view = portability.part(principal, export_id, number)
-    size = view.part.size
-    if_range = request.headers.get("if-range")
-    wanted = parse_range(request.headers.get("range"), size) if if_range in (None, view.etag) else None
-    start, end = (wanted.start, wanted.end) if wanted else (0, size)
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": view.etag,
-        "Content-Length": str(end - start),
-        "Content-Disposition": f'attachment; filename="{view.name}"',
-        "Cache-Control": "private, max-age=86400",
-    }
-    if wanted:
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-    status = 206 if wanted else 200
+    answer = ranged_answer(request, view.part.size, view.etag, view.name, "private, max-age=86400")
     if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type="application/zip")
-    return StreamingResponse(portability.read_part(view, start, end), status_code=status, media_type="application/zip",
-                             headers=headers)
+        return Response(status_code=answer.status, headers=answer.headers, media_type="application/zip")
+    return StreamingResponse(portability.read_part(view, answer.start, answer.end), status_code=answer.status,
+                             media_type="application/zip", headers=answer.headers)

@@ -17,33 +17,31 @@ import hashlib
 import logging
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from phonecloud.accounts.service import Principal
 from phonecloud.core.blobstore import BlobNotFound, BlobStore
 from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, Conflict, Gone, NotFound
-from phonecloud.gallery.models import Asset
+from phonecloud.core.kinds import Purged, Record
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.jobs.worker import DeferJob, PermanentJobError
 from phonecloud.portability import manifest as manifest_format
 from phonecloud.portability import repository
-from phonecloud.portability.gallery_section import GallerySection
 from phonecloud.portability.index_page import index_page
 from phonecloud.portability.jobs import EXPORT_JOB, export_of, job_subject
 from phonecloud.portability.layout import Layout
-from phonecloud.portability.models import FAILED, PREPARING, READY, AssetDigest, Export, ExportEntry, ExportPart
+from phonecloud.portability.models import FAILED, PREPARING, READY, Export, ExportEntry, ExportPart
 from phonecloud.portability.sections import ExportContext, Section
 from phonecloud.portability.takeout import iso, unix_seconds
 from phonecloud.portability.zipformat import PartInfo, PartPlanner, Placed, ZipEntry, ZipFormat, part_bytes
 
 log = logging.getLogger("phonecloud.export")
 
-# Each domain's part of an export, in archive order; messages and contacts add theirs here.
-SECTIONS: tuple[Section, ...] = (GallerySection(),)
 KEEP_EXPORTS = 3  # per user; asking for another removes the oldest
 # Someone is waiting for an export, while thumbnails can wait: due since long ago, it is claimed first.
 FIRST_IN_LINE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -55,9 +53,9 @@ HASH_CHUNK = 4 << 20
 DIGEST_BATCH_BYTES = 256 << 20
 ENTRY_BATCH = 500
 MAX_DIGEST_PAGE = 10_000
-# An export waits for the media pipeline to read the capture dates of new uploads, but not forever.
-MEDIA_WAIT_LIMIT = dt.timedelta(hours=1)
-MEDIA_POLL = dt.timedelta(seconds=2)
+# An export waits for the sections' background work (the media pipeline's capture dates), but not forever.
+WAIT_LIMIT = dt.timedelta(hours=1)
+WAIT_POLL = dt.timedelta(seconds=2)
 
 
 class PartInterrupted(Exception):
@@ -124,7 +122,8 @@ def _coalesce(pieces: Iterable[bytes], size: int = READ_CHUNK) -> Iterator[bytes
 
 class PortabilityService:
     def __init__(self, db: Database, blobs: BlobStore, part_size: int, zip64_from: int,
-                 sections: tuple[Section, ...] = SECTIONS):
+                 sections: tuple[Section, ...]):
+        """sections: every data kind's part of an export, in archive order."""
         self.db = db
         self.blobs = blobs
         self.part_size = part_size
@@ -281,14 +280,37 @@ class PortabilityService:
         except BlobNotFound:
             raise Gone(f"export {export.id} lost its generated files; make a new export") from None
 
+    # -- account deletion ---------------------------------------------------------------------------------
+
+    def purge_user(self, owner_id: int, record: Record) -> None:
+        """Every export of the user: its generated files' blob, then its rows (parts and entries with it)."""
+        with self.db.read() as session:
+            exports = list(session.scalars(select(Export).where(Export.owner_id == owner_id)))
+        for export in exports:
+            try:
+                size = self.blobs.size(generated_key(export))
+            except BlobNotFound:
+                size = None
+            with self.db.write() as session:
+                rows = 1 + sum(session.scalar(select(func.count()).select_from(table).where(
+                    table.export_id == export.id)) or 0 for table in (ExportPart, ExportEntry))
+                session.execute(delete(Export).where(Export.id == export.id))
+                record(Purged(items=1, rows=rows, blobs=int(size is not None), bytes=size or 0), session)
+            if size is not None:  # after the rows: a crash leaves a blob under the user's prefix, which the deletion sweeps
+                self.blobs.delete(generated_key(export))
+
+    def rows_left(self, session: Session, owner_id: int) -> int:
+        return session.scalar(select(func.count()).select_from(Export).where(Export.owner_id == owner_id)) or 0
+
     # -- the SHA-256 of originals ------------------------------------------------------------------------
 
     def digests(self, principal: Principal, after: uuid.UUID | None, limit: int) -> list[tuple[uuid.UUID, str]]:
-        """(asset id, SHA-256) of the caller's assets whose digest an export computed, by asset id."""
+        """(item id, SHA-256) of the caller's originals whose digest an export computed, by id."""
         if not 1 <= limit <= MAX_DIGEST_PAGE:
             raise BadRequest(f"limit must be between 1 and {MAX_DIGEST_PAGE}")
         with self.db.read() as session:
-            return [tuple(row) for row in session.execute(repository.digest_page(principal.user_id, after, limit))]
+            pages = [section.digest_page(session, principal.user_id, after, limit) for section in self.sections]
+        return sorted(row for page in pages for row in page)[:limit]
 
     # -- the job: preparing an export --------------------------------------------------------------------
 
@@ -301,7 +323,7 @@ class PortabilityService:
             export = session.get(Export, export_id)
         if export is None or export.state != PREPARING:
             return  # deleted, or done by an earlier run
-        self._wait_for_media(export)
+        self._wait_for_sections(export)
         try:
             self._hash_originals(export)
             self._freeze(export)
@@ -314,18 +336,15 @@ class PortabilityService:
                                 .values(state=FAILED, error=message[:2000]))
             raise PermanentJobError(message) from error
 
-    def _wait_for_media(self, export: Export) -> None:
-        """Capture dates come from the media pipeline: an export frozen before it read them would date new
-        uploads by their file times, so the job waits (costing no attempt) while their media jobs run."""
-        if utcnow() - export.created_at > MEDIA_WAIT_LIMIT:
-            return  # go ahead: what is still unread keeps its file time, as if the pipeline had failed
-        waiting = 0
+    def _wait_for_sections(self, export: Export) -> None:
+        """A section may need background work done first (the media pipeline's capture dates): the job waits,
+        costing no attempt, until then or until WAIT_LIMIT has passed (then what is left keeps its defaults)."""
+        if utcnow() - export.created_at > WAIT_LIMIT:
+            return
         with self.db.read() as session:
-            unread = list(session.scalars(repository.unprocessed_assets(export.owner_id)))
-            for start in range(0, len(unread), ENTRY_BATCH):
-                waiting += repository.media_jobs_in_progress(session, unread[start:start + ENTRY_BATCH])
+            waiting = [reason for section in self.sections if (reason := section.waiting(session, export.owner_id))]
         if waiting:
-            raise DeferJob(f"waiting for the media pipeline to read {waiting} new photos and videos", MEDIA_POLL)
+            raise DeferJob(f"waiting for {'; '.join(waiting)}", WAIT_POLL)
 
     def _sha256(self, blob_key: str, size: int, crc32: int) -> str:
         digest, crc, length = hashlib.sha256(), 0, 0
@@ -338,38 +357,42 @@ class PortabilityService:
                                   f" CRC-32 {crc:08x}; recorded {size} bytes, {crc32:08x}): restore it from a backup")
         return digest.hexdigest()
 
-    def _store_digests(self, rows: list[tuple[uuid.UUID, str]]) -> None:
+    def _store_digests(self, section: Section, rows: list[tuple[uuid.UUID, str]]) -> None:
         with self.db.write() as session:
-            present = set(session.scalars(select(Asset.id).where(Asset.id.in_([asset_id for asset_id, _ in rows]))))
-            known = set(session.scalars(select(AssetDigest.asset_id).where(AssetDigest.asset_id.in_(present))))
-            session.add_all(AssetDigest(asset_id=asset_id, sha256=sha256, computed_at=utcnow())
-                            for asset_id, sha256 in rows if asset_id in present - known)
+            section.record_sha256(session, rows)
 
     def _hash_originals(self, export: Export) -> None:
         with self.db.read() as session:
-            todo = session.execute(repository.assets_to_hash(export.owner_id)).all()
-        self._progress(export.id, hash_total_bytes=sum(size for _, _, size, _ in todo), hash_done_bytes=0)
+            todo = [(section, original) for section in self.sections
+                    for original in section.unhashed(session, export.owner_id)]
+        self._progress(export.id, hash_total_bytes=sum(original.size for _, original in todo), hash_done_bytes=0)
         done, batch, batch_bytes = 0, [], 0
-        for asset_id, blob_key, size, crc32 in todo:
+        for section, original in todo:
             try:
-                batch.append((asset_id, self._sha256(blob_key, size, crc32)))
+                batch.append((section, original.asset_id, self._sha256(original.blob_key, original.size, original.crc32)))
             except BlobNotFound:
                 continue  # deleted meanwhile: it will not be in the snapshot either
-            done += size
-            batch_bytes += size
+            done += original.size
+            batch_bytes += original.size
             if batch_bytes >= DIGEST_BATCH_BYTES or len(batch) >= ENTRY_BATCH:
-                self._store_digests(batch)
+                self._store_batch(batch)
                 self._progress(export.id, hash_done_bytes=done)
                 batch, batch_bytes = [], 0
-        if batch:
-            self._store_digests(batch)
+        self._store_batch(batch)
         self._progress(export.id, hash_done_bytes=done)
 
-    def _late_sha256(self, asset_id: uuid.UUID, blob_key: str, size: int, crc32: int) -> str:
+    def _store_batch(self, batch: list[tuple[Section, uuid.UUID, str]]) -> None:
+        for section in {id(section): section for section, _, _ in batch}.values():
+            self._store_digests(section, [(item, sha256) for owner, item, sha256 in batch if owner is section])
+
+    def _late_sha256(self, section: Section) -> Callable[[uuid.UUID, str, int, int], str]:
         """For an original uploaded between the hashing pass and the snapshot."""
-        sha256 = self._sha256(blob_key, size, crc32)
-        self._store_digests([(asset_id, sha256)])
-        return sha256
+        def sha256_of(item_id: uuid.UUID, blob_key: str, size: int, crc32: int) -> str:
+            sha256 = self._sha256(blob_key, size, crc32)
+            self._store_digests(section, [(item_id, sha256)])
+            return sha256
+
+        return sha256_of
 
     def _progress(self, export_id: uuid.UUID, **values: int) -> None:
         with self.db.write() as session:
@@ -383,8 +406,8 @@ class PortabilityService:
         with self.blobs.writer() as writer:
             layout = Layout(self.db, export.id, planner, writer)
             with self.db.read() as session:  # one read transaction: one consistent view of the library
-                context = ExportContext(export.owner_id, export.base_url, self._late_sha256)
                 for section in self.sections:
+                    context = ExportContext(export.owner_id, export.base_url, self._late_sha256(section))
                     for file in section.files(session, context):
                         layout.add(file)
             layout.flush()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from phonecloud.core.db import Base, UTCDateTime, utcnow
 
 ACTIVE = "active"  # receiving bytes; its whole length is reserved in the owner's used_bytes
-COMPLETED = "completed"  # became an asset (or named an existing one); the reservation became the asset's
+COMPLETED = "completed"  # became an item (or named an existing one); the reservation became its charge
 EXPIRED = "expired"  # abandoned: bytes removed, reservation released; kept a while to answer 410
 
 
@@ -27,7 +27,8 @@ class ResumableUpload(Base):
     filename: Mapped[str] = mapped_column(Text)
     file_modified_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     declared_sha1: Mapped[str | None] = mapped_column(String(40))
-    asset_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    destination: Mapped[str] = mapped_column(String(64))  # where it finishes: a destination of uploads.intake
+    asset_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the item it became (an asset in the gallery)
     duplicate: Mapped[bool | None] = mapped_column(Boolean)  # the bytes were already stored as asset_id
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

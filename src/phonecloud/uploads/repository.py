@@ -8,25 +8,12 @@ import uuid
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from phonecloud.accounts.models import User
 from phonecloud.uploads.models import ACTIVE, COMPLETED, EXPIRED, ResumableUpload
 
 
 def owned(session: Session, owner_id: int, upload_id: uuid.UUID) -> ResumableUpload | None:
     return session.scalar(select(ResumableUpload).where(ResumableUpload.id == upload_id,
                                                         ResumableUpload.owner_id == owner_id))
-
-
-def reserve(session: Session, user_id: int, size: int) -> bool:
-    """Hold `size` bytes of the user's quota, if they fit: one conditional UPDATE, so concurrent
-    reservations and uploads can never together pass the quota."""
-    result = session.execute(update(User).where(User.id == user_id, User.used_bytes + size <= User.quota_bytes)
-                             .values(used_bytes=User.used_bytes + size))
-    return result.rowcount == 1
-
-
-def release(session: Session, user_id: int, size: int) -> None:
-    session.execute(update(User).where(User.id == user_id).values(used_bytes=User.used_bytes - size))
 
 
 def leave_active(session: Session, upload_id: uuid.UUID, state: str, unlocked_at: dt.datetime | None = None,

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
+from phonecloud.accounts.http import current_principal
 from phonecloud.accounts.service import Principal
 from phonecloud.core.errors import BadRequest, NotFound, PhonecloudError
-from phonecloud.core.http import current_principal, services
+from phonecloud.core.http import services
 from phonecloud.core.limits import ApiRoute
 from phonecloud.core.streaming import drain_body, receive_into
 from phonecloud.uploads.models import COMPLETED, ResumableUpload

@@ -1,5 +1,6 @@
 """Resumable uploads: creation with a quota reservation, appending under a lock, completion into the
-gallery exactly as a plain upload, termination and expiry. Plain Python; the routes speak tus over it."""
+upload's destination in the general intake exactly as a plain upload, termination and expiry. Plain Python;
+the routes speak tus over it."""
 
 from __future__ import annotations
 
@@ -16,15 +17,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from phonecloud.accounts.models import User
+from sqlalchemy import delete, func, select
+
+from phonecloud.accounts.quota import QuotaLedger
 from phonecloud.accounts.service import Principal
 from phonecloud.core.blobstore import BlobNotFound, BlobStore
 from phonecloud.core.dates import parse_moment
 from phonecloud.core.db import Database, utcnow
-from phonecloud.core.errors import BadRequest, Conflict, NotFound, QuotaExceeded, TooLarge, UnsupportedMedia
-from phonecloud.gallery.names import MAX_FILENAME_CHARS
-from phonecloud.gallery.service import GalleryService, UploadMeta, UploadResult
+from phonecloud.core.errors import BadRequest, Conflict, NotFound, TooLarge, UnsupportedMedia
+from phonecloud.core.kinds import Purged, Record
 from phonecloud.uploads import repository
+from phonecloud.uploads.intake import Finished, Intake, IntakeMeta
 from phonecloud.uploads.models import ACTIVE, COMPLETED, EXPIRED, ResumableUpload
 from phonecloud.uploads.protocol import Checksum, UploadGone, UploadLocked, parse_metadata
 from phonecloud.uploads.staging import UploadWriter, WriterCache
@@ -48,26 +51,28 @@ class Append:
 
 
 class _Settlement:
-    """How a finished upload settles in the gallery's transaction: the reservation becomes the asset's
+    """How a finished upload settles in its destination's transaction: the reservation becomes the item's
     charge, or is released when the bytes were already stored."""
 
-    def __init__(self, upload: ResumableUpload):
+    def __init__(self, upload: ResumableUpload, quota: QuotaLedger):
         self.upload = upload
+        self.quota = quota
 
-    def settle(self, session: Session, asset_id: uuid.UUID, created: bool) -> None:
-        if repository.leave_active(session, self.upload.id, COMPLETED, asset_id=asset_id,
+    def settle(self, session: Session, item_id: uuid.UUID, created: bool) -> None:
+        if repository.leave_active(session, self.upload.id, COMPLETED, asset_id=item_id,
                                      duplicate=not created) is None:
             raise Conflict("the upload was terminated or expired while it was being finished")
         if not created:
-            repository.release(session, self.upload.owner_id, self.upload.length)
+            self.quota.release(session, self.upload.owner_id, self.upload.length)
 
 
 class UploadService:
-    def __init__(self, db: Database, blobs: BlobStore, gallery: GalleryService, max_upload_bytes: int,
+    def __init__(self, db: Database, blobs: BlobStore, intake: Intake, quota: QuotaLedger, max_upload_bytes: int,
                  expiry: dt.timedelta, checkpoint_bytes: int):
         self.db = db
         self.blobs = blobs
-        self.gallery = gallery
+        self.intake = intake
+        self.quota = quota
         self.max_upload_bytes = max_upload_bytes
         self.expiry = expiry
         self.checkpoint_bytes = checkpoint_bytes
@@ -84,49 +89,46 @@ class UploadService:
 
     def room(self, principal: Principal) -> int:
         """The largest upload this user may start now: their free quota, at most the server's limit."""
-        with self.db.read() as session:
-            user = session.get(User, principal.user_id)
-        return max(0, min(self.max_upload_bytes, user.quota_bytes - user.used_bytes))
+        return min(self.max_upload_bytes, self.quota.room(principal.user_id))
 
     # -- creation -----------------------------------------------------------------------------------------
 
     def create(self, principal: Principal, length: int, metadata_header: str | None) -> ResumableUpload:
-        """A new upload of `length` bytes, its whole length reserved in the owner's quota at once."""
-        meta = self._meta(parse_metadata(metadata_header))
+        """A new upload of `length` bytes into the destination its metadata names (else the default one), its
+        whole length reserved in the owner's quota at once."""
+        pairs = parse_metadata(metadata_header)
+        destination_name, meta = self._meta(pairs, length)
         if length == 0:
             raise BadRequest("Upload-Length is 0: an empty file is not a photo or video")
         if length > self.max_upload_bytes:
             raise TooLarge(f"a file of {length} bytes exceeds the server's limit of {self.max_upload_bytes} bytes",
                            limit=self.max_upload_bytes, file_size=length)
+        destination = self.intake.destination(destination_name)
+        destination.check(principal, meta)
         now = utcnow()
         upload = ResumableUpload(
             id=uuid.uuid4(), owner_id=principal.user_id, device_id=principal.device_id, state=ACTIVE, length=length,
             offset=0, metadata_header=metadata_header, filename=meta.filename, file_modified_at=meta.file_modified_at,
-            declared_sha1=meta.declared_sha1, created_at=now, expires_at=now + self.expiry)
+            declared_sha1=meta.declared_sha1, destination=destination.name, created_at=now,
+            expires_at=now + self.expiry)
         with self.db.write() as session:
-            if not repository.reserve(session, principal.user_id, length):
-                user = session.get(User, principal.user_id)
-                raise QuotaExceeded(f"storage quota exceeded: {user.used_bytes} of {user.quota_bytes} bytes used, "
-                                    f"the file has {length}", used_bytes=user.used_bytes,
-                                    quota_bytes=user.quota_bytes, file_size=length)
+            self.quota.charge(session, principal.user_id, length)  # the reservation
             session.add(upload)
         return upload
 
     @staticmethod
-    def _meta(pairs: dict[str, bytes]) -> UploadMeta:
-        """filename, modified_at (ISO 8601) and sha1 (hex) from Upload-Metadata; all optional."""
+    def _meta(pairs: dict[str, bytes], length: int) -> tuple[str | None, IntakeMeta]:
+        """destination, and filename, modified_at (ISO 8601) and sha1 (hex), from Upload-Metadata; all
+        optional (the destination checks what it needs)."""
         try:
-            text = {key: pairs[key].decode("utf-8") for key in ("filename", "modified_at", "sha1") if key in pairs}
+            text = {key: pairs[key].decode("utf-8") for key in ("destination", "filename", "modified_at", "sha1")
+                    if key in pairs}
         except UnicodeDecodeError as error:
             raise BadRequest(f"Upload-Metadata value is not UTF-8: {error.reason}") from None
-        filename = text.get("filename") or "upload"
-        if len(filename) > MAX_FILENAME_CHARS:
-            raise BadRequest(f"filename must be 1 to {MAX_FILENAME_CHARS} characters")
         modified = parse_moment(text["modified_at"], "modified_at") if "modified_at" in text else utcnow()
         sha1 = text.get("sha1")
-        if sha1 is not None and (len(sha1) != 40 or any(c not in "0123456789abcdefABCDEF" for c in sha1)):
-            raise BadRequest("sha1 must be 40 hexadecimal digits")
-        return UploadMeta(filename, modified, declared_sha1=sha1.lower() if sha1 else None)
+        return text.get("destination"), IntakeMeta(text.get("filename") or "upload", modified, length,
+                                                   sha1.lower() if sha1 else sha1)
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -166,11 +168,12 @@ class UploadService:
             upload = self._owned(principal, upload_id)  # as it is now that nobody else writes
             self._check_offset(upload, offset)
             blob = self.blobs.resumable(upload.id.hex)
+            identify = self.intake.destination(upload.destination).identify
             if upload.state == COMPLETED:  # nothing more to take: an empty PATCH is answered, bytes are 413
-                return Append(upload, UploadWriter.finished(upload.id, upload.length, blob,
-                                                            self.gallery.max_upload_bytes), token)
+                return Append(upload, UploadWriter.finished(upload.id, upload.length, blob, self.max_upload_bytes,
+                                                            identify), token)
             writer = self.cache.take(upload.id, offset) or UploadWriter.rebuilt(
-                upload.id, upload.length, blob, self.gallery.max_upload_bytes, offset)
+                upload.id, upload.length, blob, self.max_upload_bytes, identify, offset)
             writer.start(lambda done: self._acknowledge(upload.id, token, done), self.checkpoint_bytes, checksum,
                          LEASE_SECONDS)
         except UnsupportedMedia:
@@ -224,17 +227,19 @@ class UploadService:
 
     def _complete(self, principal: Principal, upload: ResumableUpload, writer: UploadWriter,
                   token: str) -> ResumableUpload:
-        meta = UploadMeta(upload.filename, upload.file_modified_at, upload.length, upload.declared_sha1)
+        meta = IntakeMeta(upload.filename, upload.file_modified_at, upload.length, upload.declared_sha1)
         owner = dataclasses.replace(principal, device_id=upload.device_id)
+        destination = self.intake.destination(upload.destination)
         try:
-            result: UploadResult = self.gallery.finish_upload(owner, writer.staged, meta, prepaid=_Settlement(upload))
-        except (BadRequest, UnsupportedMedia):  # not a photo or video, or not the declared SHA-1: never will be
+            result: Finished = destination.finish(owner, writer.staged, meta,
+                                                  prepaid=_Settlement(upload, self.quota))
+        except (BadRequest, UnsupportedMedia):  # not what the destination takes, or not the declared SHA-1
             self._terminate(upload, token)
             raise
         self.cache.forget(upload.id)
         writer.blob.discard()
-        log.info("resumable upload %s of user %s became asset %s%s", upload.id, upload.owner_id,
-                 result.asset.id, "" if result.created else " (already stored)")
+        log.info("resumable upload %s of user %s became %s %s%s", upload.id, upload.owner_id, destination.name,
+                 result.item_id, "" if result.created else " (already stored)")
         return self._reloaded(upload.id)
 
     def _acknowledge(self, upload_id: uuid.UUID, token: str, offset: int) -> bool:
@@ -311,7 +316,7 @@ class UploadService:
             if row is None:
                 return
             if row.state == ACTIVE:
-                repository.release(session, row.owner_id, row.length)
+                self.quota.release(session, row.owner_id, row.length)
             session.delete(row)
         self.cache.forget(upload.id)
         self.blobs.resumable(upload.id.hex).discard()
@@ -321,7 +326,7 @@ class UploadService:
             upload = repository.leave_active(session, upload_id, EXPIRED, unlocked_at=utcnow())
             if upload is None:
                 return False
-            repository.release(session, upload.owner_id, upload.length)
+            self.quota.release(session, upload.owner_id, upload.length)
         self.cache.forget(upload_id)
         self.blobs.resumable(upload_id.hex).discard()
         log.info("resumable upload %s of user %s expired at %d of %d bytes; %d bytes of quota released",
@@ -347,3 +352,22 @@ class UploadService:
     def sweep_if_due(self) -> None:
         if time.monotonic() - self._last_sweep > min(SWEEP_EVERY_SECONDS, self.expiry.total_seconds() / 2):
             self.expire_due()
+
+    # -- account deletion ---------------------------------------------------------------------------------
+
+    def purge_user(self, owner_id: int, record: Record) -> None:
+        """Every resumable upload of the user, finished or not: its staged bytes, then its row."""
+        with self.db.read() as session:
+            uploads = list(session.scalars(select(ResumableUpload.id).where(ResumableUpload.owner_id == owner_id)))
+        for upload_id in uploads:
+            blob = self.blobs.resumable(upload_id.hex)
+            size = blob.size()
+            with self.db.write() as session:
+                rows = session.execute(delete(ResumableUpload).where(ResumableUpload.id == upload_id)).rowcount
+                record(Purged(items=rows, rows=rows, blobs=1 if size else 0, bytes=size), session)
+            blob.discard()  # after the row: a crash leaves bytes that the sweep of unowned staging removes
+            self.cache.forget(upload_id)
+
+    def rows_left(self, session: Session, owner_id: int) -> int:
+        return session.scalar(select(func.count()).select_from(ResumableUpload)
+                              .where(ResumableUpload.owner_id == owner_id)) or 0

@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from phonecloud.core.blobstore.base import ResumableBlob
 from phonecloud.core.errors import TooLarge
-from phonecloud.gallery.ingest import StagedUpload
+from phonecloud.uploads.staged import Identify, StagedUpload
 from phonecloud.uploads.protocol import Checksum, ChecksumMismatch, UploadLocked
 
 CACHE_ENTRIES = 64
@@ -23,27 +23,27 @@ Acknowledge = Callable[[int], bool]
 
 
 class UploadWriter:
-    """One upload as this process appends to it: a StagedUpload (sizes, SHA-1, CRC-32 and media type of
+    """One upload as this process appends to it: a StagedUpload (sizes, SHA-1, CRC-32 and content type of
     everything so far) writing through to the upload's resumable blob.
 
     It outlives a request in the WriterCache. Elsewhere (another process, after a restart) it is rebuilt
     by re-hashing the stored bytes, so nothing depends on this process's memory for correctness.
     """
 
-    def __init__(self, upload_id: uuid.UUID, length: int, blob: ResumableBlob, max_bytes: int):
+    def __init__(self, upload_id: uuid.UUID, length: int, blob: ResumableBlob, max_bytes: int, identify: Identify):
         self.upload_id = upload_id
         self.length = length
         self.blob = blob
         self.end = 0  # bytes written so far
         self.durable = 0  # bytes made durable and acknowledged
-        self.staged = StagedUpload(self, max_bytes)  # asks its store for a writer: this object
+        self.staged = StagedUpload(self, max_bytes, identify)  # asks its store for a writer: this object
         self._request: _Request | None = None
 
     @classmethod
-    def rebuilt(cls, upload_id: uuid.UUID, length: int, blob: ResumableBlob, max_bytes: int,
+    def rebuilt(cls, upload_id: uuid.UUID, length: int, blob: ResumableBlob, max_bytes: int, identify: Identify,
                 offset: int) -> UploadWriter:
         """The writer of an upload whose first `offset` bytes are stored: they are hashed again."""
-        writer = cls(upload_id, length, blob, max_bytes)
+        writer = cls(upload_id, length, blob, max_bytes, identify)
         blob.truncate(offset)
         for chunk in blob.read(0, offset, READ_CHUNK):
             writer.staged.inspect([chunk])
@@ -52,9 +52,10 @@ class UploadWriter:
         return writer
 
     @classmethod
-    def finished(cls, upload_id: uuid.UUID, length: int, blob: ResumableBlob, max_bytes: int) -> UploadWriter:
+    def finished(cls, upload_id: uuid.UUID, length: int, blob: ResumableBlob, max_bytes: int,
+                 identify: Identify) -> UploadWriter:
         """The writer of an upload that has every byte: it takes no more (and touches no staged bytes)."""
-        writer = cls(upload_id, length, blob, max_bytes)
+        writer = cls(upload_id, length, blob, max_bytes, identify)
         writer.end = writer.durable = length
         return writer
 

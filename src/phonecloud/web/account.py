@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Depends, Form, Request
 
+from phonecloud.accounts.deletion import receipt_json
 from phonecloud.accounts.routes import request_address
 from phonecloud.accounts.service import Principal
 from phonecloud.core.http import ROW_ID_MAX, services
-from phonecloud.web.pages import WebRoute, act, render, signed_in
+from phonecloud.core.errors import PhonecloudError
+from phonecloud.web.pages import WebRoute, act, redirect, render, signed_in
+from phonecloud.web.session import clear_session
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -17,6 +22,7 @@ def account_page(request: Request, me: Principal, **extra):
     summary = accounts.summary(me)
     percent = int(summary.used_bytes * 100 / summary.quota_bytes) if summary.quota_bytes else 100
     page = render(request, "account.html", me, page="account", summary=summary, percent=min(percent, 100),
+                  kinds=list(services(request).kinds.values()),
                   devices=accounts.list_devices(me.user_id), server_url=str(request.base_url).rstrip("/"), **extra)
     if extra.get("issued"):
         page.headers["Cache-Control"] = "no-store"  # the new key is in this page: keep it out of caches
@@ -52,3 +58,26 @@ def change_password(request: Request, current_password: str = Form(max_length=10
         return "Password changed. Your other browser sessions were signed out."
 
     return act(request, "/account", change)
+
+
+@router.post("/account/delete")
+def delete_account(request: Request, password: str = Form(max_length=1024), understood: bool = Form(default=False),
+                   me: Principal = Depends(signed_in)):
+    """Start deleting the account (sign-ins stop at once), then show its receipt as it fills in."""
+    if not understood:
+        return redirect(request, "/account", error="Tick the box to confirm that everything is to be deleted.")
+    try:
+        deletion = services(request).deletions.delete_own(me, password)
+    except PhonecloudError as error:
+        return redirect(request, "/account", error=error.message)
+    response = redirect(request, f"/deletions/{deletion.id}")
+    clear_session(response)
+    return response
+
+
+@router.get("/deletions/{deletion_id}")
+def deletion_page(request: Request, deletion_id: uuid.UUID):
+    """An account deletion's progress and receipt, for whoever has its address (the account is gone)."""
+    deletion = services(request).deletions.receipt(deletion_id)
+    kinds = {name: kind.title for name, kind in services(request).kinds.items()}
+    return render(request, "deletion.html", None, page="deletion", receipt=receipt_json(deletion), titles=kinds)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 
-from fastapi import APIRouter, Depends, Form, Request
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request
 
 from phonecloud.accounts.routes import MAX_BYTES
 from phonecloud.accounts.service import Principal
 from phonecloud.core.dates import parse_moment
-from phonecloud.core.errors import BadRequest
+from phonecloud.core.errors import BadRequest, PhonecloudError
 from phonecloud.core.http import ROW_ID_MAX, services
 from phonecloud.core.sizes import format_size, parse_size
 from phonecloud.web import views
-from phonecloud.web.pages import WebRoute, act, render, signed_in
+from phonecloud.web.pages import WebRoute, act, redirect, render, signed_in
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 JOB_STATES = ("queued", "running", "done", "failed")
@@ -37,6 +39,7 @@ def _size(text: str) -> int:
 def console(request: Request, me: Principal = Depends(admin)):
     running = services(request)
     return render(request, "admin.html", me, page="admin", totals=running.accounts.totals(),
+                  kinds=list(running.kinds.values()),
                   health=running.jobs.health(), failures=running.jobs.failures(limit=20),
                   users=running.accounts.list_users(), recent_notices=running.notices.recent(limit=20),
                   default_quota=format_size(running.settings.default_quota_bytes).replace(" ", ""))
@@ -69,6 +72,29 @@ def update_user(request: Request, email: str = Form(max_length=320), action: str
         raise BadRequest(f"unknown action {action!r}")
 
     return act(request, "/admin", update)
+
+
+@router.get("/admin/users/delete")
+def confirm_deletion(request: Request, email: str = Query(max_length=320), me: Principal = Depends(admin)):
+    """What deleting this account removes, and a form to confirm it by typing the email."""
+    accounts = services(request).accounts
+    row = accounts.list_users(email=email)[0]
+    return render(request, "admin_delete.html", me, page="admin", user=row,
+                  kinds=list(services(request).kinds.values()))
+
+
+@router.post("/admin/users/delete")
+def delete_user(request: Request, email: str = Form(max_length=320), typed: str = Form(default="", max_length=320),
+                me: Principal = Depends(admin)):
+    """Delete an account and everything it holds; on to its receipt."""
+    if typed.strip().lower() != email.strip().lower():
+        return redirect(request, f"/admin/users/delete?email={quote(email)}",
+                        error="Type the account's email exactly to confirm the deletion.")
+    try:
+        deletion = services(request).deletions.delete_by_admin(me, email)
+    except PhonecloudError as error:
+        return redirect(request, "/admin", error=error.message)
+    return redirect(request, f"/deletions/{deletion.id}")
 
 
 @router.post("/admin/notices")

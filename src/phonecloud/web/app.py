@@ -1,16 +1,25 @@
-"""The web app's part of the ASGI application: its pages, its static files and the cookie bridge."""
+"""The web app's part of the ASGI application: its pages, every data kind's pages, its static files and the
+cookie bridge."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 
-from phonecloud.web import account, admin, albums, auth, export_page, library
+from phonecloud.core.kinds import Kind
+from phonecloud.web import account, admin, auth, export_page, pages
 from phonecloud.web.bridge import SessionCookieBridge
 from phonecloud.web.static import static_router
 
 
-def install_web(app: FastAPI) -> None:
-    for module in (auth, library, albums, account, admin, export_page):
+def install_web(app: FastAPI, kinds: Sequence[Kind]) -> None:
+    pages.add_kinds(kinds)
+    app.include_router(auth.router)
+    for kind in kinds:
+        for router in kind.web_routers:
+            app.include_router(router)
+    for module in (account, admin, export_page):
         app.include_router(module.router)
     app.include_router(static_router())
     app.add_middleware(SessionCookieBridge)

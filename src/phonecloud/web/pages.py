@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -10,16 +10,16 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from phonecloud.accounts.service import Principal
 from phonecloud.core.errors import Forbidden, NotFound, PhonecloudError, Unauthorized
 from phonecloud.core.http import services
+from phonecloud.core.kinds import Kind, NavEntry
 from phonecloud.core.limits import DEFAULT_BODY_LIMIT
 from phonecloud.core.sizes import format_size
 from phonecloud.web import session
-from phonecloud.web.views import FILTERS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # No inline script or style anywhere: every script and style sheet is a file served from /static.
@@ -37,9 +37,21 @@ SECURITY_HEADERS = {
 
 MAX_FORM_BYTES = DEFAULT_BODY_LIMIT  # a page's form is a few fields; refused before it is read
 
-_environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                           trim_blocks=True, lstrip_blocks=True)
-_environment.filters.update(FILTERS, size=format_size)
+_loader = ChoiceLoader([FileSystemLoader(TEMPLATES)])
+_environment = Environment(loader=_loader, autoescape=select_autoescape(["html"]), trim_blocks=True,
+                           lstrip_blocks=True)
+_environment.filters.update(size=format_size)
+_nav: list[NavEntry] = []  # the kinds' entries, before the pages every account has
+
+
+def add_kinds(kinds: Sequence[Kind]) -> None:
+    """The kinds' templates (beside the shared ones), their filters and their navigation entries."""
+    for kind in kinds:
+        if kind.templates is not None and all(
+                getattr(loader, "searchpath", None) != [str(kind.templates)] for loader in _loader.loaders):
+            _loader.loaders.append(FileSystemLoader(kind.templates))
+        _environment.filters.update(kind.template_filters)
+        _nav.extend(entry for entry in kind.nav if entry not in _nav)
 
 
 class SignInRequired(Exception):
@@ -68,7 +80,7 @@ def render(request: Request, template: str, me: Principal | None, status: int = 
     cookies = Response()
     secret = session.csrf_secret(request) if me is not None else session.ensure_presession(cookies, request)
     html = _environment.get_template(template).render(
-        request=request, me=me, csrf=session.csrf_token_for(secret or ""),
+        request=request, me=me, csrf=session.csrf_token_for(secret or ""), nav=_nav,
         notices=services(request).notices.in_force(me.user_id if me else None),
         flash=session.take_flash(request, cookies), **context)
     return _with_cookies(HTMLResponse(html, status, headers=SECURITY_HEADERS), cookies)

@@ -1,0 +1,242 @@
+"""The client's one view of the server's HTTP API (httpx), for sync, export, pull and import-export: the
+connection's URL and key, the User-Agent, timeouts, and the failure rules of errors.py for every request.
+Download bodies go through bulk.py (stdlib http.client, with the same credentials and rules)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from phonecloud import __version__
+from phonecloud.client.bulk import BulkGetter
+from phonecloud.client.config import Connection
+from phonecloud.client.errors import Retry, ServerError, network_error, refusal
+from phonecloud.client.sync.scan import file_chunks
+from phonecloud.gallery.names import readable
+from phonecloud.core.dates import from_nanoseconds
+
+PAGE = 1000  # the largest page the library listings serve
+_TUS = {"Tus-Resumable": "1.0.0"}
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    asset_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class TusProgress:
+    offset: int
+    asset_id: str | None  # set once the upload became an asset
+    duplicate: bool
+
+
+def _progress(response: httpx.Response) -> TusProgress:
+    return TusProgress(int(response.headers["upload-offset"]), response.headers.get("phonecloud-asset-id"),
+                       response.headers.get("phonecloud-duplicate") == "true")
+
+
+def _refusal(response: httpx.Response) -> ServerError:
+    return refusal(response.status_code, response.read(), str(response.url))
+
+
+class Api:
+    def __init__(self, connection: Connection, transfers: int = 4, retries: int = 5, backoff: float = 0.5):
+        self.server = connection.server
+        self.retry = Retry(retries, backoff)
+        self._http = httpx.Client(
+            base_url=f"{connection.server}/api/v1",
+            headers={"Authorization": f"Bearer {connection.key}", "User-Agent": f"phonecloud-sync/{__version__}"},
+            timeout=httpx.Timeout(60.0, connect=15.0),
+            limits=httpx.Limits(max_connections=transfers + 2, max_keepalive_connections=transfers + 2),
+        )
+        self._bulk: BulkGetter | None = None  # made at the first download: sync never needs it
+        self._bulk_lock = threading.Lock()
+
+    def close(self) -> None:
+        try:
+            if self._bulk is not None:
+                self._bulk.close()
+        finally:
+            self._http.close()
+
+    def _request(self, method: str, url: str, make_content: Callable[[], object] | None = None, **kwargs):
+        """Send, trying again after network failures and transient answers (errors.Retry)."""
+        failures = 0
+        while True:
+            try:
+                if make_content is not None:
+                    kwargs["content"] = make_content()
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as error:
+                failure: ServerError = network_error(_url_of(error, url), error)
+                cause: Exception | None = error
+                if isinstance(error, httpx.UnsupportedProtocol):  # a bad URL stays bad
+                    raise failure from error
+            else:
+                if response.status_code < 400:
+                    return response
+                failure, cause = _refusal(response), None
+            failures += 1
+            if not failure.transient or not self.retry.again(failures):
+                raise failure from cause
+            self.retry.pause(failures)
+
+    def me(self) -> dict:
+        return self._request("GET", "/me").json()
+
+    # -- backing up --------------------------------------------------------------------------------------
+
+    def check(self, items: list[tuple[str, str]]) -> dict[str, str | None]:
+        """client id → existing asset id (or None when the server does not have those bytes)."""
+        # Positions go over the wire, not the client's ids: those are paths, which may be long or not UTF-8.
+        body = {"items": [{"id": str(number), "sha1": sha1} for number, (_, sha1) in enumerate(items)]}
+        results = self._request("POST", "/assets/check", json=body).json()["results"]
+        return {items[int(result["id"])][0]: result["asset_id"] for result in results}
+
+    def upload(self, path: Path, size: int, mtime_ns: int, sha1: str) -> Uploaded:
+        modified = from_nanoseconds(mtime_ns)  # an mtime the server cannot take is sent as the nearest it can
+        return self.upload_chunks(lambda: file_chunks(path, size, mtime_ns), readable(path.name), modified, size, sha1)
+
+    def upload_chunks(self, make_chunks: Callable[[], Iterator[bytes]], filename: str, modified: dt.datetime,
+                      size: int, sha1: str) -> Uploaded:
+        """Upload bytes from any source; make_chunks() is called again for each retry."""
+        params = {"filename": filename, "modified_at": modified.isoformat(), "size": size, "sha1": sha1}
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        response = self._request("POST", "/assets", make_content=make_chunks,
+                                 params=params, headers=headers, timeout=httpx.Timeout(300.0, connect=15.0))
+        body = response.json()
+        return Uploaded(body["id"], body["duplicate"])
+
+    # -- resumable uploads (tus 1.0): the caller keeps the URL and resumes from the server's offset --------
+
+    def tus_create(self, path: Path, size: int, mtime_ns: int, sha1: str) -> str:
+        """A new resumable upload of the file on the server; its URL."""
+        modified = from_nanoseconds(mtime_ns).isoformat()
+        metadata = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in
+                            (("filename", readable(path.name)), ("modified_at", modified), ("sha1", sha1)))
+        response = self._request("POST", "/uploads/", headers={
+            **_TUS, "Upload-Length": str(size), "Upload-Metadata": metadata, "Content-Length": "0"})
+        return response.headers["location"]
+
+    def tus_status(self, url: str) -> TusProgress | None:
+        """Where the upload stands on the server; None when it is gone (expired or terminated)."""
+        try:
+            return _progress(self._request("HEAD", url, headers=_TUS))
+        except ServerError as error:
+            if error.status in (404, 410):
+                return None
+            raise
+
+    def tus_send(self, url: str, path: Path, size: int, mtime_ns: int, offset: int) -> TusProgress:
+        """Send the rest of the file from `offset` in one streaming PATCH (the server makes it durable as it
+        arrives, so an interruption costs only what was in flight); no retry here: the caller asks HEAD."""
+        headers = {**_TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream",
+                   "Content-Length": str(size - offset)}
+        try:
+            # tus's advice: 30-second-ish timeouts, a stalled connection is abandoned and resumed.
+            response = self._http.request("PATCH", url, headers=headers, timeout=httpx.Timeout(60.0, connect=15.0),
+                                          content=file_chunks(path, size, mtime_ns, offset))
+        except httpx.TransportError as error:
+            raise network_error(_url_of(error, url), error) from error
+        if response.status_code != 204:
+            raise _refusal(response)
+        return _progress(response)
+
+    # -- albums, favourites, trash -----------------------------------------------------------------------
+
+    def albums(self) -> dict[str, str]:
+        """title → album id."""
+        return {album["title"]: album["id"] for album in self.album_list()}
+
+    def album_list(self) -> list[dict]:
+        return self._request("GET", "/albums").json()
+
+    def create_album(self, title: str, description: str = "", created_at: dt.datetime | None = None) -> str:
+        """A new album; created_at restores when it was made (an import's)."""
+        body = {"title": title, "description": description}
+        if created_at is not None:
+            body["created_at"] = created_at.isoformat()
+        return self._request("POST", "/albums", json=body).json()["id"]
+
+    def add_to_album(self, album_id: str, asset_ids: list[str]) -> None:
+        self._request("PUT", f"/albums/{album_id}/assets", json={"asset_ids": asset_ids})
+
+    def album_asset_ids(self, album_id: str) -> list[str]:
+        return [item["id"] for item in self._pages(f"/albums/{album_id}/assets")]
+
+    def favorite(self, asset_id: str) -> None:
+        self._request("PUT", f"/assets/{asset_id}/favorite")
+
+    def trash(self, asset_id: str) -> None:
+        self._request("POST", f"/assets/{asset_id}/trash")
+
+    # -- the library and its exports ---------------------------------------------------------------------
+
+    def _pages(self, path: str, **params) -> Iterator[dict]:
+        cursor = None
+        while True:
+            query = {**params, "limit": PAGE, **({"cursor": cursor} if cursor else {})}
+            page = self._request("GET", path, params=query).json()
+            yield from page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return
+
+    def assets(self) -> Iterator[dict]:
+        """Every asset of the library (not the trash), newest first."""
+        return self._pages("/assets")
+
+    def digests(self) -> dict[str, str]:
+        """asset id → SHA-256, for the originals an export has hashed."""
+        return {item["asset_id"]: item["sha256"] for item in self._pages("/export/digests")}
+
+    def create_export(self) -> dict:
+        return self._request("POST", "/export").json()
+
+    def export(self, export_id: str) -> dict | None:
+        """The export, or None when the server has no such export (any more)."""
+        try:
+            return self._request("GET", f"/export/{export_id}").json()
+        except ServerError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def manifest(self, export_id: str) -> bytes:
+        return self._request("GET", f"/export/{export_id}/manifest").content
+
+    # -- download bodies (bulk.py): read by the caller into its own buffer, failures handled by it ---------
+
+    def download(self, url: str, headers: dict[str, str]):
+        """A GET whose body the caller reads (bulk.Answer.readinto); a broken connection raises NetworkError."""
+        return self._bulk_getter().request("GET", url, headers)
+
+    def download_originals(self, asset_ids: list[str]):
+        """Several originals in one answer, one after another (read like download's)."""
+        body = json.dumps({"asset_ids": asset_ids}).encode()
+        return self._bulk_getter().request("POST", "/assets/originals", {"Content-Type": "application/json"}, body)
+
+    def _bulk_getter(self) -> BulkGetter:
+        with self._bulk_lock:
+            if self._bulk is None:
+                self._bulk = BulkGetter(str(self._http.base_url), {name: self._http.headers[name] for name in (
+                    "authorization", "user-agent")}, timeout=60.0)
+            return self._bulk
+
+
+def _url_of(error: httpx.TransportError, url: str) -> str:
+    """The URL a failed request went to (httpx knows it whole; else the path the caller gave)."""
+    try:
+        return str(error.request.url)
+    except RuntimeError:
+        return url
+

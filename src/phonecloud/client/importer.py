@@ -1,0 +1,317 @@
+"""`phonecloud import-export DIR|ZIP...`: rebuild a library from a phonecloud export (zip parts or the
+unzipped folder) on a server, with the same originals, capture dates, albums and favourites. Pure Python.
+
+Reads Takeout's layout: `Photos from YYYY/`, `Trash/`, and album folders (with `metadata.json`), a JSON
+sidecar beside each file (`<file>.json`, or Takeout's `<file>.supplemental-metadata.json` and its
+shortened forms). Each distinct file is uploaded once (by SHA-1: an asset in a year folder and two albums
+is one asset in three places), under its original name (the sidecar's title) and with its modification
+time as the export recorded it, so the server's media pipeline finds the same capture time again.
+Then favourites are marked, albums made (an album of the same title is reused, so a second run changes
+nothing) and filled, and what was in the trash goes back to the trash. Running it again is safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+import zipfile
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from phonecloud.client.api import Api
+from phonecloud.client.errors import ServerError
+from phonecloud.client.progress import TransferReporter
+from phonecloud.gallery.names import readable
+from phonecloud.core.dates import DateOutOfRange, clamped, from_unix_seconds, parse_moment
+from phonecloud.portability import takeout
+from phonecloud.portability.archive import SourceFile, open_sources, read_chunks
+
+MAX_JSON_BYTES = 1 << 20
+MAX_FILE_BYTES = 64 << 30  # the server's default upload limit: a larger file it would refuse anyway
+CHECK_BATCH = 1000
+ALBUM_BATCH = 1000
+_SIDECAR_TAIL = "supplemental-metadata"
+_TRASH_FOLDERS = {"trash", "bin"}
+
+
+@dataclass
+class ImportSummary:
+    uploaded: int = 0
+    duplicates: int = 0  # already on the server
+    bytes: int = 0
+    albums: int = 0  # made or filled
+    favorites: int = 0
+    trashed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Item:
+    """One distinct file (by content), wherever it appears in the export."""
+
+    source: SourceFile
+    sidecar: dict
+    sha1: str | None = None
+    asset_id: str | None = None
+    folders: set[str] = field(default_factory=set)
+
+
+def _load_json(source: SourceFile) -> dict | None:
+    if source.size > MAX_JSON_BYTES:
+        return None
+    try:
+        with source.open() as stream:
+            value = json.loads(stream.read(MAX_JSON_BYTES + 1))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _sidecar_target(name: str, media_names: set[str]) -> str | None:
+    """The media file a .json next to it describes: `<file>.json`, `<file>.supplemental-metadata.json` or
+    one of Takeout's shortened forms (`<file>.supplemental-me.json`)."""
+    stem = name[: -len(".json")]
+    if stem in media_names:
+        return stem
+    head, dot, tail = stem.rpartition(".")
+    if dot and tail and _SIDECAR_TAIL.startswith(tail) and head in media_names:
+        return head
+    return None
+
+
+def _kind(folder: str, has_metadata: bool) -> str:
+    base = folder.rpartition("/")[2]
+    if has_metadata:
+        return "album"
+    if takeout.YEAR_FOLDER.match(base):
+        return "year"
+    if base.casefold() in _TRASH_FOLDERS:
+        return "trash"
+    if base in ("", "Takeout", "Google Photos"):
+        return "loose"
+    return "album"
+
+
+def _when(sidecar: dict, source: SourceFile) -> dt.datetime:
+    """The modification time to upload with: the export's exact one, else Takeout's capture time, else
+    the archive's entry time; each only when it lies in the range the server takes (core.dates)."""
+    extension = sidecar.get("phonecloud") if isinstance(sidecar.get("phonecloud"), dict) else {}
+    try:
+        if isinstance(extension.get("fileModifiedAt"), str):
+            return parse_moment(extension["fileModifiedAt"])
+    except DateOutOfRange:
+        pass
+    return _takeout_time(sidecar.get("photoTakenTime")) or clamped(
+        dt.datetime.fromtimestamp(max(0, min(source.mtime or 0, 2**32)), dt.UTC))
+
+
+def _takeout_time(value: object) -> dt.datetime | None:
+    """A Takeout time ({"timestamp": "<Unix seconds>", "formatted": ...}), or None when it is not one."""
+    if isinstance(value, dict) and str(value.get("timestamp", "")).isdigit():
+        try:
+            return from_unix_seconds(int(value["timestamp"]))
+        except DateOutOfRange:
+            return None
+    return None
+
+
+class ImportRun:
+    def __init__(self, api: Api, transfers: int, reporter: TransferReporter):
+        self.api, self.transfers, self.reporter = api, transfers, reporter
+        self.summary = ImportSummary()
+        self._lock = threading.Lock()
+
+    def run(self, paths: list[Path]) -> ImportSummary:
+        self.api.me()
+        with open_sources(paths, MAX_FILE_BYTES) as sources:
+            for name, why in sources.skipped:
+                self._skip(name, why)
+            items, albums = self._index(sources.files)
+            self._identify(items)
+            self._upload(items)
+        self._restore_favorites(items)
+        self._restore_albums(items, albums)
+        self._restore_trash(items)
+        return self.summary
+
+    # -- reading the export ------------------------------------------------------------------------------
+
+    def _index(self, files: list[SourceFile]) -> tuple[list[Item], dict[str, dict]]:
+        """Distinct files with their sidecars, and album folder → its metadata (title, description)."""
+        folders: dict[str, dict[str, SourceFile]] = defaultdict(dict)
+        for source in files:
+            folder, _, name = source.path.rpartition("/")
+            if not name.startswith("."):
+                folders[folder][name] = source
+        items: list[Item] = []
+        albums: dict[str, dict] = {}
+        for folder, entries in folders.items():
+            metadata = entries.get(takeout.ALBUM_METADATA)
+            kind = _kind(folder, metadata is not None)
+            if kind == "album":
+                loaded = _load_json(metadata) if metadata else None
+                albums[folder] = loaded or {"title": readable(folder.rpartition("/")[2])}
+            media = {name for name in entries if not name.endswith((".json", ".html", ".htm"))}
+            sidecars = {}
+            for name in entries:
+                if name.endswith(".json") and name != takeout.ALBUM_METADATA:
+                    target = _sidecar_target(name, media)
+                    if target is not None:
+                        sidecars[target] = entries[name]
+            for name in sorted(media):
+                sidecar = _load_json(sidecars[name]) if name in sidecars else None
+                items.append(Item(entries[name], sidecar or {}, folders={folder}))
+                if kind == "trash":
+                    items[-1].sidecar.setdefault("trashed", True)
+        return items, albums
+
+    def _identify(self, items: list[Item]) -> None:
+        """Each item's SHA-1: from the export's sidecar when it says, else read from the file."""
+        for item in items:
+            extension = item.sidecar.get("phonecloud")
+            sha1 = extension.get("sha1") if isinstance(extension, dict) else None
+            if isinstance(sha1, str) and len(sha1) == 40 and all(c in "0123456789abcdef" for c in sha1):
+                item.sha1 = sha1
+            else:
+                try:
+                    digest = hashlib.sha1()
+                    for chunk in read_chunks(item.source):
+                        digest.update(chunk)
+                    item.sha1 = digest.hexdigest()
+                except (OSError, zipfile.BadZipFile) as error:  # BadZipFile: the CRC-32 does not match
+                    self._fail(item.source.path, f"cannot read: {error}")
+
+    # -- uploading ---------------------------------------------------------------------------------------
+
+    def _upload(self, items: list[Item]) -> None:
+        distinct: dict[str, Item] = {}
+        for item in items:
+            if item.sha1 is None:
+                continue
+            first = distinct.setdefault(item.sha1, item)
+            if first is not item:
+                first.folders |= item.folders
+                first.sidecar = first.sidecar or item.sidecar
+        unique = list(distinct.values())
+        for start in range(0, len(unique), CHECK_BATCH):
+            batch = unique[start:start + CHECK_BATCH]
+            existing = self.api.check([(item.sha1, item.sha1) for item in batch])
+            for item in batch:
+                item.asset_id = existing.get(item.sha1)
+        new = [item for item in unique if item.asset_id is None]
+        self.summary.duplicates += len(unique) - len(new)
+        self.reporter.planned(len(new), sum(item.source.size for item in new))
+        with ThreadPoolExecutor(self.transfers) as pool:
+            for future in [pool.submit(self._send, item) for item in new]:
+                future.result()
+        for item in items:  # every place of a file knows its asset
+            if item.sha1 is not None:
+                item.asset_id = distinct[item.sha1].asset_id
+
+    def _send(self, item: Item) -> None:
+        source = item.source
+        title = item.sidecar.get("title")
+        filename = title if isinstance(title, str) and 0 < len(title) <= 4096 else readable(source.path.rpartition("/")[2])
+
+        def chunks():
+            for chunk in read_chunks(source):
+                self.reporter.advance(len(chunk))
+                yield chunk
+
+        try:
+            uploaded = self.api.upload_chunks(chunks, filename, _when(item.sidecar, source), source.size, item.sha1)
+        except (ServerError, OSError, zipfile.BadZipFile) as error:
+            reason = str(error)
+            if isinstance(error, ServerError) and error.code == "unsupported_media":
+                self._skip(source.path, "not a photo or video")
+            else:
+                self._fail(source.path, reason)
+            self.reporter.finished()
+            return
+        item.asset_id = uploaded.asset_id
+        with self._lock:
+            if uploaded.duplicate:
+                self.summary.duplicates += 1
+            else:
+                self.summary.uploaded += 1
+                self.summary.bytes += source.size
+        self.reporter.finished(f"uploaded: {source.path}" if not self.reporter.rich else None)
+
+    # -- favourites, albums, trash -----------------------------------------------------------------------
+
+    def _restore_favorites(self, items: list[Item]) -> None:
+        favorites = sorted({item.asset_id for item in items if item.asset_id and item.sidecar.get("favorited") is True})
+        for asset_id in favorites:
+            self._attempt("(favourites)", self.api.favorite, asset_id)
+        self.summary.favorites = len(favorites)
+
+    def _restore_albums(self, items: list[Item], albums: dict[str, dict]) -> None:
+        members: dict[str, set[str]] = defaultdict(set)
+        folder_names = {folder.rpartition("/")[2]: folder for folder in albums}
+        for item in items:
+            if item.asset_id is None:
+                continue
+            for folder in item.folders & albums.keys():
+                members[folder].add(item.asset_id)
+            extension = item.sidecar.get("phonecloud")
+            listed = extension.get("albums") if isinstance(extension, dict) else None
+            for name in listed if isinstance(listed, list) else []:  # a trashed photo's albums
+                if isinstance(name, str) and name in folder_names:
+                    members[folder_names[name]].add(item.asset_id)
+        existing = self.api.albums()
+        for folder, metadata in albums.items():
+            title = metadata.get("title") if isinstance(metadata.get("title"), str) else folder.rpartition("/")[2]
+            title = title.strip()[:500] or "Untitled"
+            description = metadata.get("description") if isinstance(metadata.get("description"), str) else ""
+            made = _takeout_time(metadata.get("date"))
+            made = min(made, dt.datetime.now(dt.UTC)) if made else None  # a clock ahead is no reason to fail
+            if title not in existing and not self._attempt(folder, self._create_album, existing, title, description,
+                                                           made):
+                continue
+            ids = sorted(members.get(folder, ()))
+            for start in range(0, len(ids), ALBUM_BATCH):
+                self._attempt(folder, self.api.add_to_album, existing[title], ids[start:start + ALBUM_BATCH])
+            self.summary.albums += 1
+
+    def _create_album(self, existing: dict[str, str], title: str, description: str, made: dt.datetime | None) -> None:
+        existing[title] = self.api.create_album(title, description[:10_000], made)
+
+    def _restore_trash(self, items: list[Item]) -> None:
+        trashed = sorted({item.asset_id for item in items if item.asset_id and item.sidecar.get("trashed") is True})
+        for asset_id in trashed:
+            self._attempt("(trash)", self.api.trash, asset_id)
+        self.summary.trashed = len(trashed)
+
+    # -- bookkeeping -------------------------------------------------------------------------------------
+
+    def _attempt(self, what: str, call, *args) -> bool:
+        """Run an API call; a refusal is reported as a failure of `what`, and the import goes on."""
+        try:
+            call(*args)
+        except ServerError as error:
+            self._fail(what, str(error))
+            return False
+        return True
+
+    def _skip(self, path: str, why: str) -> None:
+        with self._lock:
+            self.summary.skipped += 1
+            self.summary.failures.append({"path": path, "reason": f"skipped: {why}"})
+
+    def _fail(self, path: str, reason: str) -> None:
+        with self._lock:
+            self.summary.failed += 1
+            self.summary.failures.append({"path": path, "reason": reason})
+
+
+def import_export(api: Api, paths: list[Path], transfers: int, reporter: TransferReporter) -> ImportSummary:
+    return ImportRun(api, transfers, reporter).run(paths)

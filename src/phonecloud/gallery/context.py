@@ -1,0 +1,49 @@
+"""The gallery's services as its routes and pages reach them (the kind binds them at start: gallery/kind.py)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from phonecloud.core.http import services
+from phonecloud.gallery.albums import AlbumService
+from phonecloud.gallery.ingest import GalleryIntake
+from phonecloud.gallery.service import GalleryService
+
+NAME = "gallery"
+
+
+@dataclass
+class Gallery:
+    """The gallery's services, as its routes and pages use them."""
+
+    library: GalleryService
+    albums: AlbumService
+    intake: GalleryIntake
+    _settings: object = None
+    _media: object = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def media(self):
+        """The media pipeline, built on first use (it loads the imaging libraries), once for all threads."""
+        with self._lock:
+            if self._media is None:
+                from phonecloud.media.sandbox import RenderSandbox
+                from phonecloud.media.service import MediaService
+
+                settings = self._settings
+                self._media = MediaService(self.library.db, self.library.blobs, lambda: RenderSandbox(
+                    timeout_seconds=settings.render_timeout_seconds, memory_bytes=settings.render_memory_bytes,
+                    niceness=settings.render_niceness, cpu_seconds_base=settings.render_cpu_seconds_base,
+                    cpu_seconds_per_mib=settings.render_cpu_seconds_per_mib))
+            return self._media
+
+    def close(self) -> None:
+        if self._media is not None:
+            self._media.close()
+
+
+def gallery_of(request: Request) -> Gallery:
+    return services(request).kind(NAME).service

@@ -1,0 +1,166 @@
+"""What the gallery's pages show, shaped from the services' records: tiles grouped by month and day, and the
+viewer's info panel. Presentation only: which items, in which order, is the services' business."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from dataclasses import dataclass, field
+
+from phonecloud.core.sizes import format_size
+from phonecloud.gallery.models import Asset
+from phonecloud.gallery.names import display_name
+from phonecloud.gallery.service import TRASH_RETENTION
+from phonecloud.media.models import FAILED, READY, AssetMedia
+
+DATE_SOURCES = {
+    "exif": "camera (EXIF)",
+    "xmp": "XMP metadata",
+    "quicktime": "video metadata (QuickTime)",
+    "filename": "file name",
+    "file_mtime": "file modification time",
+}
+
+
+@dataclass(frozen=True)
+class Tile:
+    id: uuid.UUID
+    kind: str
+    name: str
+    alt: str
+    state: str  # ready, pending (being processed) or failed (no preview)
+    favorite: bool
+    duration: str | None
+    trashed_at: dt.datetime | None
+
+
+@dataclass
+class Day:
+    date: dt.date
+    tiles: list[Tile] = field(default_factory=list)
+
+
+@dataclass
+class Month:
+    year: int
+    month: int
+    days: list[Day] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def local_moment(asset: Asset, media: AssetMedia | None) -> dt.datetime:
+    """When the item was taken, on the clock of the place it was taken when known (what people remember),
+    else the instant the library sorts by, in UTC."""
+    if media is not None and media.taken_at is not None:
+        return media.taken_at
+    return asset.sort_at.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def duration_text(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    whole = int(round(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}" if whole >= 3600 else f"{whole // 60}:{whole % 60:02d}"
+
+
+def tile(asset: Asset, media: AssetMedia | None) -> Tile:
+    moment = local_moment(asset, media)
+    state = media.state if media is not None and media.state in (READY, FAILED) else "pending"
+    what = "Video" if asset.kind == "video" else "Photo"
+    name = display_name(asset.original_filename)
+    return Tile(asset.id, asset.kind, name, f"{what} {name}, {moment:%-d %b %Y %H:%M}", state, asset.is_favorite,
+                duration_text(media.duration_seconds if media else None), asset.trashed_at)
+
+
+def months(assets: list[Asset], media: dict[uuid.UUID, AssetMedia]) -> list[Month]:
+    """Tiles in the given (newest first) order, grouped into runs of the same month and day."""
+    grouped: list[Month] = []
+    for asset in assets:
+        row = media.get(asset.id)
+        day = local_moment(asset, row).date()
+        if not grouped or (grouped[-1].year, grouped[-1].month) != (day.year, day.month):
+            grouped.append(Month(day.year, day.month))
+        if not grouped[-1].days or grouped[-1].days[-1].date != day:
+            grouped[-1].days.append(Day(day))
+        grouped[-1].days[-1].tiles.append(tile(asset, row))
+    return grouped
+
+
+@dataclass(frozen=True)
+class InfoRow:
+    label: str
+    text: str
+    field: str
+    machine: str | None = None  # a machine-readable form (datetime attribute, geo: URI)
+
+
+def _taken(media: AssetMedia | None, asset: Asset) -> list[InfoRow]:
+    if media is None or media.taken_at is None:
+        moment = asset.sort_at.astimezone(dt.UTC)
+        return [InfoRow("Taken", f"{moment:%a %-d %b %Y, %H:%M:%S} UTC", "taken", moment.isoformat()),
+                InfoRow("Date from", "file modification time (metadata not read yet)", "date-source")]
+    offset = media.taken_at_offset_minutes
+    zone = "time zone unknown" if offset is None else f"UTC{'+' if offset >= 0 else '-'}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+    return [InfoRow("Taken", f"{media.taken_at:%a %-d %b %Y, %H:%M:%S} ({zone})", "taken",
+                    media.taken_at.isoformat(timespec="seconds")),
+            InfoRow("Date from", DATE_SOURCES.get(media.date_source or "", media.date_source or "unknown"),
+                    "date-source")]
+
+
+def _place(media: AssetMedia) -> list[InfoRow]:
+    if media.latitude is None or media.longitude is None:
+        return []
+    text = (f"{abs(media.latitude):.5f}° {'N' if media.latitude >= 0 else 'S'}, "
+            f"{abs(media.longitude):.5f}° {'E' if media.longitude >= 0 else 'W'}")
+    if media.altitude is not None:
+        text += f", {media.altitude:.0f} m"
+    return [InfoRow("Place", text, "place", f"geo:{media.latitude:.6f},{media.longitude:.6f}")]
+
+
+def info(asset: Asset, media: AssetMedia | None) -> list[InfoRow]:
+    rows = _taken(media, asset)
+    if media is not None:
+        camera = " ".join(part for part in (media.make, media.model) if part)
+        if media.make and media.model and media.model.lower().startswith(media.make.lower()):
+            camera = media.model  # "Canon Canon EOS 40D" reads better as the model alone
+        rows += [InfoRow("Camera", camera, "camera")] if camera else []
+        rows += [InfoRow("Lens", media.lens, "lens")] if media.lens else []
+        rows += _place(media)
+        if media.width and media.height:
+            rows.append(InfoRow("Dimensions", f"{media.width} × {media.height} ({media.width * media.height / 1e6:.1f} MP)",
+                                "dimensions"))
+        if media.duration_seconds is not None:
+            rows.append(InfoRow("Duration", duration_text(media.duration_seconds), "duration"))
+    rows += [
+        InfoRow("Size", f"{format_size(asset.size_bytes)} ({asset.size_bytes:,} bytes)", "size"),
+        InfoRow("File name", display_name(asset.original_filename), "filename"),
+        InfoRow("Type", asset.mime_type, "type"),
+        InfoRow("Uploaded", f"{asset.uploaded_at.astimezone(dt.UTC):%-d %b %Y, %H:%M} UTC", "uploaded",
+                asset.uploaded_at.isoformat()),
+    ]
+    if media is not None and media.state == FAILED:
+        rows.append(InfoRow("Preview", f"none: {media.error or 'the file could not be rendered'}", "preview"))
+    return rows
+
+
+def _month_name(month: Month) -> str:
+    return dt.date(month.year, month.month, 1).strftime("%B %Y")
+
+
+def _day_name(day: dt.date) -> str:
+    return day.strftime("%a %-d %b %Y")
+
+
+def _days_left(trashed_at: dt.datetime | None) -> int:
+    """Whole days before the trash purge deletes an item for good."""
+    if trashed_at is None:
+        return TRASH_RETENTION.days
+    left = trashed_at + TRASH_RETENTION - dt.datetime.now(dt.UTC)
+    return max(0, math.ceil(left.total_seconds() / 86400))
+
+
+FILTERS = {"month_name": _month_name, "day_name": _day_name, "days_left": _days_left}

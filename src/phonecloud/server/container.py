@@ -1,0 +1,156 @@
+"""The services of one running server, built once from settings and shared by the API, CLI and jobs. The
+data kinds (server/kinds.py) are built here too: nothing below names one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from phonecloud.accounts.quota import QuotaLedger
+from phonecloud.accounts.service import AccountService
+from phonecloud.accounts.throttle import ThrottlePolicy
+from phonecloud.core.blobstore import BlobStore, open_blob_store
+from phonecloud.core.db import Database
+from phonecloud.core.errors import NotFound
+from phonecloud.core.kinds import DataKind, IntakeGate
+from phonecloud.core.settings import Settings
+from phonecloud.jobs.queue import JobQueue
+from phonecloud.jobs.worker import WorkerPool
+from phonecloud.maintenance.jobs import SWEEP_JOB
+from phonecloud.notices.service import NoticeService
+from phonecloud.server.kinds import DEFAULT_DESTINATION, KINDS
+from phonecloud.uploads.intake import Intake
+
+
+def kind_migrations() -> list:
+    return [kind.migrations for kind in KINDS if kind.migrations is not None]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    accounts: AccountService
+    quota: QuotaLedger
+    jobs: JobQueue
+    notices: NoticeService
+    gate: IntakeGate
+    intake: Intake
+    kinds: dict[str, DataKind] = field(default_factory=dict)  # by name, in the registry's order
+
+    @classmethod
+    def start(cls, settings: Settings | None = None) -> Services:
+        """Open the database (migrating it to the latest schema) and the blob store, and bind every kind."""
+        settings = settings or Settings()
+        settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        db.migrate(kind_migrations())
+        blobs = open_blob_store(settings.resolved_blob_url)
+        services = cls(
+            settings=settings, db=db, blobs=blobs,
+            accounts=AccountService(db, settings.default_quota_bytes, settings.session_days,
+                                    ThrottlePolicy.from_settings(settings)),
+            quota=QuotaLedger(db),
+            jobs=JobQueue(db, lease=dt.timedelta(seconds=settings.job_lease_seconds)),
+            notices=NoticeService(db), gate=IntakeGate(), intake=Intake(DEFAULT_DESTINATION),
+        )
+        for declared in KINDS:
+            kind = services.kinds[declared.name] = declared.build(services)
+            services.intake.add(kind.destinations)
+            services.quota.add_source(lambda session, kind=kind: {
+                owner: used.bytes for owner, used in kind.usage_by_owner(session).items()})
+        services.quota.add_source(lambda session: services.uploads.reserved_bytes_by_user(session))
+        services.accounts.kinds = list(services.kinds.values())
+        return services
+
+    def kind(self, name: str) -> DataKind:
+        try:
+            return self.kinds[name]
+        except KeyError:
+            raise NotFound(f"no kind of data {name!r} on this server") from None
+
+    def usage(self, user_id: int) -> dict:
+        """What the user keeps of each kind: {kind: Usage}."""
+        with self.db.read() as session:
+            return {name: kind.usage(session, user_id) for name, kind in self.kinds.items()}
+
+    def recovery(self):
+        """Startup recovery (see maintenance.recovery), as `phonecloud serve` and `admin recover` run it."""
+        from phonecloud.maintenance.recovery import RecoveryService
+
+        return RecoveryService(self.db, self.blobs, list(self.kinds.values()), self.quota,
+                               self.settings.staging_max_age_seconds, self.settings.orphan_min_age_seconds)
+
+    @cached_property
+    def uploads(self):
+        """Resumable uploads (tus), finished into the intake's destinations; built once."""
+        from phonecloud.uploads.service import UploadService
+
+        settings = self.settings
+        return UploadService(self.db, self.blobs, self.intake, self.quota, settings.max_upload_bytes,
+                             dt.timedelta(seconds=settings.tus_expiry_seconds), settings.tus_checkpoint_bytes)
+
+    @cached_property
+    def portability(self):
+        """Exports of whole libraries (see portability.service), made of every kind's sections."""
+        from phonecloud.portability.service import PortabilityService
+
+        sections = tuple(section for kind in self.kinds.values() for section in kind.export_sections)
+        return PortabilityService(self.db, self.blobs, self.settings.export_part_size_bytes,
+                                  self.settings.export_zip64_from_bytes, sections)
+
+    @cached_property
+    def deletions(self):
+        """Account deletion (see accounts.deletion), over every kind and the server's own per-user data."""
+        from phonecloud.accounts.deletion import DeletionService
+
+        return DeletionService(self.db, self.blobs, self.jobs, self._holders(),
+                               dt.timedelta(seconds=self.settings.job_lease_seconds))
+
+    def _holders(self) -> list:
+        from phonecloud.accounts.deletion import Holder
+
+        return [Holder(kind.name, kind.purge_user, kind.rows_left) for kind in self.kinds.values()] + [
+            Holder("uploads", self.uploads.purge_user, self.uploads.rows_left),
+            Holder("exports", self.portability.purge_user, self.portability.rows_left),
+        ]
+
+    @cached_property
+    def heartbeats(self):
+        """Job worker processes' heartbeats (see jobs.heartbeat): written by their pools, read by the admin page."""
+        from phonecloud.jobs.heartbeat import Heartbeats
+
+        return Heartbeats(self.db, dt.timedelta(seconds=self.settings.worker_heartbeat_seconds))
+
+    def workers(self, threads: int) -> WorkerPool:
+        """Job workers for every kind of job this server knows; enqueueing in this process wakes them."""
+        from phonecloud.accounts.deletion import DELETION_JOB
+        from phonecloud.portability.jobs import EXPORT_JOB
+
+        handlers = {EXPORT_JOB: lambda subject: self.portability.prepare(subject), SWEEP_JOB: self._sweep,
+                    DELETION_JOB: lambda subject: self.deletions.run(subject)}
+        for kind in self.kinds.values():
+            handlers.update(kind.jobs)
+        pool = WorkerPool(self.jobs, handlers, threads, heartbeats=self.heartbeats)
+        self.jobs.wake = pool.wake
+        for kind in self.kinds.values():
+            kind.on_workers_start()
+        self.jobs.schedule_every(SWEEP_JOB, self._sweep_interval)  # the sweeps' chain
+        return pool
+
+    @property
+    def _sweep_interval(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.settings.sweep_interval_seconds)
+
+    def _sweep(self, _subject: str) -> None:
+        """The `maintenance.sweep` job: what a crashed process left goes now, then the next sweep is due."""
+        self.recovery().sweep()
+        self.jobs.schedule_every(SWEEP_JOB, self._sweep_interval)
+
+    def close(self) -> None:
+        for kind in self.kinds.values():
+            for close in kind.closers:
+                close()
+        self.db.dispose()

@@ -1,1 +1,0 @@
-"""The sync client: backs up folders of photos and videos to a phonecloud server. Pure Python."""

@@ -1,0 +1,80 @@
+"""The general intake: a plain or resumable upload finishes into a named destination (a gallery asset today;
+a message backup, a contacts file, a Takeout archive next) instead of into one domain by name.
+
+A destination checks what is declared before a byte is read, says from the first bytes whether it takes the
+content, and turns the whole staged stream into its item. Kinds register theirs (DataKind.destinations);
+the uploads routes and the resumable-upload service only ever speak to this interface.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from phonecloud.accounts.service import Principal
+from phonecloud.core.errors import BadRequest
+from phonecloud.uploads.staged import StagedUpload
+
+
+@dataclass(frozen=True)
+class IntakeMeta:
+    """What a client declares with its bytes."""
+
+    filename: str
+    file_modified_at: dt.datetime
+    declared_size: int | None = None
+    declared_sha1: str | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    item_id: uuid.UUID
+    created: bool  # False: the same bytes were stored already, as item_id
+    item: Any = None  # the destination's own object (a gallery asset)
+
+
+class Prepaid(Protocol):
+    """An upload whose size the quota already holds (a resumable upload's reservation): the item is not
+    charged again, and the uploader settles its own records in the same transaction as the item."""
+
+    def settle(self, session: Session, item_id: uuid.UUID, created: bool) -> None: ...
+
+
+class Destination(Protocol):
+    name: str
+
+    def check(self, principal: Principal, meta: IntakeMeta) -> None:
+        """Refuse before any byte is read: a bad declaration, or the kind's intake gate."""
+
+    def identify(self, head: bytes) -> Any:
+        """From the first bytes: what the content is, or an error when this destination does not take it."""
+
+    def stage(self, principal: Principal, meta: IntakeMeta, expected_size: int | None = None) -> StagedUpload:
+        """Staging for a plain upload (bounded by the owner's free quota)."""
+
+    def finish(self, principal: Principal, staged: StagedUpload, meta: IntakeMeta, last_chunks: list[bytes] = (),
+               prepaid: Prepaid | None = None) -> Finished:
+        """Store a fully received upload as this destination's item; the staging is let go either way."""
+
+
+class Intake:
+    """The destinations by name, and the one an upload that names none goes to."""
+
+    def __init__(self, default: str):
+        self.default = default
+        self._destinations: dict[str, Destination] = {}
+
+    def add(self, destinations: Iterable[Destination]) -> None:
+        for destination in destinations:
+            self._destinations[destination.name] = destination
+
+    def destination(self, name: str | None) -> Destination:
+        found = self._destinations.get(name or self.default)
+        if found is None:
+            raise BadRequest(f"no upload destination {name!r}: this server takes {', '.join(sorted(self._destinations))}")
+        return found
