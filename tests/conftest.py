@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,8 +103,14 @@ class Accounts:
     """Creates users directly through the server's own services on the same database."""
 
     def __init__(self, server: Server):
-        from phonecloud.server.container import Services
+        from phonecloud.accounts import security
         from phonecloud.core.settings import Settings
+        from phonecloud.server.container import Services
+
+        # Every test user has the same password: its Argon2 hash (0.2 s of CPU, on purpose) is made once per
+        # test process, not once per user. Servers still verify each sign-in in full.
+        if not hasattr(security.hash_password, "cache_info"):
+            security.hash_password = functools.cache(security.hash_password)
 
         self.server = server
         self.services = Services.start(Settings(data_dir=server.data_dir, database_url=server.database_url,

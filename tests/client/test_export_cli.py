@@ -20,7 +20,7 @@ import pytest
 from cli_runner import Run, phonecloud
 from conftest import PHONECLOUD, User, upload
 from media_fixtures import jpeg
-from test_export import ROOT, make_library, unzip
+from portability.test_export import ROOT, make_library, unzip
 
 from .loopback import Loopback, QuietHandler
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Run, phonecloud
-from conftest import User
+from conftest import User, serving
 from media_fixtures import jpeg
-from test_export import another_server, make_library, unzip
-from test_media_pipeline import exif_jpeg, wait_ready
+from portability.test_export import make_library, unzip
+from media.test_media_pipeline import exif_jpeg, wait_ready
 
 from .test_export_cli import export_cli
 
@@ -24,7 +24,7 @@ from .test_export_cli import export_cli
 @pytest.fixture(scope="module")
 def fresh_server(tmp_path_factory):
     """A second server, empty: where exports are imported."""
-    with another_server(tmp_path_factory.mktemp("import-target")) as running:
+    with serving(tmp_path_factory.mktemp("import-target") / "data") as running:
         yield running
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from cli_runner import Run, phonecloud
 from conftest import User, upload
 from media_fixtures import jpeg
-from test_export import make_export, make_library
+from portability.test_export import make_export, make_library
 
 from .test_export_cli import CuttingTestProxy
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from cli_runner import phonecloud
 from conftest import upload
 from media_fixtures import jpeg
-from test_export_interrupted import delete_originals
+from portability.test_export_interrupted import delete_originals
 
 from phonecloud.client.pull.checkpoints import current_boot
 from phonecloud.client.pull.state import STATE_FILE

@@ -89,10 +89,11 @@ class Kind:
     name: str  # "gallery": in usage, receipts and blob prefixes
     title: str  # "Photos and videos": for people
     build: Callable[[Any], DataKind]  # services -> the kind's hooks
-    api_routers: Sequence[Any] = ()  # FastAPI routers mounted under /api/v1
-    web_routers: Sequence[Any] = ()  # the kind's web pages
+    # Its HTTP side, imported only by the server that serves it (commands and job workers never load it):
+    api_routers: Callable[[], Sequence[Any]] = lambda: ()  # FastAPI routers mounted under /api/v1
+    web_routers: Callable[[], Sequence[Any]] = lambda: ()  # the kind's web pages
+    template_filters: Callable[[], dict[str, Callable]] = lambda: {}  # Jinja filters its templates use
     templates: Path | None = None  # its page templates, beside the shared ones
-    template_filters: dict[str, Callable] = field(default_factory=dict)  # Jinja filters its templates use
     nav: Sequence[NavEntry] = ()  # its entries in the web app's navigation
     migrations: Path | None = None  # its schema revisions, chained onto the core's
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from fastapi import Request
-
-from phonecloud.core.http import services
 from phonecloud.gallery.albums import AlbumService
 from phonecloud.gallery.ingest import GalleryIntake
 from phonecloud.gallery.service import GalleryService
@@ -45,5 +42,6 @@ class Gallery:
             self._media.close()
 
 
-def gallery_of(request: Request) -> Gallery:
-    return services(request).kind(NAME).service
+def gallery_of(request) -> Gallery:
+    """The gallery's services for a request (its app's: see phonecloud.server.container)."""
+    return request.app.state.services.kind(NAME).service

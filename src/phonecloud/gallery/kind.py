@@ -15,10 +15,7 @@ from phonecloud.gallery.context import NAME, Gallery
 from phonecloud.gallery.export import GallerySection
 from phonecloud.gallery.ingest import GalleryIntake
 from phonecloud.gallery.models import Asset
-from phonecloud.gallery.routes import router as api_router
 from phonecloud.gallery.service import TRASH_PURGE_JOB, GalleryService
-from phonecloud.gallery.web import albums as album_pages, library as library_pages
-from phonecloud.gallery.web.views import FILTERS
 from phonecloud.media.jobs import MEDIA_JOB
 from phonecloud.media.models import AssetMedia
 
@@ -72,10 +69,27 @@ def build(running) -> DataKind:
     )
 
 
+def _api_routers():
+    from phonecloud.gallery.routes import router
+
+    return (router,)
+
+
+def _web_routers():
+    from phonecloud.gallery.web import albums, library
+
+    return library.router, albums.router
+
+
+def _template_filters():
+    from phonecloud.gallery.web.views import FILTERS
+
+    return FILTERS
+
+
 KIND = Kind(
-    name=NAME, title="Photos and videos", build=build,
-    api_routers=(api_router,), web_routers=(library_pages.router, album_pages.router),
-    templates=Path(__file__).resolve().parent / "web" / "templates", template_filters=FILTERS,
+    name=NAME, title="Photos and videos", build=build, api_routers=_api_routers, web_routers=_web_routers,
+    template_filters=_template_filters, templates=Path(__file__).resolve().parent / "web" / "templates",
     nav=(NavEntry("/", "timeline", "Photos"), NavEntry("/albums", "albums", "Albums"),
          NavEntry("/upload", "upload", "Upload"), NavEntry("/trash", "trash", "Trash")),
 )

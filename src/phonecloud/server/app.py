@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     api.include_router(accounts_router)
     for kind in KINDS:
-        for router in kind.api_routers:
+        for router in kind.api_routers():
             api.include_router(router)
     api.include_router(portability_router)
     api.include_router(uploads_router)

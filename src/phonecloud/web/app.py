@@ -17,7 +17,7 @@ def install_web(app: FastAPI, kinds: Sequence[Kind]) -> None:
     pages.add_kinds(kinds)
     app.include_router(auth.router)
     for kind in kinds:
-        for router in kind.web_routers:
+        for router in kind.web_routers():
             app.include_router(router)
     for module in (account, admin, export_page):
         app.include_router(module.router)

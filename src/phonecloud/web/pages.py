@@ -50,7 +50,7 @@ def add_kinds(kinds: Sequence[Kind]) -> None:
         if kind.templates is not None and all(
                 getattr(loader, "searchpath", None) != [str(kind.templates)] for loader in _loader.loaders):
             _loader.loaders.append(FileSystemLoader(kind.templates))
-        _environment.filters.update(kind.template_filters)
+        _environment.filters.update(kind.template_filters())
         _nav.extend(entry for entry in kind.nav if entry not in _nav)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from conftest import run_worker, upload
 from phonecloud.jobs.models import Job
 from phonecloud.portability.jobs import EXPORT_JOB
-from test_media_pipeline import exif_jpeg
+from media.test_media_pipeline import exif_jpeg
 
 ROUNDS = 60  # worker runs before giving up; each runs every job that is ready
 

@@ -3,7 +3,6 @@ accept, bit-identical originals with their capture times, ranges, snapshots, iso
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -17,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Accounts, Server, User, upload
+from conftest import Accounts, User, serving, upload
 from media_fixtures import jpeg, mp4
-from test_export_zip import unzip_program
-from test_media_pipeline import exif_jpeg, wait_ready
+from portability.test_export_zip import unzip_program
+from media.test_media_pipeline import exif_jpeg, wait_ready
 
 ROOT = "Takeout/Google Photos"
 PREPARE_TIMEOUT = 120  # seconds; a bound, never an expectation of speed
@@ -332,22 +331,10 @@ def test_an_empty_library_exports_its_index_and_manifest(user):
 # -- parts and ZIP64, on servers configured for them --------------------------------------------------------
 
 
-@contextlib.contextmanager
-def another_server(folder: Path, settings: dict[str, str] | None = None):
-    """A server of its own (settings: PHONECLOUD_* variables), and its Accounts."""
-    server = Server(folder / "data", settings).start()
-    made = Accounts(server)
-    try:
-        yield server, made
-    finally:
-        made.close()
-        server.stop()
-
-
 @pytest.fixture(scope="module")
 def small_parts_server(tmp_path_factory):
     settings = {"PHONECLOUD_EXPORT_PART_SIZE": "40KB", "PHONECLOUD_EXPORT_ZIP64_FROM": "2000"}
-    with another_server(tmp_path_factory.mktemp("small-parts"), settings) as running:
+    with serving(tmp_path_factory.mktemp("small-parts") / "data", settings) as running:
         yield running
 
 

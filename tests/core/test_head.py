@@ -9,7 +9,7 @@ import pytest
 from conftest import upload
 from media_fixtures import jpeg
 from route_table import endpoints, ready_export, settled
-from test_isolation_matrix import FACTORIES
+from security.test_isolation_matrix import FACTORIES
 
 HEADS = [endpoint for endpoint in endpoints() if endpoint.method == "HEAD" and endpoint.implied]
 # Headers that belong to the body, so a HEAD must send them as its GET does.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 from conftest import upload
-from test_media_pipeline import exif_jpeg, idle_server, run_worker  # noqa: F401 (idle_server: a fixture)
+from media.test_media_pipeline import exif_jpeg, idle_server, run_worker  # noqa: F401 (idle_server: a fixture)
 
 
 def listed(user, path: str, limit: int = 100) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 from cli_runner import Run, clean_env, phonecloud
 from conftest import Accounts, Server, upload
 from media_fixtures import jpeg
-from test_media_pipeline import wait_ready
+from media.test_media_pipeline import wait_ready
 
 
 def scrub(server: Server, *args: str) -> Run:

@@ -9,7 +9,7 @@ import httpx
 
 from conftest import upload
 from media_fixtures import jpeg
-from test_export_interrupted import delete_originals
+from portability.test_export_interrupted import delete_originals
 
 
 def uploaded(user, count: int, padding: int = 0) -> tuple[list[str], list[bytes]]:

@@ -14,7 +14,7 @@ from cli_runner import client_env  # noqa: F401  (a fixture)
 from client.test_export_cli import CuttingTestProxy, export_cli
 from conftest import Accounts, User, upload
 from media_fixtures import jpeg
-from test_export import blob_key, make_export, part_path
+from portability.test_export import blob_key, make_export, part_path
 
 # Well beyond what the sockets between server and client buffer, so that when the originals vanish the
 # server has not read the later ones yet (bytes after a JPEG's end keep it a JPEG).

@@ -1,0 +1,1 @@
+"""Accounts: sign-in and its throttling, the quota, account deletion."""

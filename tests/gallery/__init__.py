@@ -1,0 +1,1 @@
+"""The gallery: uploads of photos and videos, listings, originals, albums."""

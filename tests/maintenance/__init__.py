@@ -1,0 +1,1 @@
+"""Maintenance: crash recovery, scrub, storage migration, many processes, the admin CLI."""

@@ -1,0 +1,1 @@
+"""The media pipeline: recognising formats, metadata, thumbnails and previews, hostile files."""

@@ -1,0 +1,1 @@
+"""Exports: their layout, zip format, interruptions and what they wait for."""

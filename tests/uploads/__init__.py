@@ -1,0 +1,1 @@
+"""Resumable uploads (tus): the protocol, standard clients, resuming across crashes."""
