@@ -16,7 +16,7 @@ from hostile_cases import CASES, GOOD_METADATA, PARSER_REFUSAL, TUS, Case, World
 from media_fixtures import ACCEPTED, jpeg, png_declaring
 from route_table import holdings, ready_export, settled
 
-from phonecloud.gallery.names import MEDIA_EXTENSIONS
+from phonecloud.core.names import MEDIA_EXTENSIONS
 
 BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 

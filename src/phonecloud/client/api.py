@@ -19,7 +19,7 @@ from phonecloud.client.bulk import BulkGetter
 from phonecloud.client.config import Connection
 from phonecloud.client.errors import Retry, ServerError, network_error, refusal
 from phonecloud.client.sync.scan import file_chunks
-from phonecloud.gallery.names import readable
+from phonecloud.core.names import readable
 from phonecloud.core.dates import from_nanoseconds
 
 PAGE = 1000  # the largest page the library listings serve

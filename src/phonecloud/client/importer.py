@@ -25,7 +25,7 @@ from pathlib import Path
 from phonecloud.client.api import Api
 from phonecloud.client.errors import ServerError
 from phonecloud.client.progress import TransferReporter
-from phonecloud.gallery.names import readable
+from phonecloud.core.names import readable
 from phonecloud.core.dates import DateOutOfRange, clamped, from_unix_seconds, parse_moment
 from phonecloud.portability import takeout
 from phonecloud.portability.archive import SourceFile, open_sources, read_chunks

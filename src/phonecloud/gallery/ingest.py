@@ -20,7 +20,7 @@ from phonecloud.core.errors import BadRequest, InsufficientStorage, TooLarge, Un
 from phonecloud.gallery import repository
 from phonecloud.gallery.blobs import original_key
 from phonecloud.gallery.models import Asset
-from phonecloud.gallery.names import MAX_FILENAME_CHARS, record_filename
+from phonecloud.core.names import MAX_FILENAME_CHARS, record_filename
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.media.jobs import MEDIA_JOB, job_subject
 from phonecloud.media.sniff import MediaType, sniff

@@ -18,7 +18,7 @@ from phonecloud.core.errors import BadRequest, PhonecloudError
 from phonecloud.core.streaming import drain_body, receive_into
 from phonecloud.core.http import ErrorOut, Moment, error_response, ranged_answer
 from phonecloud.core.limits import ApiRoute
-from phonecloud.gallery.names import safe_filename
+from phonecloud.core.names import safe_filename
 from phonecloud.gallery.schemas import (
     AlbumChangeResponse, AlbumIn, AlbumOut, AlbumPatch, AssetIds, AssetOut, AssetPage, CheckRequest,
     CheckResponse, OriginalsRequest, UploadOut, asset_out,

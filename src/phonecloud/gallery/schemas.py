@@ -12,7 +12,7 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 from phonecloud.core.http import Moment
 from phonecloud.gallery.models import Album, Asset
-from phonecloud.gallery.names import safe_filename
+from phonecloud.core.names import safe_filename
 from phonecloud.gallery.albums import MAX_ALBUM_CHANGE
 from phonecloud.gallery.ingest import MAX_PRECHECK_ITEMS
 from phonecloud.media import facts

@@ -1,5 +1,3 @@
-"""Maintenance across the domains: startup recovery and the integrity scrub.
-
-A domain of its own rather than part of core/: both read the gallery, media and upload tables and the
-blob store together, and core/ stays below every domain, importing none of them.
-"""
+"""Maintenance across the data kinds: crash recovery and its periodic sweep, the integrity scrub, and moving
+an install to other storage. Each loops over the registered kinds' hooks (core/kinds.py) and the blob store;
+none names a kind."""

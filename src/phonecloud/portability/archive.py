@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from phonecloud.gallery.names import readable
+from phonecloud.core.names import readable
 
 MAX_ENTRIES = 1_000_000  # per zip part: a Takeout part of 50 GB holds far fewer files
 MAX_NAME_CHARS = 4096

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from phonecloud.gallery.names import safe_filename
+from phonecloud.core.names import safe_filename
 
 ROOT = "Takeout/Google Photos"
 TRASH = "Trash"

@@ -71,7 +71,7 @@ class UploadWriter:
 
     def write_many(self, chunks: list[bytes]) -> None:
         total = sum(len(chunk) for chunk in chunks)
-        if total == 0:  # the gallery feeds the (empty) last batch once more when it finishes
+        if total == 0:  # a destination feeds the (empty) last batch once more when it finishes
             return
         request = self._request
         if self.end + total > self.length:
@@ -93,7 +93,7 @@ class UploadWriter:
         self.blob.commit(key)
 
     def abort(self) -> None:
-        """The gallery is done with the staged upload; the bytes stay until the upload is settled."""
+        """The destination is done with the staged upload; the bytes stay until the upload is settled."""
 
     # -- requests ------------------------------------------------------------------------------------------
 

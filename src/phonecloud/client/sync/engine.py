@@ -15,7 +15,7 @@ from phonecloud.client.errors import ServerError
 from phonecloud.client.progress import Reporter
 from phonecloud.client.sync import resumable, state as st
 from phonecloud.client.sync.scan import FileChanged, FoundFile, identify, walk
-from phonecloud.gallery.names import readable
+from phonecloud.core.names import readable
 
 FIRST_CHECK_BATCH = 16
 CHECK_BATCH = 1000

@@ -12,7 +12,7 @@ from phonecloud.accounts.service import Principal
 from phonecloud.core.dates import parse_day
 from phonecloud.core.errors import BadRequest
 from phonecloud.gallery.context import gallery_of
-from phonecloud.gallery.names import safe_filename
+from phonecloud.core.names import safe_filename
 from phonecloud.gallery.service import TRASH_RETENTION, cursor_before
 from phonecloud.media.sniff import sniff_extension
 from phonecloud.gallery.web import views

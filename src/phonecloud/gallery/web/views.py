@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from phonecloud.core.sizes import format_size
 from phonecloud.gallery.models import Asset
-from phonecloud.gallery.names import display_name
+from phonecloud.core.names import display_name
 from phonecloud.gallery.service import TRASH_RETENTION
 from phonecloud.media.models import FAILED, READY, AssetMedia
 
