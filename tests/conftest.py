@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-import scaleout
-from scaleout import postgres_url, s3_url, scaleout_servers  # noqa: F401  (fixtures)
+from inprocess import InProcessServer
+from scaleout import ServerStorage, postgres_url, s3_url, scaleout_servers  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus" / "exif-samples"
@@ -31,18 +31,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class Server:
+class Server(ServerStorage):
     """`phonecloud serve` on a free port with its own data folder."""
 
     def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None, access_log: bool = False):
-        self.data_dir = data_dir
+        super().__init__(data_dir, extra_env)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        # In a scale-out run (tests/scaleout.py) the server gets a PostgreSQL database and a bucket prefix.
-        storage = scaleout.storage_for(data_dir)
-        self.env = {**os.environ, "PHONECLOUD_DATA_DIR": str(data_dir), **storage, **(extra_env or {})}
-        self.database_url = self.env.get("PHONECLOUD_DATABASE_URL")  # None: SQLite in data_dir
-        self.blob_url = self.env.get("PHONECLOUD_BLOB_URL")  # None: a folder in data_dir
         self.log_path = data_dir.parent / f"server-{self.port}.log"
         self.access_log = access_log
         self.process: subprocess.Popen | None = None
@@ -75,17 +70,10 @@ class Server:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    @property
-    def storage_env(self) -> dict[str, str]:
-        """The database and blob URLs given to this server, for commands run on its data (none: embedded)."""
-        return {name: self.env[name] for name in ("PHONECLOUD_DATABASE_URL", "PHONECLOUD_BLOB_URL") if name in self.env}
-
-    @property
-    def blob_root(self) -> Path:
-        """The folder holding the blobs: the S3 server's folder for this server's prefix when on S3."""
-        if self.blob_url and self.blob_url.startswith("s3://"):
-            return scaleout.blob_folder(self.blob_url)
-        return self.data_dir / "blobs"
+    def client(self, token: str | None = None, base: str = "/api/v1", **options) -> httpx.Client:
+        """A client of this server (authenticated with token), base URL the API's unless told otherwise."""
+        headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **options.pop("headers", {})}
+        return httpx.Client(base_url=f"{self.url}{base}", headers=headers, **{"timeout": 60, **options})
 
 
 @dataclass
@@ -102,7 +90,7 @@ _user_numbers = itertools.count()
 class Accounts:
     """Creates users directly through the server's own services on the same database."""
 
-    def __init__(self, server: Server):
+    def __init__(self, server: Server | InProcessServer):
         from phonecloud.accounts import security
         from phonecloud.core.settings import Settings
         from phonecloud.server.container import Services
@@ -113,8 +101,10 @@ class Accounts:
             security.hash_password = functools.cache(security.hash_password)
 
         self.server = server
+        # A running app in process: its own services; otherwise services of our own on the server's storage.
+        self._own = not (isinstance(server, InProcessServer) and server.running)
         self.services = Services.start(Settings(data_dir=server.data_dir, database_url=server.database_url,
-                                                blob_url=server.blob_url))
+                                                blob_url=server.blob_url)) if self._own else server.services
         self._clients: list[httpx.Client] = []
 
     def create(self, quota_bytes: int | None = None, name: str = "user") -> User:
@@ -122,36 +112,71 @@ class Accounts:
         password = "correct horse battery"
         user = self.services.accounts.create_user(email, password, quota_bytes)
         key = self.services.accounts.create_api_key(user.id, "test device").key
-        client = api_client(self.server, key)
+        client = self.server.client(key)
         self._clients.append(client)
         return User(email, password, key, client)
 
     def close(self) -> None:
         for client in self._clients:
             client.close()
-        self.services.close()
+        if self._own:
+            self.services.close()
 
 
-def api_client(server: Server, token: str | None = None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=f"{server.url}/api/v1", headers=headers, timeout=60)
+# Every test signs in from 127.0.0.1: the suite's wrong passwords must not lock that address for all of it
+# (the address throttle itself is tested on servers of its own).
+SHARED_SERVER_ENV = {"PHONECLOUD_LOGIN_ADDRESS_FAILURES": "1000000"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "in_process: the module's server is the app in the test process "
+                            "(tests/inprocess.py), for domain rules where no server process is what is tested")
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Server:
-    # Every test signs in from 127.0.0.1: the suite's wrong passwords must not lock that address for all of it
-    # (the address throttle itself is tested on servers of its own).
-    running = Server(tmp_path_factory.mktemp("server") / "data",
-                     {"PHONECLOUD_LOGIN_ADDRESS_FAILURES": "1000000"}).start()
+def server_process(tmp_path_factory) -> Server:
+    running = Server(tmp_path_factory.mktemp("server") / "data", SHARED_SERVER_ENV).start()
     yield running
     running.stop()
 
 
 @pytest.fixture(scope="session")
-def accounts(server) -> Accounts:
-    made = Accounts(server)
+def server_in_process(tmp_path_factory) -> InProcessServer:
+    running = InProcessServer(tmp_path_factory.mktemp("app") / "data", SHARED_SERVER_ENV).start()
+    yield running
+    running.stop()
+
+
+def _shared(request, name: str):
+    """The session's fixture `name` of the kind the module asked for: in process or a server process."""
+    in_process = request.node.get_closest_marker("in_process")
+    return request.getfixturevalue(f"{name}_in_process" if in_process else f"{name}_process")
+
+
+# Module-scoped: a module runs either in process or beside a server process, and its own module-scoped
+# fixtures (worlds of users and objects) depend on these.
+@pytest.fixture(scope="module")
+def server(request) -> Server | InProcessServer:
+    return _shared(request, "server")
+
+
+@pytest.fixture(scope="session")
+def accounts_process(server_process) -> Accounts:
+    made = Accounts(server_process)
     yield made
     made.close()
+
+
+@pytest.fixture(scope="session")
+def accounts_in_process(server_in_process) -> Accounts:
+    made = Accounts(server_in_process)
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="module")
+def accounts(request) -> Accounts:
+    return _shared(request, "accounts")
 
 
 @pytest.fixture
@@ -172,9 +197,11 @@ def upload(user: User, body: bytes, filename: str = "IMG_0001.jpg", modified_at:
 
 
 @contextmanager
-def serving(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[Server, Accounts]]:
-    """A server of its own (with these settings) and its accounts, for as long as the block runs."""
-    server = Server(data_dir, env).start()
+def serving(data_dir: Path, env: dict[str, str] | None = None,
+            in_process: bool = False) -> Iterator[tuple[Server | InProcessServer, Accounts]]:
+    """A server of its own (with these settings) and its accounts, for as long as the block runs; in_process:
+    the app in this process (tests/inprocess.py), where no server process is what the test is about."""
+    server = (InProcessServer if in_process else Server)(data_dir, env).start()
     accounts = Accounts(server)
     try:
         yield server, accounts

@@ -203,6 +203,29 @@ def storage_for(data_dir: Path) -> dict[str, str]:
     return {"PHONECLOUD_DATABASE_URL": new_database(database, name), "PHONECLOUD_BLOB_URL": blob_url}
 
 
+class ServerStorage:
+    """Where a test server (a process, or the app in the test's process) keeps its data: its settings as
+    environment names (a database and a bucket prefix of its own in a scale-out run), and its blobs on disk."""
+
+    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None):
+        self.data_dir = data_dir
+        self.env = {**os.environ, "PHONECLOUD_DATA_DIR": str(data_dir), **storage_for(data_dir), **(extra_env or {})}
+        self.database_url = self.env.get("PHONECLOUD_DATABASE_URL")  # None: SQLite in data_dir
+        self.blob_url = self.env.get("PHONECLOUD_BLOB_URL")  # None: a folder in data_dir
+
+    @property
+    def storage_env(self) -> dict[str, str]:
+        """The database and blob URLs given to this server, for commands run on its data (none: embedded)."""
+        return {name: self.env[name] for name in ("PHONECLOUD_DATABASE_URL", "PHONECLOUD_BLOB_URL") if name in self.env}
+
+    @property
+    def blob_root(self) -> Path:
+        """The folder holding the blobs: the S3 server's folder for this server's prefix when on S3."""
+        if self.blob_url and self.blob_url.startswith("s3://"):
+            return blob_folder(self.blob_url)
+        return self.data_dir / "blobs"
+
+
 def blob_folder(blob_url: str) -> Path | None:
     """Where rclone keeps the objects of an s3:// URL of this run, on local disk (None if not ours)."""
     root = os.environ.get(S3_ROOT_ENV)

@@ -133,9 +133,10 @@ LEASE_SECONDS = 3
 
 @pytest.fixture
 def quiet(tmp_path):
-    """A server that runs no jobs itself, with short leases so that a killed runner's work is taken up soon."""
+    """The app (in this process: the commands are what is killed) running no jobs itself, with short leases so
+    that a killed runner's work is taken up soon."""
     with serving(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "0",
-                                     "PHONECLOUD_JOB_LEASE_SECONDS": str(LEASE_SECONDS)}) as running:
+                                     "PHONECLOUD_JOB_LEASE_SECONDS": str(LEASE_SECONDS)}, in_process=True) as running:
         yield running
 
 
@@ -143,8 +144,9 @@ def test_a_deletion_killed_in_the_middle_resumes_and_its_receipt_adds_up(quiet):
     server, accounts = quiet
     leaving, staying = accounts.create(name="many"), accounts.create(name="bystander")
     count = 1100  # three batches of the gallery's purge
-    for n in range(count):
-        assert upload(leaving, jpeg(n) + n.to_bytes(4, "big"), filename=f"IMG_{n}.jpg").status_code == 201
+    photo = jpeg(1)
+    for n in range(count):  # distinct bytes, so that each is an asset and a blob of its own
+        assert upload(leaving, photo + n.to_bytes(4, "big"), filename=f"IMG_{n}.jpg").status_code == 201
     kept = upload(staying, jpeg(19_999), filename="kept.jpg").json()["id"]
     leaving_id = _user_id(accounts, leaving)
 

@@ -1,30 +1,32 @@
-"""Health, OpenAPI, sign-in sessions, API keys and /me over real HTTP."""
+"""Health, OpenAPI, sign-in sessions, API keys and /me."""
 
-import httpx
+import pytest
 
-from conftest import api_client, upload
+from conftest import upload
 from media_fixtures import jpeg
+
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
 
 
 def test_health_needs_no_auth(server):
-    response = httpx.get(f"{server.url}/api/v1/health")
+    response = server.client().get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
 def test_openapi_is_served_and_describes_the_api(server):
-    schema = httpx.get(f"{server.url}/api/v1/openapi.json").json()
+    schema = server.client().get("/openapi.json").json()
     for path in ("/api/v1/health", "/api/v1/me", "/api/v1/assets", "/api/v1/assets/check",
                  "/api/v1/assets/{asset_id}/original", "/api/v1/albums/{album_id}/assets"):
         assert path in schema["paths"]
 
 
 def test_password_login_gives_a_session_token_that_works_until_logout(server, user):
-    anonymous = api_client(server)
+    anonymous = server.client()
     response = anonymous.post("/auth/login", json={"email": user.email.upper(), "password": user.password})
     assert response.status_code == 200
     token = response.json()["token"]
-    session = api_client(server, token)
+    session = server.client(token)
     assert session.get("/me").json()["email"] == user.email
     assert session.post("/auth/logout").status_code == 204
     refused = session.get("/me")
@@ -33,7 +35,7 @@ def test_password_login_gives_a_session_token_that_works_until_logout(server, us
 
 
 def test_wrong_password_and_unknown_email_get_the_same_401(server, user):
-    anonymous = api_client(server)
+    anonymous = server.client()
     wrong = anonymous.post("/auth/login", json={"email": user.email, "password": "not the password"})
     unknown = anonymous.post("/auth/login", json={"email": "nobody@example.org", "password": "whatever1"})
     assert wrong.status_code == unknown.status_code == 401
@@ -43,7 +45,7 @@ def test_wrong_password_and_unknown_email_get_the_same_401(server, user):
 def test_missing_malformed_or_wrong_credentials_get_401(server):
     for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"},
                     {"Authorization": "Bearer pck_not-a-real-key"}, {"Authorization": "Bearer pcs_forged"}):
-        response = httpx.get(f"{server.url}/api/v1/me", headers=headers)
+        response = server.client().get("/me", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["message"]
         assert response.headers["www-authenticate"] == "Bearer"
@@ -67,7 +69,7 @@ def test_device_keys_can_be_created_listed_and_revoked(server, user):
     created = user.http.post("/devices", json={"name": "Pixel 7"})
     assert created.status_code == 201
     key, device_id = created.json()["key"], created.json()["device_id"]
-    phone = api_client(server, key)
+    phone = server.client(key)
     assert phone.get("/me").status_code == 200
     devices = {device["id"]: device for device in user.http.get("/devices").json()}
     assert devices[device_id]["name"] == "Pixel 7" and not devices[device_id]["revoked"]

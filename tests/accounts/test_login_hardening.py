@@ -11,7 +11,8 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
-from conftest import Accounts, Server, api_client
+from conftest import Server, serving
+from inprocess import InProcessServer
 
 THROTTLED_ENV = {
     "PHONECLOUD_LOGIN_ACCOUNT_FAILURES": "3",
@@ -27,17 +28,20 @@ _emails = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def throttled(tmp_path_factory):
-    running = Server(tmp_path_factory.mktemp("throttled") / "data", THROTTLED_ENV).start()
-    yield running
-    running.stop()
+def throttled_app(tmp_path_factory):
+    """The throttle is a rule of the accounts domain: the app in this process, configured for it."""
+    with serving(tmp_path_factory.mktemp("throttled") / "data", THROTTLED_ENV, in_process=True) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-def people(throttled):
-    made = Accounts(throttled)
-    yield made
-    made.close()
+def throttled(throttled_app):
+    return throttled_app[0]
+
+
+@pytest.fixture(scope="module")
+def people(throttled_app):
+    return throttled_app[1]
 
 
 @pytest.fixture
@@ -47,10 +51,11 @@ def address() -> str:
     return f"198.51.{number // 250}.{number % 250 + 1}"
 
 
-def login(server: Server, email: str, password: str, address: str | None = None) -> httpx.Response:
+def login(server: Server | InProcessServer, email: str, password: str,
+          address: str | None = None) -> httpx.Response:
     headers = {"X-Forwarded-For": address} if address else {}
-    return httpx.post(f"{server.url}/api/v1/auth/login", json={"email": email, "password": password},
-                      headers=headers, timeout=30)
+    with server.client() as anonymous:
+        return anonymous.post("/auth/login", json={"email": email, "password": password}, headers=headers)
 
 
 def assert_throttled(response: httpx.Response) -> int:
@@ -62,7 +67,7 @@ def assert_throttled(response: httpx.Response) -> int:
     return wait
 
 
-def after_lockout(server: Server, email: str, password: str, address: str) -> httpx.Response:
+def after_lockout(server: Server | InProcessServer, email: str, password: str, address: str) -> httpx.Response:
     """The first answer that is not 429, waiting out each lockout as Retry-After says (a refused attempt
     is not counted, so asking again costs nothing); bounded, and nothing asserted about the time."""
     for _ in range(30):
@@ -140,13 +145,10 @@ def test_the_throttle_is_shared_by_every_server_process(throttled, people, addre
 
 def test_forwarded_for_is_ignored_unless_proxies_are_trusted(tmp_path):
     env = {**THROTTLED_ENV, "PHONECLOUD_TRUSTED_PROXIES": "0"}
-    direct = Server(tmp_path / "data", env).start()
-    try:
+    with serving(tmp_path / "data", env, in_process=True) as (direct, _):
         for number in range(5):  # made-up addresses: all of it comes from 127.0.0.1 all the same
             assert login(direct, new_email(), WRONG, f"192.0.2.{number}").status_code == 401
         assert_throttled(login(direct, new_email(), WRONG, "192.0.2.99"))
-    finally:
-        direct.stop()
 
 
 def test_a_hash_made_with_older_parameters_is_upgraded_at_sign_in(throttled, people, address):
@@ -167,7 +169,7 @@ def test_a_hash_made_with_older_parameters_is_upgraded_at_sign_in(throttled, peo
 def test_sessions_are_listed_and_revoked_one_by_one_or_all_at_once(throttled, people, address):
     user = people.create()
     tokens = [login(throttled, user.email, user.password, address).json()["token"] for _ in range(4)]
-    first, second, third, fourth = (api_client(throttled, token) for token in tokens)
+    first, second, third, fourth = (throttled.client(token) for token in tokens)
     listed = first.get("/auth/sessions").json()
     assert len(listed) == 4 and [s["current"] for s in listed] == [True, False, False, False]
 
@@ -187,11 +189,11 @@ def test_sessions_are_listed_and_revoked_one_by_one_or_all_at_once(throttled, pe
 def test_another_users_session_cannot_be_seen_or_revoked(throttled, people, address):
     owner, stranger = people.create(), people.create(name="stranger")
     token = login(throttled, owner.email, owner.password, address).json()["token"]
-    session_id = api_client(throttled, token).get("/auth/sessions").json()[0]["id"]
+    session_id = throttled.client(token).get("/auth/sessions").json()[0]["id"]
     assert stranger.http.get("/auth/sessions").json() == []
     refused = stranger.http.delete(f"/auth/sessions/{session_id}")
     assert refused.status_code == 404 and refused.json()["error"] == "not_found"
-    assert api_client(throttled, token).get("/me").status_code == 200
+    assert throttled.client(token).get("/me").status_code == 200
 
 
 @pytest.mark.parametrize("peer, forwarded, proxies, expected", [

@@ -2,8 +2,12 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from conftest import staging_drains, upload
 from media_fixtures import jpeg
+
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
 
 
 def padded_jpeg(seed: int, size: int) -> bytes:

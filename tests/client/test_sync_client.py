@@ -517,7 +517,8 @@ def wait_for_run_summary(lines: queue.Queue, timeout: float = 60) -> str:
 
 def start_watching(env: dict[str, str], url: str, user: User, folder: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [PHONECLOUD, "sync", str(folder), "--watch", "--json", "--server", url, "--key", user.key],
+        # A short quiet spell (default 2 s): the test writes each file in one step.
+        [PHONECLOUD, "sync", str(folder), "--watch", "--quiet", "0.3", "--json", "--server", url, "--key", user.key],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

@@ -3,13 +3,14 @@ headers as the GET, no body; and 405 answers name every method of their path."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from conftest import upload
 from media_fixtures import jpeg
 from route_table import endpoints, ready_export, settled
 from security.test_isolation_matrix import FACTORIES
+
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
 
 HEADS = [endpoint for endpoint in endpoints() if endpoint.method == "HEAD" and endpoint.implied]
 # Headers that belong to the body, so a HEAD must send them as its GET does.
@@ -30,7 +31,7 @@ def owner_world(server, accounts):
     made["deletion_id"] = accounts.services.deletions.start(
         accounts.services.accounts.user_by_email(leaving.email).id, "admin", run_now=False).id
     token = owner.http.post("/auth/login", json={"email": owner.email, "password": owner.password}).json()["token"]
-    browser = httpx.Client(base_url=server.url, cookies={SESSION_COOKIE: token}, timeout=60,
+    browser = server.client(base="", cookies={SESSION_COOKIE: token},
                            headers={"X-CSRF-Token": csrf_token_for(token)})
     yield owner, made, browser
     browser.close()

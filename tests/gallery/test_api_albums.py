@@ -1,7 +1,11 @@
 """Albums: create, rename, list, add and remove assets, delete (photos stay)."""
 
+import pytest
+
 from conftest import upload
 from media_fixtures import jpeg
+
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
 
 
 def test_album_lifecycle(user):

@@ -7,6 +7,8 @@ import pytest
 from conftest import upload
 from media_fixtures import jpeg
 
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
+
 
 def upload_at(user, seed: int, moment: dt.datetime) -> dict:
     response = upload(user, jpeg(seed), filename=f"IMG_{seed}.jpg", modified_at=moment.isoformat())

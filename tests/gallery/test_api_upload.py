@@ -11,6 +11,8 @@ import pytest
 from conftest import staging_drains, upload
 from media_fixtures import ACCEPTED, REFUSED, jpeg
 
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
+
 
 def blob_files(server, user_id_hint=None):
     root = server.blob_root / "users"
@@ -160,7 +162,8 @@ def test_too_long_file_name_is_refused(user):
     assert "filename" in response.json()["message"]
 
 
-def test_client_disconnecting_mid_upload_stores_nothing(server, user):
+def test_client_disconnecting_mid_upload_stores_nothing(server_process, accounts_process):
+    server, user = server_process, accounts_process.create()  # a connection cut: the process is tested
     body = jpeg(11) + b"\x00" * 2_000_000
     head = (
         f"POST /api/v1/assets?filename=cut.jpg&modified_at=2022-01-01T00:00:00Z HTTP/1.1\r\n"

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from phonecloud.core.db import Database
 from phonecloud.jobs.models import Job
 from phonecloud.jobs.queue import JobQueue
-from phonecloud.jobs.worker import PermanentJobError, WorkerPool
+from phonecloud.jobs.worker import DeferJob, PermanentJobError, WorkerPool
 
 
 @pytest.fixture
@@ -130,20 +130,40 @@ def test_worker_pool_runs_handlers_and_records_outcomes(queue):
     assert errors["broken"] == "cannot ever work" and "try again" in errors["flaky"]
 
 
-def test_threaded_pool_picks_up_work_when_woken(queue):
+def test_a_job_enqueued_in_this_process_wakes_its_workers(queue):
     done = threading.Event()
-    pool = WorkerPool(queue, {"k": lambda subject: done.set()}, threads=2, poll_seconds=30)
+    pool = WorkerPool(queue, {"k": lambda subject: done.set()}, threads=2, poll_seconds=3600)
+    queue.wake = pool.wake  # as Services.workers wires it
     pool.start()
     try:
         queue.enqueue("k", "now")
-        pool.wake()
-        assert done.wait(20)
+        assert done.wait(20)  # not an hour's poll later
     finally:
         pool.stop()
     deadline = time.monotonic() + 10
     while queue.pending(["k"]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert queue.counts() == {("k", "done"): 1}
+
+
+def test_a_job_deferred_by_this_pool_runs_again_when_due_not_at_the_next_poll(queue):
+    attempts, done = [], threading.Event()
+
+    def waits_once(subject: str) -> None:
+        attempts.append(subject)
+        if len(attempts) == 1:
+            raise DeferJob("waiting for other work", dt.timedelta(milliseconds=50))
+        done.set()
+
+    pool = WorkerPool(queue, {"k": waits_once}, threads=1, poll_seconds=3600)
+    pool.start()
+    try:
+        queue.enqueue("k", "deferred")
+        pool.wake()
+        assert done.wait(20)  # due 50 ms later: the idle worker looked again then, not an hour later
+    finally:
+        pool.stop()
+    assert attempts == ["deferred", "deferred"]
 
 
 def claim_owners(queue, count: int) -> list[int]:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import insert, select
 
-from conftest import Accounts, Server, api_client
+from conftest import Accounts, Server
 from media_fixtures import jpeg
 from phonecloud.core.blobstore import open_blob_store
 from phonecloud.core.db import Database, utcnow
@@ -108,7 +108,7 @@ def test_quota_is_exact_under_concurrent_uploads_through_two_api_processes(two_a
     servers, accounts = two_api_processes
     size = 50_000
     user = accounts.create(quota_bytes=10 * size + size // 2)
-    other = api_client(servers[1], user.key)
+    other = servers[1].client(user.key)
     clients = [user.http, other]
 
     def send(n: int) -> int:
@@ -130,7 +130,7 @@ def test_the_same_bytes_through_two_api_processes_at_once_are_stored_and_charged
     user = accounts.create()
     body = padded(77, 300_000)
 
-    with api_client(servers[1], user.key) as other, ThreadPoolExecutor(8) as pool:
+    with servers[1].client(user.key) as other, ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda n: upload_via([user.http, other][n % 2], body), range(8)))
         me = other.get("/me").json()
 

@@ -12,7 +12,7 @@ import pytest
 import cli_runner
 import scaleout
 from cli_runner import Run, clean_env
-from conftest import Server, api_client
+from conftest import Server
 
 PASSWORD = "correct horse battery"
 KEY_LINE = re.compile(r"^pck_[A-Za-z0-9_-]{20,}$")
@@ -50,7 +50,7 @@ def create_key(data_dir: Path, email: str, device: str = "Pixel 7") -> str:
 
 
 def me(server: Server, key: str) -> dict:
-    with api_client(server, key) as http:
+    with server.client(key) as http:
         answer = http.get("/me")
     assert answer.status_code == 200, answer.text
     return answer.json()
@@ -74,7 +74,7 @@ def test_create_user_and_key_that_work_against_the_running_server(server):
 
     account = me(server, key)
     assert (account["email"], account["is_admin"], account["quota_bytes"]) == (email, True, 2 * 1024**3)
-    with api_client(server, key) as http:
+    with server.client(key) as http:
         assert [device["name"] for device in http.get("/devices").json()] == ["Pixel 7"]
     login = httpx.post(f"{server.url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
     assert login.status_code == 200, login.text

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from conftest import PHONECLOUD, Accounts, Server, api_client
+from conftest import PHONECLOUD, Accounts, Server
 from media_fixtures import jpeg
 from phonecloud.core.db import Database
 from phonecloud.jobs.queue import DONE, FAILED, JobQueue
@@ -50,7 +50,7 @@ def cluster(tmp_path, postgres_url, s3_url):
 def test_killing_an_api_process_and_a_worker_mid_run_loses_no_upload_and_no_job(cluster):
     servers, workers, accounts = cluster
     user = accounts.create(name="crash")
-    clients = [api_client(server, user.key) for server in servers]
+    clients = [server.client(user.key) for server in servers]
     bodies = [jpeg(3000 + n) + bytes(n) for n in range(PHOTOS)]
     acknowledged: dict[int, str] = {}
     enough = threading.Event()
@@ -119,7 +119,7 @@ def test_servers_starting_together_on_an_empty_database_migrate_once(tmp_path, p
         try:
             user = accounts.create()
             for server in servers:
-                with api_client(server, user.key) as client:
+                with server.client(user.key) as client:
                     assert client.get("/me").status_code == 200
         finally:
             accounts.close()
@@ -138,7 +138,7 @@ def test_a_tus_upload_goes_on_whichever_api_process_the_next_request_reaches(tmp
     accounts = Accounts(servers[0])
     try:
         on_a = accounts.create(name="tus")
-        on_b = User(on_a.email, on_a.password, on_a.key, api_client(servers[1], on_a.key))
+        on_b = User(on_a.email, on_a.password, on_a.key, servers[1].client(on_a.key))
         body = photo(3_000_123, seed=21)
         url_a = created_url(on_a, len(body), filename="VID_resumed.jpg")
         url_b = url_a.replace(servers[0].url, servers[1].url)

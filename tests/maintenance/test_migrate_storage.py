@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PHONECLOUD, Accounts, Server, api_client, upload
+from conftest import PHONECLOUD, Accounts, Server, serving, upload
 from media_fixtures import jpeg
 from phonecloud.core.blobstore import open_blob_store
 
@@ -67,23 +67,20 @@ def copied_so_far(data_dir: Path) -> int:
 def embedded_library(tmp_path):
     """A stopped embedded server's data: two users, photos with derivatives, albums, one photo trashed."""
     data_dir = tmp_path / "embedded" / "data"
-    server = Server(data_dir, embedded(data_dir)).start()
-    accounts = Accounts(server)
-    users = [accounts.create(name="mover"), accounts.create(name="neighbour")]
-    ids = [upload(users[n % 2], jpeg(500 + n), filename=f"IMG_{n:04d}.jpg").json()["id"] for n in range(PHOTOS)]
-    mine = ids[0::2]
-    holiday = users[0].http.post("/albums", json={"title": "Holiday"}).json()["id"]
-    assert users[0].http.put(f"/albums/{holiday}/assets", json={"asset_ids": mine[:3]}).status_code == 200
-    users[0].http.post("/albums", json={"title": "Empty"})
-    assert users[0].http.post(f"/assets/{mine[-1]}/trash").status_code == 200
-    wait_for_media(users[0], mine)
-    wait_for_media(users[1], ids[1::2])
-    before = [library(user.http) for user in users]
+    with serving(data_dir, embedded(data_dir), in_process=True) as (server, accounts):  # the app makes the data
+        users = [accounts.create(name="mover"), accounts.create(name="neighbour")]
+        ids = [upload(users[n % 2], jpeg(500 + n), filename=f"IMG_{n:04d}.jpg").json()["id"] for n in range(PHOTOS)]
+        mine = ids[0::2]
+        holiday = users[0].http.post("/albums", json={"title": "Holiday"}).json()["id"]
+        assert users[0].http.put(f"/albums/{holiday}/assets", json={"asset_ids": mine[:3]}).status_code == 200
+        users[0].http.post("/albums", json={"title": "Empty"})
+        assert users[0].http.post(f"/assets/{mine[-1]}/trash").status_code == 200
+        wait_for_media(users[0], mine)
+        wait_for_media(users[1], ids[1::2])
+        before = [library(user.http) for user in users]
     assert len(before[0]["assets"]) == PHOTOS // 2 - 1 and len(before[0]["trashed"]) == 1
     assert len(before[0]["albums"]["Holiday"]) == 3 and before[0]["albums"]["Empty"] == []
     assert all(thumbnail.startswith(b"RIFF") for _, _, thumbnail in before[0]["assets"].values())
-    accounts.close()
-    server.stop()
     return data_dir, server.env, users, before
 
 
@@ -118,7 +115,7 @@ def test_an_interrupted_migration_resumes_and_everything_arrives_verified(embedd
                                                  "PHONECLOUD_BLOB_URL": s3_url}).start()
     try:
         for user, expected in zip(users, before):
-            with api_client(moved, user.key) as client:  # the same keys work: every row came across
+            with moved.client(user.key) as client:  # the same keys work: every row came across
                 assert library(client) == expected
         fresh = Accounts(moved)
         try:  # the id sequences were moved past the copied rows: new rows get new ids

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Run, clean_env, phonecloud
-from conftest import Accounts, Server, upload
+from conftest import Accounts, Server, serving, upload
 from media_fixtures import jpeg
 from media.test_media_pipeline import wait_ready
 
@@ -50,19 +50,20 @@ def json_lines(done: Run) -> tuple[set[tuple], dict]:
 
 @pytest.fixture
 def library(tmp_path):
-    """Two users' photos, each with its thumbnail and preview made, on a stopped server."""
-    server = Server(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "1"}).start()
-    accounts = Accounts(server)
-    alice, bob = accounts.create(name="alice"), accounts.create(name="bob")
-    assets = {}
-    for owner in (alice, bob):
-        for seed in range(3):
-            asset = upload(owner, jpeg(seed + (100 if owner is bob else 0)), filename=f"IMG_{seed}.jpg").json()
-            assert wait_ready(owner, asset["id"])["state"] == "ready"
-            assets[(owner.email, seed)] = asset["id"]
-    server.stop()
-    yield server, accounts, alice, bob, assets
-    accounts.close()
+    """Two users' photos, each with its thumbnail and preview made, on a stopped server (the app run in this
+    process to make them: the scrub command is what is tested)."""
+    with serving(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "1"}, in_process=True) as (server, accounts):
+        alice, bob = accounts.create(name="alice"), accounts.create(name="bob")
+        assets = {}
+        for owner in (alice, bob):
+            for seed in range(3):
+                asset = upload(owner, jpeg(seed + (100 if owner is bob else 0)), filename=f"IMG_{seed}.jpg").json()
+                assets[(owner.email, seed)] = asset["id"]
+        for (email, _), asset_id in assets.items():
+            assert wait_ready(alice if email == alice.email else bob, asset_id)["state"] == "ready"
+    reader = Accounts(server)  # the stopped server's database, for the tests to look into
+    yield server, reader, alice, bob, assets
+    reader.close()
 
 
 def blob_path(server: Server, accounts: Accounts, asset_id: str, column: str = "blob_key") -> Path:
@@ -129,9 +130,7 @@ def test_derivatives_are_checked_only_when_asked(library):
 
 
 def test_scrubbing_streams_in_constant_memory(tmp_path):
-    server = Server(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "0"}).start()
-    accounts = Accounts(server)
-    try:
+    with serving(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "0"}, in_process=True) as (server, accounts):
         owner = accounts.create()
         assert upload(owner, jpeg(1)).status_code == 201
         _, small_peak = scrub_measured(server)
@@ -139,8 +138,5 @@ def test_scrubbing_streams_in_constant_memory(tmp_path):
         assert upload(owner, big, filename="big.jpg").status_code == 201
         del big
         code, big_peak = scrub_measured(server)
-        assert code == 0
-        assert big_peak - small_peak < 50 << 20, (small_peak, big_peak)
-    finally:
-        server.stop()
-        accounts.close()
+    assert code == 0
+    assert big_peak - small_peak < 50 << 20, (small_peak, big_peak)

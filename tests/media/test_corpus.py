@@ -7,6 +7,8 @@ import pytest
 from conftest import shared_corpus_files, upload
 from phonecloud.media.sniff import sniff
 
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
+
 CORPUS = shared_corpus_files()
 pytestmark = pytest.mark.skipif(not CORPUS, reason="../shared/corpus/exif-samples is not present")
 

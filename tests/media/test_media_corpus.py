@@ -13,6 +13,8 @@ from PIL import Image, ImageChops, ImageStat
 from conftest import shared_corpus_files, upload
 from phonecloud.media.sniff import sniff
 
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
+
 CORPUS = shared_corpus_files()
 pytestmark = pytest.mark.skipif(not CORPUS, reason="../shared/corpus/exif-samples is not present")
 
@@ -32,11 +34,11 @@ def processed(accounts):
     deadline = time.monotonic() + 600
     records = {}
     while len(records) < len(set(ids.values())) and time.monotonic() < deadline:
-        for path, asset_id in ids.items():
+        for asset_id in set(ids.values()) - set(records):
             record = owner.http.get(f"/assets/{asset_id}").json()
             if record["media"]["state"] != "pending":
                 records[asset_id] = record
-        time.sleep(0.5)
+        time.sleep(0.2)
     assert len(records) == len(set(ids.values())), "some assets were never processed"
     return owner, {path: records[asset_id] for path, asset_id in ids.items()}
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from cli_runner import Run, phonecloud
-from conftest import PHONECLOUD, SHARED_CORPUS, Accounts, Server, upload
+from conftest import PHONECLOUD, SHARED_CORPUS, Server, serving, upload
 from media_fixtures import mp4, png_declaring
 
 LEASE_SECONDS = "2"
@@ -19,13 +19,10 @@ LEASE_SECONDS = "2"
 
 @pytest.fixture
 def idle_server(tmp_path):
-    """A server that runs no jobs itself, so tests decide when workers run."""
-    server = Server(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "0",
-                                         "PHONECLOUD_JOB_LEASE_SECONDS": LEASE_SECONDS}).start()
-    accounts = Accounts(server)
-    yield server, accounts
-    accounts.close()
-    server.stop()
+    """The app (in this process) running no jobs itself, so tests decide when worker processes run."""
+    with serving(tmp_path / "data", {"PHONECLOUD_EMBEDDED_WORKERS": "0", "PHONECLOUD_JOB_LEASE_SECONDS": LEASE_SECONDS},
+                 in_process=True) as running:
+        yield running
 
 
 def run_worker(server: Server, *args: str, timeout: float = 300) -> Run:

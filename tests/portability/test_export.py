@@ -1,4 +1,4 @@
-"""Exports over HTTP against a real server: zip parts laid out like Google Takeout that zipfile and unzip
+"""Exports through the API: zip parts laid out like Google Takeout that zipfile and unzip
 accept, bit-identical originals with their capture times, ranges, snapshots, isolation and bad input."""
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from conftest import Accounts, User, serving, upload
 from media_fixtures import jpeg, mp4
 from portability.test_export_zip import unzip_program
 from media.test_media_pipeline import exif_jpeg, wait_ready
+
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
 
 ROOT = "Takeout/Google Photos"
 PREPARE_TIMEOUT = 120  # seconds; a bound, never an expectation of speed
@@ -311,6 +313,15 @@ def test_asking_twice_while_preparing_gives_one_export_and_old_ones_are_removed(
     assert user.http.get(f"/export/{made[-1]}").status_code == 404
 
 
+def test_asking_for_an_export_wakes_the_job_workers_at_once(server, user, monkeypatch):
+    woken = []
+    wake = server.services.jobs.wake
+    monkeypatch.setattr(server.services.jobs, "wake", lambda: (woken.append(True), wake()))
+    export_id = user.http.post("/export").json()["id"]
+    assert woken  # the person waits for the export: its job starts now, not at the workers' next poll
+    assert wait_export(user, export_id)["state"] == "ready"
+
+
 def test_digests_list_the_sha256_of_hashed_originals(user):
     bodies = [jpeg(1100 + n) for n in range(3)]
     ids = {upload(user, body).json()["id"]: hashlib.sha256(body).hexdigest() for body in bodies}
@@ -334,7 +345,7 @@ def test_an_empty_library_exports_its_index_and_manifest(user):
 @pytest.fixture(scope="module")
 def small_parts_server(tmp_path_factory):
     settings = {"PHONECLOUD_EXPORT_PART_SIZE": "40KB", "PHONECLOUD_EXPORT_ZIP64_FROM": "2000"}
-    with serving(tmp_path_factory.mktemp("small-parts") / "data", settings) as running:
+    with serving(tmp_path_factory.mktemp("small-parts") / "data", settings, in_process=True) as running:
         yield running
 
 

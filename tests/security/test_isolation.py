@@ -5,6 +5,8 @@ import pytest
 from conftest import upload
 from media_fixtures import jpeg
 
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
+
 
 @pytest.fixture
 def victim_data(other_user):

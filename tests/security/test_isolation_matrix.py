@@ -17,6 +17,8 @@ from conftest import User, upload
 from media_fixtures import jpeg
 from route_table import Endpoint, endpoints, form_body, holdings, json_body, ready_export, settled
 
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
+
 TUS = {"Tus-Resumable": "1.0.0"}
 
 
@@ -122,7 +124,7 @@ def intruder(server, accounts):
     user = accounts.create(name="intruder")
     upload(user, jpeg(7003), filename="intruder.jpg")  # an account with data of its own
     token = user.http.post("/auth/login", json={"email": user.email, "password": user.password}).json()["token"]
-    browser = httpx.Client(base_url=server.url, cookies={SESSION_COOKIE: token}, timeout=60,
+    browser = server.client(base="", cookies={SESSION_COOKIE: token},
                            headers={"X-CSRF-Token": csrf_token_for(token)})
     assert browser.get("/").status_code == 200  # signed in: a 404 below is not a sign-in page
     yield Intruder(user, browser)

@@ -11,10 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import Accounts, Server, upload
+from conftest import serving, upload
 from tus_helpers import (
     TUS, create, created_url, head, metadata, patch, photo, sha1_checksum, staged_uploads, used_bytes,
 )
+
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
 
 
 def finish(user, url: str, body: bytes, chunk: int = 1 << 20):
@@ -205,10 +207,9 @@ def test_another_users_upload_is_404_for_every_method(user, other_user):
 
 def test_requests_without_credentials_get_401(server, user):
     url = created_url(user, 1000)
-    import httpx
-    anonymous = httpx.post(f"{server.url}/api/v1/uploads/", headers={**TUS, "Upload-Length": "10"})
-    assert anonymous.status_code == 401
-    assert httpx.head(url, headers=TUS).status_code == 401
+    anonymous = server.client()
+    assert anonymous.post("/uploads/", headers={**TUS, "Upload-Length": "10"}).status_code == 401
+    assert anonymous.head(url, headers=TUS).status_code == 401
 
 
 def test_content_that_is_not_a_photo_or_video_ends_the_upload_with_415(server, user):
@@ -283,11 +284,9 @@ def test_concurrent_tus_and_plain_uploads_never_exceed_the_quota(accounts):
 
 @pytest.fixture(scope="module")
 def quick_expiry(tmp_path_factory):
-    running = Server(tmp_path_factory.mktemp("expiry") / "data", {"PHONECLOUD_TUS_EXPIRY_SECONDS": "1"}).start()
-    made = Accounts(running)
-    yield running, made
-    made.close()
-    running.stop()
+    with serving(tmp_path_factory.mktemp("expiry") / "data", {"PHONECLOUD_TUS_EXPIRY_SECONDS": "1"},
+                 in_process=True) as running:
+        yield running
 
 
 def test_expired_upload_is_410_its_bytes_removed_and_quota_released(quick_expiry):
@@ -336,8 +335,9 @@ def test_an_upload_whose_staged_bytes_were_lost_is_410(server, user):
     assert head(user, url).status_code == 410 and used_bytes(user) == 0
 
 
-def test_a_patch_cut_off_mid_body_keeps_every_byte_that_arrived(server, user):
+def test_a_patch_cut_off_mid_body_keeps_every_byte_that_arrived(server_process, accounts_process):
     import socket
+    server, user = server_process, accounts_process.create()  # a connection cut: the process is tested
     from urllib.parse import urlsplit
 
     body = photo(8 << 20, seed=9901)

@@ -8,6 +8,8 @@ import datetime as dt
 import time
 import uuid
 
+import pytest
+
 import httpx
 from sqlalchemy import select, update
 
@@ -19,6 +21,8 @@ from phonecloud.gallery.models import Asset
 from phonecloud.gallery.service import TRASH_PURGE_JOB
 from phonecloud.jobs.models import Job
 from phonecloud.media.models import AssetMedia
+
+pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
 
 
 def processed(user, asset_id: str, deadline: float = 60) -> dict:
@@ -132,22 +136,23 @@ def test_administrators_manage_users_through_the_api(accounts):
 
 
 def test_changing_the_password_ends_the_other_sessions(server, user):
+    anonymous = server.client()
+
     def session_token(password: str) -> httpx.Response:
-        return httpx.post(f"{server.url}/api/v1/auth/login", json={"email": user.email, "password": password})
+        return anonymous.post("/auth/login", json={"email": user.email, "password": password})
 
     first, second = (session_token(user.password).json()["token"] for _ in range(2))
-    headers = {"Authorization": f"Bearer {first}"}
-    change = f"{server.url}/api/v1/me/password"
-    wrong = httpx.post(change, json={"current_password": "not it", "new_password": "a new password"}, headers=headers)
+    signed_in = server.client(first)
+    change = "/me/password"
+    wrong = signed_in.post(change, json={"current_password": "not it", "new_password": "a new password"})
     assert wrong.status_code == 400 and wrong.json()["message"] == "the current password is wrong"
-    short = httpx.post(change, json={"current_password": user.password, "new_password": "short"}, headers=headers)
+    short = signed_in.post(change, json={"current_password": user.password, "new_password": "short"})
     assert short.status_code == 400 and "at least 8" in short.json()["message"]
-    done = httpx.post(change, json={"current_password": user.password, "new_password": "a new password"},
-                      headers=headers)
+    done = signed_in.post(change, json={"current_password": user.password, "new_password": "a new password"})
     assert done.status_code == 204
 
-    assert httpx.get(f"{server.url}/api/v1/me", headers=headers).status_code == 200  # this session stays
-    assert httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {second}"}).status_code == 401
+    assert signed_in.get("/me").status_code == 200  # this session stays
+    assert server.client(second).get("/me").status_code == 401
     assert user.http.get("/me").status_code == 200  # the device's API key stays
     assert session_token(user.password).status_code == 401
     assert session_token("a new password").status_code == 200

@@ -57,7 +57,7 @@ def test_swipes_step_through_the_timeline_and_the_original_downloads(browse, acc
     expect(page).to_have_url(re.compile(f"/photos/{newer}$"))
 
     with page.expect_download() as downloading:
-        page.get_by_role("link", name="Download").click()
+        page.get_by_role("link", name="Download", exact=True).click()
     download = downloading.value
     assert download.suggested_filename == "IMG_newer.jpg"
     assert hashlib.sha1(open(download.path(), "rb").read()).hexdigest() == hashlib.sha1(body).hexdigest()

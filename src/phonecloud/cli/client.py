@@ -41,6 +41,9 @@ def sync(
     album_from_folder: bool = typer.Option(False, "--album-from-folder", help="Put each file in an album "
                                            "named after its folder"),
     watch: bool = typer.Option(False, "--watch", help="Keep running and upload new files as they appear"),
+    quiet: float = typer.Option(2.0, "--quiet", min=0.1, max=3600, metavar="SECONDS",
+                                help="With --watch: how long the folders must stay unchanged before a sync "
+                                     "(longer for copy tools that write a file in slow steps)"),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line"),
 ) -> None:
     """Back up every photo and video below FOLDERS; unchanged files are never read again."""
@@ -90,7 +93,7 @@ def sync(
             signal.signal(signal.SIGTERM, request_stop)
             signal.signal(signal.SIGINT, request_stop)
             try:
-                watch_folders(folders, run_once, stop)
+                watch_folders(folders, run_once, stop, quiet)
             except KeyboardInterrupt:
                 pass
         else:

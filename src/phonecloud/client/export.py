@@ -21,7 +21,8 @@ from phonecloud.portability.manifest import PATH as MANIFEST_PATH
 from phonecloud.portability.manifest import BadManifest, ManifestFile, parse_manifest
 
 STATE_FILE = ".phonecloud-export.json"
-POLL_SECONDS = 1.0
+# Asking how the preparation goes: soon at first (a small library is ready in a blink), then every 2 s.
+POLL_SECONDS_FIRST, POLL_SECONDS_MOST = 0.05, 2.0
 
 
 class ExportFailed(Exception):
@@ -67,12 +68,13 @@ def _current_export(api: Api, state: dict, new: bool) -> dict:
 
 
 def _wait_ready(api: Api, export: dict, reporter: TransferReporter) -> dict:
-    said = False
+    said, poll = False, POLL_SECONDS_FIRST
     while export["state"] == "preparing":
         if not said:
             reporter.say("the server is preparing the export (hashing originals, then laying out the parts) ...")
             said = True
-        time.sleep(POLL_SECONDS)
+        time.sleep(poll)
+        poll = min(poll * 2, POLL_SECONDS_MOST)
         export = api.export(export["id"])
         if export is None:
             raise ExportFailed("the export was deleted on the server while it was being prepared")

@@ -72,6 +72,7 @@ class JobQueue:
     def enqueue(self, kind: str, subject: str, max_attempts: int = 5, owner_id: int = SERVER) -> None:
         with self.db.write() as session:
             self.enqueue_in(session, kind, subject, max_attempts, owner_id=owner_id)
+        self.wake()
 
     def schedule_every(self, kind: str, interval: dt.timedelta, now: dt.datetime | None = None) -> None:
         """The run of a periodic job due at the next multiple of interval (UTC); asking again, from any

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -51,6 +52,7 @@ class WorkerPool:
         self._done = 0
         self._failed = 0
         self._running: dict[int, str] = {}  # thread id → "kind subject"
+        self._deferred_due: float | None = None  # monotonic time the soonest job this pool deferred is due
 
     def start(self) -> None:
         for number in range(self.threads):
@@ -96,8 +98,19 @@ class WorkerPool:
                 log.exception("job worker error")
                 worked = False
             if not worked:
-                self._wake.wait(self.poll_seconds)
+                self._wake.wait(self._idle_seconds())
                 self._wake.clear()
+
+    def _idle_seconds(self) -> float:
+        """Until the next poll, or sooner when a job this pool deferred falls due (an export waiting for the
+        media pipeline resumes a moment after it is done, not a poll later)."""
+        with self._tally:
+            if self._deferred_due is None:
+                return self.poll_seconds
+            until_due = self._deferred_due - time.monotonic()
+            if until_due <= 0:
+                self._deferred_due = None
+            return min(self.poll_seconds, max(until_due, 0.0))
 
     def run_one(self) -> bool:
         """Claim and run one job; False when none was ready."""
@@ -126,6 +139,9 @@ class WorkerPool:
         except DeferJob as wait:
             self.queue.defer(claimed, wait.delay, str(wait))
             succeeded = None
+            due = time.monotonic() + wait.delay.total_seconds()
+            with self._tally:
+                self._deferred_due = min(due, self._deferred_due or due)
         except PermanentJobError as error:
             self.queue.fail(claimed, str(error), retry=False)
             log.warning("job %s %s failed for good: %s", claimed.kind, claimed.subject, error)

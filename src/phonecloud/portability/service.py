@@ -55,7 +55,8 @@ ENTRY_BATCH = 500
 MAX_DIGEST_PAGE = 10_000
 # An export waits for the sections' background work (the media pipeline's capture dates), but not forever.
 WAIT_LIMIT = dt.timedelta(hours=1)
-WAIT_POLL = dt.timedelta(seconds=2)
+# How often a waiting export looks again: soon at first (someone is watching), less often the longer it waits.
+WAIT_POLL_FIRST, WAIT_POLL_MOST = dt.timedelta(seconds=0.25), dt.timedelta(seconds=2)
 
 
 class PartInterrupted(Exception):
@@ -122,10 +123,11 @@ def _coalesce(pieces: Iterable[bytes], size: int = READ_CHUNK) -> Iterator[bytes
 
 class PortabilityService:
     def __init__(self, db: Database, blobs: BlobStore, part_size: int, zip64_from: int,
-                 sections: tuple[Section, ...]):
+                 sections: tuple[Section, ...], jobs: JobQueue):
         """sections: every data kind's part of an export, in archive order."""
         self.db = db
         self.blobs = blobs
+        self.jobs = jobs
         self.part_size = part_size
         self.zip64_from = zip64_from
         self.sections = sections
@@ -149,6 +151,7 @@ class PortabilityService:
                 for old in repository.exports_beyond(session, principal.user_id, KEEP_EXPORTS):
                     stale_keys.append(generated_key(old))
                     session.delete(old)
+        self.jobs.wake()  # a person is waiting: this process's workers start now, not at their next poll
         for key in stale_keys:
             self.blobs.delete(key)
         return ExportView(export, [], None)
@@ -339,12 +342,14 @@ class PortabilityService:
     def _wait_for_sections(self, export: Export) -> None:
         """A section may need background work done first (the media pipeline's capture dates): the job waits,
         costing no attempt, until then or until WAIT_LIMIT has passed (then what is left keeps its defaults)."""
-        if utcnow() - export.created_at > WAIT_LIMIT:
+        waited = utcnow() - export.created_at
+        if waited > WAIT_LIMIT:
             return
         with self.db.read() as session:
             waiting = [reason for section in self.sections if (reason := section.waiting(session, export.owner_id))]
         if waiting:
-            raise DeferJob(f"waiting for {'; '.join(waiting)}", WAIT_POLL)
+            poll = min(max(waited / 4, WAIT_POLL_FIRST), WAIT_POLL_MOST)
+            raise DeferJob(f"waiting for {'; '.join(waiting)}", poll)
 
     def _sha256(self, blob_key: str, size: int, crc32: int) -> str:
         digest, crc, length = hashlib.sha256(), 0, 0

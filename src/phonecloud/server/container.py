@@ -99,7 +99,7 @@ class Services:
 
         sections = tuple(section for kind in self.kinds.values() for section in kind.export_sections)
         return PortabilityService(self.db, self.blobs, self.settings.export_part_size_bytes,
-                                  self.settings.export_zip64_from_bytes, sections)
+                                  self.settings.export_zip64_from_bytes, sections, self.jobs)
 
     @cached_property
     def deletions(self):

@@ -9,10 +9,6 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-# Phones and copy tools write a file in several steps; wait for a quiet spell before reading it.
-QUIET_SECONDS = 2.0
-
-
 class _Changed(FileSystemEventHandler):
     def __init__(self, wake: threading.Event):
         self._wake = wake
@@ -22,7 +18,9 @@ class _Changed(FileSystemEventHandler):
             self._wake.set()
 
 
-def watch(roots: list[Path], run: Callable[[], None], stop: threading.Event) -> None:
+def watch(roots: list[Path], run: Callable[[], None], stop: threading.Event, quiet_seconds: float) -> None:
+    """run() now, then after each change once nothing has changed for quiet_seconds (phones and copy tools
+    write a file in several steps: reading it in between would upload half a photo)."""
     wake = threading.Event()
     observer = Observer()
     for root in roots:
@@ -35,7 +33,7 @@ def watch(roots: list[Path], run: Callable[[], None], stop: threading.Event) -> 
                 continue
             while wake.is_set() and not stop.is_set():  # wait until nothing has changed for a while
                 wake.clear()
-                stop.wait(QUIET_SECONDS)
+                stop.wait(quiet_seconds)
             if not stop.is_set():
                 run()
     finally:
