@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -156,6 +157,21 @@ def raw_upload(content_length: bytes | None, body: bytes = PHOTO, extra: list[tu
     if content_length is not None:
         headers.append((b"Content-Length", content_length))
     return raw_request("POST", UPLOAD_TARGET, headers, body, half_close)
+
+
+BACKUP = (b"<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<smses count=\"1\">\n"
+          b'<sms address="+491511234567" date="1700000000000" type="1" body="hostile" /></smses>\n')
+ENTITY_BOMB = (b'<?xml version="1.0"?>\n<!DOCTYPE smses [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">'
+               b'<!ENTITY c "&b;&b;&b;&b;&b;&b;">]>\n<smses><sms address="1" date="1" type="1" body="&c;" /></smses>')
+EXTERNAL_ENTITY = (b'<?xml version="1.0"?>\n<!DOCTYPE smses [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+                   b'<smses><sms address="1" date="1" type="1" body="&x;" /></smses>')
+
+
+def backup(body: bytes, **params) -> Callable[[World], Answer]:
+    """A messages backup uploaded plainly (POST /messages/imports); a param given as None is left out."""
+    query = {key: value for key, value in {"filename": "sms.xml", **params}.items() if value is not None}
+    return api("POST", "/messages/imports", params=query, content=body,
+               headers={"Content-Type": "application/octet-stream"})
 
 
 def post_json(path: str, body: Body, content_type: str = "application/json") -> Callable[[World], Answer]:
@@ -502,6 +518,53 @@ def _cases() -> list[Case]:
                                                  [(name.encode(), value.encode()) for name, value in PATCH_OK.items()]
                                                  + [(b"Content-Length", b"1")], b"x"),
           404, error="not_found", mentions="not found", tus=True),
+        # -- messages: backups uploaded, listings, search ------------------------------------------------
+        c("messages-import-billion-laughs", backup(ENTITY_BOMB), 415, error="unsupported_media",
+          mentions="document type declaration"),
+        c("messages-import-external-entity", backup(EXTERNAL_ENTITY), 415, error="unsupported_media",
+          mentions="document type declaration"),
+        c("messages-import-other-xml", backup(b"<?xml version='1.0'?><html><body/></html>"), 415,
+          error="unsupported_media", mentions="not <smses> or <calls>"),
+        c("messages-import-encrypted", backup(b"SSEF\x00\xff" + bytes(100)), 415, error="unsupported_media",
+          mentions="decrypt it first"),
+        c("messages-import-photo", backup(PHOTO), 415, error="unsupported_media", mentions="not a messages backup"),
+        c("messages-import-empty-body", backup(b""), 400, error="bad_request", mentions="empty body"),
+        c("messages-import-filename-missing", backup(BACKUP, filename=None), 422, error="invalid_request",
+          mentions="query.filename: Field required"),
+        c("messages-import-modified-at-garbage", backup(BACKUP, modified_at="yesterday"), 422,
+          error="invalid_request", mentions="query.modified_at"),
+        c("messages-import-sha1-differs", backup(BACKUP, sha1="a" * 40), 400, error="bad_request",
+          mentions="does not match"),
+        c("messages-import-content-length-beyond-quota", raw_request(
+            "POST", "/messages/imports?filename=sms.xml", [(b"Content-Type", b"application/octet-stream"),
+                                                          (b"Content-Length", b"%d" % (6 << 30))]), 413,
+          error="quota_exceeded", mentions="quota exceeded"),
+        c("messages-import-tus-billion-laughs", api("POST", "/uploads/", content=ENTITY_BOMB, headers={
+            "Tus-Resumable": TUS, "Upload-Length": str(len(ENTITY_BOMB)), "Content-Type": "application/offset+octet-stream",
+            "Upload-Metadata": tus_metadata(filename="sms.xml", destination="messages")}), 415,
+          error="unsupported_media", mentions="document type declaration", tus=True),
+        c("tus-create-destination-unknown", tus_create({**CREATE_OK, "Upload-Metadata": tus_metadata(
+            filename="a.jpg", destination="nowhere")}), 400, error="bad_request", mentions="no upload destination",
+          tus=True),
+        c("messages-search-without-q", api("GET", "/messages/search"), 422, error="invalid_request",
+          mentions="query.q: Field required"),
+        c("messages-search-q-of-501-chars", api("GET", "/messages/search", params={"q": "x" * 501}), 422,
+          error="invalid_request", mentions="query.q"),
+        c("messages-search-q-without-words", api("GET", "/messages/search", params={"q": "*) (\"\"* -"}), 400,
+          error="bad_request", mentions="no word to search for"),
+        c("messages-conversations-cursor-garbage", api("GET", "/messages/conversations", params={"cursor": "!!!"}),
+          400, error="bad_request", mentions="invalid cursor"),
+        c("messages-calls-cursor-forged", api("GET", "/messages/calls", params={
+            "cursor": base64.urlsafe_b64encode(b'["99999999999999999999", "x"]').decode()}), 400,
+          error="bad_request", mentions="invalid cursor"),
+        c("messages-imports-limit-zero", api("GET", "/messages/imports", params={"limit": 0}), 422,
+          error="invalid_request", mentions="query.limit"),
+        c("messages-conversation-id-not-a-uuid", api("GET", "/messages/conversations/not-a-uuid"), 422,
+          error="invalid_request", mentions="path.conversation_id"),
+        c("messages-part-id-not-a-uuid", api("GET", "/messages/parts/1%00/data"), 422, error="invalid_request",
+          mentions="path.part_id"),
+        c("messages-import-id-unknown", api("DELETE", "/messages/imports/" + str(uuid.UUID(int=9))), 404,
+          error="not_found", mentions="no import"),
     ]
 
 

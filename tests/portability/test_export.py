@@ -322,6 +322,13 @@ def test_asking_for_an_export_wakes_the_job_workers_at_once(server, user, monkey
     assert wait_export(user, export_id)["state"] == "ready"
 
 
+def test_two_exports_asked_for_in_the_same_second_have_parts_of_their_own_names(user):
+    upload(user, jpeg(1200))
+    first, second = make_export(user), make_export(user)  # an export of one photo is ready in a blink
+    assert first["id"] != second["id"]
+    assert first["parts"][0]["name"] != second["parts"][0]["name"]  # one folder can hold both
+
+
 def test_digests_list_the_sha256_of_hashed_originals(user):
     bodies = [jpeg(1100 + n) for n in range(3)]
     ids = {upload(user, body).json()["id"]: hashlib.sha256(body).hexdigest() for body in bodies}

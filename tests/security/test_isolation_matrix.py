@@ -16,6 +16,8 @@ import pytest
 from conftest import User, upload
 from media_fixtures import jpeg
 from route_table import Endpoint, endpoints, form_body, holdings, json_body, ready_export, settled
+from messages.backup_files import MESSAGES, MessageSpec, sbr_messages_xml
+from messages.server_helpers import imported
 
 pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
 
@@ -59,6 +61,23 @@ def _upload(owner: User, made: dict) -> str:
     return location.rstrip("/").rsplit("/", 1)[1]
 
 
+def _message_import(owner: User, made: dict) -> str:
+    """A finished import of a messages backup: an SMS and an MMS with a photo."""
+    secret = MessageSpec("sms", 1, 1700000000000, "owner-secret message", "+4915123456789",
+                         contact_name="owner-secret contact")
+    return imported(owner, sbr_messages_xml([secret, MESSAGES[5]]), "owner-secret.xml")["id"]
+
+
+def _conversation(owner: User, made: dict) -> str:
+    return owner.http.get("/messages/conversations").json()["items"][0]["id"]
+
+
+def _message_part(owner: User, made: dict) -> str:
+    """An MMS part with bytes (a photo)."""
+    found = owner.http.get("/messages/search", params={"q": "Ausflug"}).json()["items"][0]
+    return next(part["id"] for part in found["parts"] if part["data_url"])
+
+
 # How to make an object of the owner's for each id parameter, in dependency order (an album holds the
 # asset). A route whose id parameter is missing here fails test_every_id_parameter_has_a_factory.
 FACTORIES: dict[str, Callable[[User, dict], object]] = {
@@ -69,12 +88,16 @@ FACTORIES: dict[str, Callable[[User, dict], object]] = {
     "upload_id": _upload,
     "export_id": lambda owner, made: ready_export(owner),
     "number": lambda owner, made: 1,  # an export's first part
+    "import_id": _message_import,
+    "conversation_id": _conversation,
+    "part_id": _message_part,
 }
 # What each kind of id looks like when no object has it: the intruder's request for one of these must
 # be answered exactly as its request for the owner's.
 NEVER_MADE: dict[str, object] = {
     "asset_id": uuid.UUID(int=1), "album_id": uuid.UUID(int=2), "device_id": 2_000_000_000,
     "session_id": 2_000_000_000, "upload_id": uuid.UUID(int=3).hex, "export_id": uuid.UUID(int=4), "number": 1,
+    "import_id": uuid.UUID(int=5), "conversation_id": uuid.UUID(int=6), "part_id": uuid.UUID(int=7),
 }
 # Requests that are only well-formed with a header saying what they mean: each variant is tried.
 VARIANTS: dict[str, list[dict[str, str]]] = {

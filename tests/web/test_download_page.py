@@ -53,7 +53,7 @@ def test_download_everything_prepares_an_export_and_its_part_downloads(browse, q
     with page.expect_download() as downloading:
         part_link.click()
     download = downloading.value
-    assert re.fullmatch(r"phonecloud-export-\d{8}T\d{6}Z-001\.zip", download.suggested_filename)
+    assert re.fullmatch(r"phonecloud-export-\d{8}T\d{6}Z-[0-9a-f]{8}-001\.zip", download.suggested_filename)
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     with zipfile.ZipFile(saved) as archive:

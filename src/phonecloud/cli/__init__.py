@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from phonecloud.cli import admin, client, portability, server, worker
+from phonecloud.cli import admin, client, messages, portability, server, worker
 from phonecloud.cli import migrate
 
 app = typer.Typer(help="phonecloud: back up a phone's photos and videos to a server you run.",
@@ -19,6 +19,7 @@ app.command()(client.sync)
 app.command()(portability.export)
 app.command()(portability.pull)
 app.command("import-export")(portability.import_export)
+app.add_typer(messages.app, name="messages")
 
 
 def main() -> None:

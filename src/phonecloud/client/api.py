@@ -118,11 +118,14 @@ class Api:
 
     # -- resumable uploads (tus 1.0): the caller keeps the URL and resumes from the server's offset --------
 
-    def tus_create(self, path: Path, size: int, mtime_ns: int, sha1: str) -> str:
-        """A new resumable upload of the file on the server; its URL."""
+    def tus_create(self, path: Path, size: int, mtime_ns: int, sha1: str, destination: str | None = None) -> str:
+        """A new resumable upload of the file on the server (into `destination`: the server's default, the
+        gallery, when None); its URL."""
         modified = from_nanoseconds(mtime_ns).isoformat()
-        metadata = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in
-                            (("filename", readable(path.name)), ("modified_at", modified), ("sha1", sha1)))
+        pairs = [("filename", readable(path.name)), ("modified_at", modified), ("sha1", sha1)]
+        if destination is not None:
+            pairs.append(("destination", destination))
+        metadata = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in pairs)
         response = self._request("POST", "/uploads/", headers={
             **_TUS, "Upload-Length": str(size), "Upload-Metadata": metadata, "Content-Length": "0"})
         return response.headers["location"]
@@ -150,6 +153,12 @@ class Api:
         if response.status_code != 204:
             raise _refusal(response)
         return _progress(response)
+
+    # -- messages ----------------------------------------------------------------------------------------
+
+    def message_import(self, import_id: str) -> dict:
+        """A messages import: its progress, then its result."""
+        return self._request("GET", f"/messages/imports/{import_id}").json()
 
     # -- albums, favourites, trash -----------------------------------------------------------------------
 

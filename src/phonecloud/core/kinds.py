@@ -94,6 +94,7 @@ class Kind:
     web_routers: Callable[[], Sequence[Any]] = lambda: ()  # the kind's web pages
     template_filters: Callable[[], dict[str, Callable]] = lambda: {}  # Jinja filters its templates use
     templates: Path | None = None  # its page templates, beside the shared ones
+    static: Path | None = None  # its pages' scripts, served at /static/{name}/
     nav: Sequence[NavEntry] = ()  # its entries in the web app's navigation
     migrations: Path | None = None  # its schema revisions, chained onto the core's
 

@@ -5,26 +5,22 @@ from __future__ import annotations
 
 import errno
 import uuid
-from collections.abc import Callable
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from phonecloud.accounts.models import User
-from phonecloud.accounts.quota import QuotaLedger
 from phonecloud.accounts.service import Principal
-from phonecloud.core.blobstore import BlobStore
-from phonecloud.core.dates import bounded
-from phonecloud.core.db import Database, utcnow
-from phonecloud.core.errors import BadRequest, InsufficientStorage, TooLarge, UnsupportedMedia
+from phonecloud.core.db import utcnow
+from phonecloud.core.errors import BadRequest, InsufficientStorage, UnsupportedMedia
 from phonecloud.gallery import repository
 from phonecloud.gallery.blobs import original_key
 from phonecloud.gallery.models import Asset
-from phonecloud.core.names import MAX_FILENAME_CHARS, record_filename
+from phonecloud.core.names import record_filename
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.media.jobs import MEDIA_JOB, job_subject
 from phonecloud.media.sniff import MediaType, sniff
-from phonecloud.uploads.intake import Finished, IntakeMeta, Prepaid
+from phonecloud.uploads.intake import Finished, IntakeMeta, KindIntake, Prepaid
 from phonecloud.uploads.staged import StagedUpload
 
 DESTINATION = "gallery"
@@ -40,34 +36,12 @@ def media_type(head: bytes) -> MediaType:
     return found
 
 
-class GalleryIntake:
+class GalleryIntake(KindIntake):
     name = DESTINATION
-
-    def __init__(self, db: Database, blobs: BlobStore, quota: QuotaLedger, jobs: JobQueue, max_upload_bytes: int,
-                 gate: Callable[[Principal], None]):
-        self.db = db
-        self.blobs = blobs
-        self.quota = quota
-        self.jobs = jobs
-        self.max_upload_bytes = max_upload_bytes
-        self.gate = gate  # the kind's intake gate (plans, feature retirement)
 
     identify = staticmethod(media_type)
 
     # -- before the bytes ---------------------------------------------------------------------------------
-
-    def check(self, principal: Principal, meta: IntakeMeta) -> None:
-        self.gate(principal)
-        bounded(meta.file_modified_at, "modified_at")
-        if not meta.filename or len(meta.filename) > MAX_FILENAME_CHARS:
-            raise BadRequest(f"filename must be 1 to {MAX_FILENAME_CHARS} characters")
-        if meta.declared_size is not None and meta.declared_size <= 0:
-            raise BadRequest("declared size must be a positive number of bytes")
-        if meta.declared_size is not None and meta.declared_size > self.max_upload_bytes:
-            raise self.too_large(meta.declared_size)
-        sha1 = meta.declared_sha1
-        if sha1 is not None and (len(sha1) != 40 or any(c not in "0123456789abcdefABCDEF" for c in sha1)):
-            raise BadRequest("sha1 must be 40 hexadecimal digits")
 
     def check_room(self, principal: Principal, size: int, declared_sha1: str | None) -> None:
         """Refuse early, before any byte is read, an upload that cannot fit (the final charge is atomic).
@@ -181,7 +155,3 @@ class GalleryIntake:
                 prepaid.settle(session, values["id"], created=True)
         self.jobs.wake()
         return values["id"], True, Asset(**values)
-
-    def too_large(self, size: int) -> TooLarge:
-        return TooLarge(f"a file of {size} bytes exceeds the server's limit of {self.max_upload_bytes} bytes",
-                        limit=self.max_upload_bytes, file_size=size)

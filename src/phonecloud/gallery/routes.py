@@ -6,26 +6,22 @@ import itertools
 from typing import Annotated
 import uuid
 
-import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from phonecloud.accounts.http import current_principal
 from phonecloud.accounts.service import Principal
-from phonecloud.core.errors import BadRequest, PhonecloudError
-from phonecloud.core.streaming import drain_body, receive_into
-from phonecloud.core.http import ErrorOut, Moment, error_response, ranged_answer
+from phonecloud.core.http import ErrorOut, Moment, ranged_answer
 from phonecloud.core.limits import ApiRoute
 from phonecloud.core.names import safe_filename
 from phonecloud.gallery.schemas import (
     AlbumChangeResponse, AlbumIn, AlbumOut, AlbumPatch, AssetIds, AssetOut, AssetPage, CheckRequest,
     CheckResponse, OriginalsRequest, UploadOut, asset_out,
 )
-from phonecloud.accounts.quota import SMALL_UPLOAD
 from phonecloud.gallery.context import gallery_of
 from phonecloud.uploads.intake import IntakeMeta
+from phonecloud.uploads.plain import take_plain_upload
 from phonecloud.media.sniff import sniff_extension
 
 router = APIRouter(tags=["gallery"], route_class=ApiRoute)
@@ -60,29 +56,10 @@ async def upload_asset(
     """Upload one photo or video as the raw request body, streamed and stored durably before the answer."""
     intake = gallery_of(request).intake
     meta = IntakeMeta(filename, modified_at, size, sha1)
-    declared_length = int(request.headers["content-length"]) if request.headers.get("content-length", "").isdigit() else None
-    body = request.stream()
-    staged = None
-    try:
-        intake.check(principal, meta)
-        expected = declared_length if declared_length is not None else size
-        if expected and expected > SMALL_UPLOAD:  # below, a refusal costs less than the look-up that would make it early
-            await anyio.to_thread.run_sync(intake.check_room, principal, expected, sha1)
-        staged = intake.stage(principal, meta, expected)
-        last_batch = await receive_into(body, staged)
-        result = await anyio.to_thread.run_sync(intake.finish, principal, staged, meta, last_batch)
-    except ClientDisconnect:
-        if staged is not None:
-            staged.abort()
-        return error_response(BadRequest("the client disconnected before the whole body arrived"))
-    except PhonecloudError as error:
-        if staged is not None:
-            staged.abort()
-        return error_response(error, await drain_body(body, declared_length))
-    except BaseException:
-        if staged is not None:
-            staged.abort()
-        raise
+    result = await take_plain_upload(request, intake, principal, meta,
+                                     lambda expected: intake.check_room(principal, expected, sha1))
+    if isinstance(result, Response):
+        return result
     out = UploadOut(id=result.item_id, duplicate=not result.created, asset=_one(request, result.item))
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
 

@@ -1,11 +1,9 @@
 """Reading an export to import it, from zip parts or an unzipped folder, treating it as hostile. Pure Python.
 
 Nothing is ever extracted to disk: entries are read as streams straight into uploads, and names only
-classify files, never become paths. Still, entries that a careless extractor would turn into an attack are
-refused or skipped with the reason: names with `..`, absolute or drive paths, backslashes or NUL (zip
-slip); symbolic links; encrypted entries and unknown compression; an entry larger than the limit; a
-compressed entry that inflates more than MAX_RATIO times (zip bomb), and entries whose data overlap (the
-overlapping-entries zip bomb). In a folder, symbolic links are not followed.
+classify files, never become paths. Entries that a careless extractor would turn into an attack are skipped
+with the reason core/zipsafety.py gives (zip slip, links, encryption, size, zip bombs), and an archive whose
+entries overlap is refused whole. In a folder, symbolic links are not followed.
 """
 
 from __future__ import annotations
@@ -21,12 +19,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from phonecloud.core.names import readable
+from phonecloud.core.zipsafety import overlapping, refusal, unsafe_name
 
 MAX_ENTRIES = 1_000_000  # per zip part: a Takeout part of 50 GB holds far fewer files
-MAX_NAME_CHARS = 4096
-MAX_RATIO = 100  # photos and videos barely compress; JSON does, but sidecars are small
-RATIO_FLOOR = 1 << 20  # below this, any ratio is harmless
-_LOCAL_HEADER = 30
 
 
 class UnsafeArchive(Exception):
@@ -47,44 +42,18 @@ class Sources:
     skipped: list[tuple[str, str]]  # (name, why)
 
 
-def _unsafe_name(name: str) -> str | None:
-    if len(name) > MAX_NAME_CHARS:
-        return "name too long"
-    if "\x00" in name or "\\" in name:
-        return "NUL or backslash in the name"
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "absolute path"
-    if any(part in ("", ".", "..") for part in name.rstrip("/").split("/")):
-        return "'..', '.' or an empty part in the path"
-    return None
-
-
-def _refusal(info: zipfile.ZipInfo, max_file_bytes: int) -> str | None:
-    """Why an entry is not read, or None."""
-    if why := _unsafe_name(info.filename):
-        return why
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "a symbolic link"
-    if info.flag_bits & 0x1:
-        return "encrypted"
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        return f"compression method {info.compress_type} is not accepted"
-    if info.file_size > max_file_bytes:
-        return f"{info.file_size} bytes, more than the limit of {max_file_bytes}"
-    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
-        return f"inflates {info.file_size // max(1, info.compress_size)} times (a zip bomb?)"
-    return None
-
-
 def _zip_entries(archive: zipfile.ZipFile, label: str, max_file_bytes: int, sources: Sources) -> None:
     infos = archive.infolist()
     if len(infos) > MAX_ENTRIES:
         raise UnsafeArchive(f"{label}: {len(infos)} entries, more than the {MAX_ENTRIES} accepted")
-    _check_overlaps(infos, label)
+    if overlap := overlapping(infos):
+        first, second = overlap
+        raise UnsafeArchive(f"{label}: entries {readable(first.filename)!r} and {readable(second.filename)!r} "
+                            "overlap (a zip bomb?)")
     for info in infos:
-        if info.is_dir() and _unsafe_name(info.filename) is None:
+        if info.is_dir() and unsafe_name(info.filename) is None:
             continue
-        if why := _refusal(info, max_file_bytes):
+        if why := refusal(info, max_file_bytes):
             sources.skipped.append((f"{label}:{readable(info.filename)}", why))
             continue
         try:
@@ -92,17 +61,6 @@ def _zip_entries(archive: zipfile.ZipFile, label: str, max_file_bytes: int, sour
         except ValueError:
             mtime = None
         sources.files.append(SourceFile(info.filename, info.file_size, mtime, lambda info=info: archive.open(info)))
-
-
-def _check_overlaps(infos: list[zipfile.ZipInfo], label: str) -> None:
-    """Each entry's header and data must end before the next entry begins."""
-    ordered = sorted(infos, key=lambda info: info.header_offset)
-    for this, following in zip(ordered, ordered[1:]):
-        end = this.header_offset + _LOCAL_HEADER + len(this.orig_filename.encode("utf-8", "surrogateescape")) \
-            + this.compress_size
-        if end > following.header_offset:
-            raise UnsafeArchive(f"{label}: entries {readable(this.filename)!r} and {readable(following.filename)!r} "
-                                "overlap (a zip bomb?)")
 
 
 def _folder_entries(root: Path, sources: Sources) -> None:

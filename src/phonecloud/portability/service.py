@@ -97,7 +97,8 @@ class Source:
 
 
 def part_name(export: Export, number: int) -> str:
-    return f"phonecloud-export-{export.created_at:%Y%m%dT%H%M%SZ}-{number:03d}.zip"
+    """When it was asked for, which export (two asked for in one second must not share a file name) and the part."""
+    return f"phonecloud-export-{export.created_at:%Y%m%dT%H%M%SZ}-{export.id.hex[:8]}-{number:03d}.zip"
 
 
 def generated_key(export: Export) -> str:

@@ -2,9 +2,11 @@
 A new kind adds one line here; everything else is in its own folder (see core/kinds.py)."""
 
 from phonecloud.gallery.kind import KIND as GALLERY
+from phonecloud.messages.kind import KIND as MESSAGES
 
 KINDS = (
     GALLERY,
+    MESSAGES,
 )
 # Where an upload goes when it names no destination (the sync client and tus clients of before).
 DEFAULT_DESTINATION = GALLERY.name

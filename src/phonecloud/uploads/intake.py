@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from phonecloud.accounts.quota import QuotaLedger
 from phonecloud.accounts.service import Principal
-from phonecloud.core.errors import BadRequest
+from phonecloud.core.blobstore import BlobStore
+from phonecloud.core.db import Database
+from phonecloud.core.dates import bounded
+from phonecloud.core.errors import BadRequest, TooLarge
+from phonecloud.core.names import MAX_FILENAME_CHARS
+from phonecloud.jobs.queue import JobQueue
 from phonecloud.uploads.staged import StagedUpload
+
+_HEX = set("0123456789abcdefABCDEF")
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,25 @@ class IntakeMeta:
     file_modified_at: dt.datetime
     declared_size: int | None = None
     declared_sha1: str | None = None
+
+
+def too_large(size: int, max_upload_bytes: int) -> TooLarge:
+    return TooLarge(f"a file of {size} bytes exceeds the server's limit of {max_upload_bytes} bytes",
+                    limit=max_upload_bytes, file_size=size)
+
+
+def check_declared(meta: IntakeMeta, max_upload_bytes: int) -> None:
+    """Refuse what a client declared with its bytes, whatever the destination: a name, a time, a size and a
+    SHA-1 that cannot be right."""
+    bounded(meta.file_modified_at, "modified_at")
+    if not meta.filename or len(meta.filename) > MAX_FILENAME_CHARS:
+        raise BadRequest(f"filename must be 1 to {MAX_FILENAME_CHARS} characters")
+    if meta.declared_size is not None and meta.declared_size <= 0:
+        raise BadRequest("declared size must be a positive number of bytes")
+    if meta.declared_size is not None and meta.declared_size > max_upload_bytes:
+        raise too_large(meta.declared_size, max_upload_bytes)
+    if meta.declared_sha1 is not None and (len(meta.declared_sha1) != 40 or not set(meta.declared_sha1) <= _HEX):
+        raise BadRequest("sha1 must be 40 hexadecimal digits")
 
 
 @dataclass(frozen=True)
@@ -60,6 +87,27 @@ class Destination(Protocol):
     def finish(self, principal: Principal, staged: StagedUpload, meta: IntakeMeta, last_chunks: list[bytes] = (),
                prepaid: Prepaid | None = None) -> Finished:
         """Store a fully received upload as this destination's item; the staging is let go either way."""
+
+
+class KindIntake:
+    """What every kind's destination shares: its services, the server's upload limit, the kind's intake gate
+    (plans, feature retirement) and the checks of what a client declares."""
+
+    def __init__(self, db: Database, blobs: BlobStore, quota: QuotaLedger, jobs: JobQueue, max_upload_bytes: int,
+                 gate: Callable[[Principal], None]):
+        self.db = db
+        self.blobs = blobs
+        self.quota = quota
+        self.jobs = jobs
+        self.max_upload_bytes = max_upload_bytes
+        self.gate = gate
+
+    def check(self, principal: Principal, meta: IntakeMeta) -> None:
+        self.gate(principal)
+        check_declared(meta, self.max_upload_bytes)
+
+    def too_large(self, size: int) -> TooLarge:
+        return too_large(size, self.max_upload_bytes)
 
 
 class Intake:

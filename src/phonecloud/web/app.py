@@ -21,5 +21,5 @@ def install_web(app: FastAPI, kinds: Sequence[Kind]) -> None:
             app.include_router(router)
     for module in (account, admin, export_page):
         app.include_router(module.router)
-    app.include_router(static_router())
+    app.include_router(static_router({kind.name: kind.static for kind in kinds if kind.static is not None}))
     app.add_middleware(SessionCookieBridge)

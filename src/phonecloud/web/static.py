@@ -25,10 +25,12 @@ def _serve(body: bytes, media_type: str):
     return serve
 
 
-def static_router() -> APIRouter:
+def static_router(kind_folders: dict[str, Path]) -> APIRouter:
+    """The shared files at /static/…, and each kind's (name -> its folder) at /static/{name}/…."""
     router = APIRouter(include_in_schema=False)
-    for path in sorted(STATIC.rglob("*")):
-        if path.is_file() and path.suffix in MEDIA_TYPES:
-            router.add_api_route(f"/static/{path.relative_to(STATIC).as_posix()}",
-                                 _serve(path.read_bytes(), MEDIA_TYPES[path.suffix]), methods=["GET"])
+    for prefix, folder in {"/static": STATIC, **{f"/static/{name}": path for name, path in kind_folders.items()}}.items():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in MEDIA_TYPES:
+                router.add_api_route(f"{prefix}/{path.relative_to(folder).as_posix()}",
+                                     _serve(path.read_bytes(), MEDIA_TYPES[path.suffix]), methods=["GET"])
     return router

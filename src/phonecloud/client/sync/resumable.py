@@ -29,13 +29,15 @@ def threshold() -> int:
     return parse_size(os.environ.get(THRESHOLD_ENV) or DEFAULT_THRESHOLD)
 
 
-def upload_resumably(api: Api, state: SyncState, found: FoundFile, sha1: str) -> Uploaded:
-    """Upload a file over tus, continuing the upload an earlier run of this client started, if any."""
+def upload_resumably(api: Api, state: SyncState, found: FoundFile, sha1: str,
+                     destination: str | None = None) -> Uploaded:
+    """Upload a file over tus (into `destination`, else the gallery), continuing the upload an earlier run
+    of this client started, if any."""
     path = Path(found.path)
     url = state.resumable_url(found.path, found.size, found.mtime_ns, sha1)
     progress = api.tus_status(url) if url else None
     if progress is None:  # none yet, or it expired on the server: start anew
-        url = api.tus_create(path, found.size, found.mtime_ns, sha1)
+        url = api.tus_create(path, found.size, found.mtime_ns, sha1, destination)
         state.remember_resumable(found.path, found.size, found.mtime_ns, sha1, url)
         progress = TusProgress(0, None, False)
     failures = 0

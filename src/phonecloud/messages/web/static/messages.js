@@ -1,0 +1,101 @@
+// The Messages pages: backups imported from the browser (uploaded with progress, then followed until the
+// server has read them), and times shown in the reader's own time zone.
+import { errorMessage, send } from "../js/common.js";
+
+const POLL_MS = 500;
+
+function localTimes() {
+  const day = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+  const dayAndTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const time = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+  for (const element of document.querySelectorAll("time[datetime*='T']")) {
+    const when = new Date(element.getAttribute("datetime"));
+    if (Number.isNaN(when.getTime())) continue;
+    const format = element.closest(".bubble") ? time : element.closest(".conversations") ? day : dayAndTime;
+    element.textContent = format.format(when);
+    element.title = when.toISOString();
+  }
+}
+
+function row(list, name) {
+  const item = document.createElement("li");
+  const title = document.createElement("span");
+  title.textContent = name;
+  const state = document.createElement("span");
+  state.className = "import-state";
+  const bar = document.createElement("progress");
+  bar.max = 1;
+  bar.value = 0;
+  const result = document.createElement("span");
+  result.className = "import-result";
+  item.append(title, state, bar, result);
+  list.append(item);
+  return { item, state, bar, result };
+}
+
+function summary(done) {
+  const parts = [`${done.imported} imported`, `${done.duplicates} already here`];
+  if (done.skipped) parts.push(`${done.skipped} skipped`);
+  if (done.attachments) parts.push(`${done.attachments} attachments`);
+  return parts.join(", ");
+}
+
+async function follow(url, shown) {
+  for (;;) {
+    const response = await send("GET", url);
+    if (response.status !== 200) throw new Error(errorMessage(response));
+    const current = response.json;
+    if (current.state === "done" || current.state === "failed") return current;
+    shown.state.textContent = current.state === "running" ? "reading…" : "waiting to be read…";
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+async function importOne(endpoint, file, shown) {
+  shown.state.textContent = "uploading…";
+  const query = new URLSearchParams({ filename: file.name, modified_at: new Date(file.lastModified).toISOString() });
+  const response = await send("POST", `${endpoint}?${query}`, {
+    body: file,
+    headers: { "Content-Type": "application/octet-stream" },
+    onProgress: (loaded) => { shown.bar.value = file.size ? loaded / file.size : 1; },
+  });
+  if (response.status !== 201) throw new Error(errorMessage(response));
+  shown.bar.value = 1;
+  const done = await follow(`${endpoint}/${response.json.id}`, shown);
+  shown.state.textContent = done.state === "done" ? "imported" : "stopped";
+  shown.result.textContent = done.error ? `${summary(done)}. ${done.error}` : `${summary(done)}.`;
+  if (done.state === "failed") shown.item.classList.add("failed");
+  return done;
+}
+
+function initImport() {
+  const form = document.querySelector(".import-form");
+  if (!form) return;
+  const input = form.querySelector("input[type=file]");
+  const list = document.querySelector(".imports");
+  input.addEventListener("change", async () => {
+    const files = [...input.files];
+    input.value = "";
+    let added = 0;
+    for (const file of files) {
+      const shown = row(list, file.name);
+      try {
+        added += (await importOne(form.dataset.endpoint, file, shown)).imported;
+      } catch (error) {
+        shown.item.classList.add("failed");
+        shown.state.textContent = "failed";
+        shown.result.textContent = error.message;
+      }
+    }
+    if (added) {
+      const reload = document.createElement("a");
+      reload.href = "/messages";
+      reload.className = "button";
+      reload.textContent = "Show the new conversations";
+      list.append(reload);
+    }
+  });
+}
+
+localTimes();
+initImport();
