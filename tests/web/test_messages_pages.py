@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from media_fixtures import jpeg
-from messages.backup_files import CALLS, MESSAGES, MessageSpec, PartSpec, sbr_calls_xml, sbr_messages_xml
+from messages.backup_files import (CALLS, MESSAGES, MessageSpec, PartSpec, sbr_calls_xml, sbr_messages_xml,
+                                   write_large_sbr)
 from messages.server_helpers import imported
 
 from .conftest import DESKTOP, PHONE
@@ -47,10 +48,11 @@ def test_a_backup_imported_in_the_browser_reads_like_a_phone(browse, accounts, t
     expect(results.nth(1).locator(".import-result")).to_contain_text(f"{len(CALLS)} imported")
 
     page.get_by_role("link", name="Show the new conversations").click()
-    conversation = page.locator(".conversations a", has_text="+4915199990000")
+    conversation = page.locator(".conversations a", has_text="Clara Wolf")  # the name the backup gave
     expect(conversation).to_contain_text("Sonnenuntergang")
     conversation.click()
-    expect(page.locator("h1")).to_have_text("+4915199990000")
+    expect(page.locator("h1")).to_have_text("Clara Wolf")
+    expect(page.locator(".participants")).to_have_text("+4915199990000")
     bubble = page.locator(".bubble.incoming", has_text="Sonnenuntergang am Meer")
     photo = bubble.locator("img")
     expect(photo).to_be_visible()
@@ -74,6 +76,23 @@ def test_a_backup_imported_in_the_browser_reads_like_a_phone(browse, accounts, t
     page.get_by_role("link", name="Calls").click()
     expect(page.locator(".call")).to_have_count(len(CALLS))
     visit.screenshot(f"messages-calls-{viewport['width']}")
+    assert not visit.errors
+
+
+def test_a_large_backup_goes_over_tus_and_is_imported(browse, accounts, tmp_path):
+    member = accounts.create(name="large")
+    backup = tmp_path / "sms-large.xml"
+    records = write_large_sbr(backup, 17 << 20)  # past the page's 16 MiB threshold for resumable uploads
+    visit = browse(PHONE)
+    visit.sign_in(member)
+    tus = []
+    visit.page.on("request", lambda request: "/api/v1/uploads/" in request.url and tus.append(request.method))
+    visit.page.goto("/messages")
+    visit.page.locator("#backup-files").set_input_files(backup)
+    result = visit.page.locator(".imports li")
+    expect(result.locator(".import-state")).to_have_text("imported", timeout=120_000)
+    expect(result.locator(".import-result")).to_contain_text(f"{records} imported")
+    assert tus[0] == "POST" and tus.count("PATCH") >= 3  # created, then sent in 8 MiB pieces
     assert not visit.errors
 
 

@@ -87,7 +87,8 @@ def parties(message: Message, own: set[str]) -> list[Party]:
         alone = _sent_to_the_phone_alone(message)
         people = [address for address in message.addresses
                   if address.address != OWN_NUMBER_TOKEN and (alone is None or address.type == ADDRESS_FROM)]
-        single = message.kind != MMS and len(people) == 1
+        # One other person: the message's contact name is theirs (an MMS's lists every party's, ", "-joined).
+        single = len(people) == 1 and ", " not in (message.contact_name or "")
         found = [Party(normalise_address(address.address), address.address,
                        _name(address.contact_name) or (_name(message.contact_name) if single else None))
                  for address in people]

@@ -19,6 +19,8 @@ from phonecloud.web.pages import WebRoute, render, signed_in
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PAGE_SIZE = 100  # conversations, messages or calls per page
+TUS_ENDPOINT = "/api/v1/uploads/"
+TUS_THRESHOLD = 16 << 20  # backups from this size on go over tus (resumable), smaller ones in one request
 Cursor = Query(default=None, max_length=500)
 
 
@@ -44,10 +46,11 @@ def conversations(request: Request, me: Principal = Depends(signed_in), cursor: 
         results = [(message, views.bubble(message, found.parts.get(message.id, []), None),
                     found.titles.get(message.conversation_id, "")) for message in found.messages]
         return render(request, "messages.html", me, page="messages", q=q, results=results,
-                      next_cursor=found.next_cursor)
+                      next_cursor=found.next_cursor, tus_endpoint=TUS_ENDPOINT, tus_threshold=TUS_THRESHOLD)
     page = library.conversations(me, cursor, PAGE_SIZE)
     return render(request, "messages.html", me, page="messages", q="", conversations=page.items,
-                  next_cursor=page.next_cursor, moment_of=views.moment_of)
+                  next_cursor=page.next_cursor, moment_of=views.moment_of, tus_endpoint=TUS_ENDPOINT,
+                  tus_threshold=TUS_THRESHOLD)
 
 
 @router.get("/messages/calls")

@@ -1,6 +1,7 @@
 // The Messages pages: backups imported from the browser (uploaded with progress, then followed until the
 // server has read them), and times shown in the reader's own time zone.
 import { errorMessage, send } from "../js/common.js";
+import { tusUpload } from "../js/tus.js";
 
 const POLL_MS = 500;
 
@@ -51,17 +52,25 @@ async function follow(url, shown) {
   }
 }
 
-async function importOne(endpoint, file, shown) {
-  shown.state.textContent = "uploading…";
+// The import's id: a large backup goes over tus (resumable: a dropped connection or a reload goes on from
+// what the server has), a small one in one request.
+async function upload(form, file, progress) {
+  if (file.size >= Number(form.dataset.tusThreshold)) {
+    return (await tusUpload(form.dataset.tusEndpoint, file, progress, "messages")).assetId;
+  }
   const query = new URLSearchParams({ filename: file.name, modified_at: new Date(file.lastModified).toISOString() });
-  const response = await send("POST", `${endpoint}?${query}`, {
-    body: file,
-    headers: { "Content-Type": "application/octet-stream" },
-    onProgress: (loaded) => { shown.bar.value = file.size ? loaded / file.size : 1; },
+  const response = await send("POST", `${form.dataset.endpoint}?${query}`, {
+    body: file, headers: { "Content-Type": "application/octet-stream" }, onProgress: progress,
   });
   if (response.status !== 201) throw new Error(errorMessage(response));
+  return response.json.id;
+}
+
+async function importOne(form, file, shown) {
+  shown.state.textContent = "uploading…";
+  const id = await upload(form, file, (loaded) => { shown.bar.value = file.size ? loaded / file.size : 1; });
   shown.bar.value = 1;
-  const done = await follow(`${endpoint}/${response.json.id}`, shown);
+  const done = await follow(`${form.dataset.endpoint}/${id}`, shown);
   shown.state.textContent = done.state === "done" ? "imported" : "stopped";
   shown.result.textContent = done.error ? `${summary(done)}. ${done.error}` : `${summary(done)}.`;
   if (done.state === "failed") shown.item.classList.add("failed");
@@ -80,7 +89,7 @@ function initImport() {
     for (const file of files) {
       const shown = row(list, file.name);
       try {
-        added += (await importOne(form.dataset.endpoint, file, shown)).imported;
+        added += (await importOne(form, file, shown)).imported;
       } catch (error) {
         shown.item.classList.add("failed");
         shown.state.textContent = "failed";

@@ -14,8 +14,8 @@ function base64(text) {
   return btoa(binary);
 }
 
-function fingerprint(file) {
-  return `phonecloud.tus:${file.name}:${file.size}:${file.lastModified}`;
+function fingerprint(file, destination) {
+  return `phonecloud.tus:${destination || ""}:${file.name}:${file.size}:${file.lastModified}`;
 }
 
 function finished(response) {
@@ -23,10 +23,11 @@ function finished(response) {
   return asset ? { assetId: asset, duplicate: response.header("Phonecloud-Duplicate") === "true" } : null;
 }
 
-async function create(endpoint, file) {
+async function create(endpoint, file, destination) {
   const metadata = [
     `filename ${base64(file.name)}`,
     `modified_at ${base64(new Date(file.lastModified).toISOString())}`,
+    ...(destination ? [`destination ${base64(destination)}`] : []),
   ].join(",");
   const response = await send("POST", endpoint, {
     headers: { ...TUS, "Upload-Length": String(file.size), "Upload-Metadata": metadata },
@@ -63,12 +64,14 @@ function forgotten(key) {
   return Object.assign(new Error("the server no longer has this upload; start it again"), { final: true });
 }
 
-export async function tusUpload(endpoint, file, onProgress) {
-  const key = fingerprint(file);
+// destination: where the finished upload goes on the server (the gallery when none is named; "messages" for
+// a messages backup); the result's assetId is then the id of what it made there.
+export async function tusUpload(endpoint, file, onProgress, destination = null) {
+  const key = fingerprint(file, destination);
   let location = localStorage.getItem(key);
   let state = location ? await resumeFrom(location) : null;
   if (!state) {
-    location = await create(endpoint, file);
+    location = await create(endpoint, file, destination);
     localStorage.setItem(key, location);
     state = { offset: 0, done: null };
   }
