@@ -3,7 +3,6 @@ content, durably, charged to the quota atomically, with the media job that compl
 
 from __future__ import annotations
 
-import errno
 import uuid
 
 from sqlalchemy import insert
@@ -12,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from phonecloud.accounts.models import User
 from phonecloud.accounts.service import Principal
 from phonecloud.core.db import utcnow
-from phonecloud.core.errors import BadRequest, InsufficientStorage, UnsupportedMedia
+from phonecloud.core.errors import BadRequest, UnsupportedMedia
 from phonecloud.gallery import repository
 from phonecloud.gallery.blobs import original_key
 from phonecloud.gallery.models import Asset
@@ -115,15 +114,6 @@ class GalleryIntake(KindIntake):
             return self._duplicate(winner, prepaid)
         except BaseException:
             self.blobs.delete(key)
-            raise
-
-    @staticmethod
-    def _commit_blob(staged: StagedUpload, key: str) -> None:
-        try:
-            staged.commit(key)
-        except OSError as error:
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise InsufficientStorage("the server's storage is full; nothing was stored") from error
             raise
 
     def _duplicate(self, existing: Asset, prepaid: Prepaid | None) -> Finished:

@@ -8,13 +8,11 @@ hostile XML with a document type declaration) is refused before a byte is stored
 
 from __future__ import annotations
 
-import errno
 import uuid
 
 from phonecloud.accounts.models import User
 from phonecloud.accounts.service import Principal
 from phonecloud.core.db import utcnow
-from phonecloud.core.errors import InsufficientStorage
 from phonecloud.core.names import record_filename
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.messages.blobs import import_key
@@ -82,11 +80,3 @@ class MessagesIntake(KindIntake):
         self.jobs.wake()
         return Finished(import_id, True, row)
 
-    @staticmethod
-    def _commit_blob(staged: StagedUpload, key: str) -> None:
-        try:
-            staged.commit(key)
-        except OSError as error:
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise InsufficientStorage("the server's storage is full; nothing was stored") from error
-            raise

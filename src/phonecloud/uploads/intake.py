@@ -9,6 +9,7 @@ the uploads routes and the resumable-upload service only ever speak to this inte
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from phonecloud.accounts.service import Principal
 from phonecloud.core.blobstore import BlobStore
 from phonecloud.core.db import Database
 from phonecloud.core.dates import bounded
-from phonecloud.core.errors import BadRequest, TooLarge
+from phonecloud.core.errors import BadRequest, InsufficientStorage, TooLarge
 from phonecloud.core.names import MAX_FILENAME_CHARS
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.uploads.staged import StagedUpload
@@ -108,6 +109,16 @@ class KindIntake:
 
     def too_large(self, size: int) -> TooLarge:
         return too_large(size, self.max_upload_bytes)
+
+    @staticmethod
+    def _commit_blob(staged: StagedUpload, key: str) -> None:
+        """The staged bytes durably under key; a full disk is the server's 507, not the client's fault."""
+        try:
+            staged.commit(key)
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage("the server's storage is full; nothing was stored") from error
+            raise
 
 
 class Intake:
