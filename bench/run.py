@@ -33,9 +33,10 @@ RESULTS_FULL = BENCH_DIR / "RESULTS.md"
 RESULTS_QUICK = WORK_DIR / "RESULTS-quick.md"
 
 
-WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline", "tus", "export", "pull", "scale", "web")
+WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline", "tus", "export", "pull", "scale", "web", "messages")
 CORPUS_OF = {"ingest": "photos", "large": "video", "noop": "tree", "thumbs": "photos", "pipeline": "photos",
-             "tus": "video", "export": "library", "pull": "photos", "scale": "photos", "web": "timeline"}
+             "tus": "video", "export": "library", "pull": "photos", "scale": "photos", "web": "timeline",
+             "messages": "messages"}
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,13 @@ class Scale:
     client_timeout_s: float
     library_bytes: int = 10 * 10**9  # the export workload's library: the photos and video-sized files
     timeline_assets: int = 100_000  # the web workload's library, as rows
+    messages_bytes: int = 10**9  # the messages workload's SMS Backup & Restore file
 
 
 FULL = Scale(photos=1000, video_bytes=2 * 1024**3, tree_files=100_000, repeats=3, client_timeout_s=3 * 3600)
 QUICK = Scale(photos=30, video_bytes=100 * 1024**2, tree_files=2_000, repeats=2, client_timeout_s=15 * 60,
-              library_bytes=300 * 10**6, timeline_assets=2_000)
+              library_bytes=300 * 10**6, timeline_assets=2_000,
+              messages_bytes=50 * 10**6)
 
 
 def parse_args() -> argparse.Namespace:
@@ -150,6 +153,7 @@ def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
     """The cached (or newly built) input of each wanted kind of corpus: {"photos": Corpus, ...}."""
     import corpus
     import export
+    import messages
     import web_timeline
 
     builders = {
@@ -158,6 +162,7 @@ def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
         "video": lambda: corpus.video_corpus(CACHE_DIR, scale.video_bytes),
         "tree": lambda: corpus.tree_corpus(CACHE_DIR, scale.tree_files, SOURCE_PHOTOS),
         "timeline": lambda: web_timeline.library_corpus(CACHE_DIR, scale.timeline_assets),
+        "messages": lambda: messages.messages_corpus(CACHE_DIR, scale.messages_bytes, SOURCE_PHOTOS),
     }
     print("corpus:", flush=True)
     kinds = dict.fromkeys(CORPUS_OF[name] for name in wanted)
@@ -177,6 +182,7 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
     """{name: WorkloadResult} of each workload on its corpus; a failure is recorded in its result so the
     others still run."""
     import export
+    import messages
     import pipeline
     import scale
     import thumbs
@@ -198,6 +204,7 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
         "pull": lambda photos: export.pull_mirror(tools, photos, repeats),
         "scale": lambda photos: scale.scale_out(tools, photos, repeats),
         "web": lambda timeline: web_timeline.first_screen(tools, timeline, repeats),
+        "messages": lambda file: messages.messages_import(tools, file, repeats),
     }
     shutil.rmtree(tools.work_dir, ignore_errors=True)  # server folders a crashed run left behind
     results = {}
@@ -242,6 +249,10 @@ def describe_corpora(corpora: dict) -> dict[str, str]:
         import web_timeline
 
         lines["timeline"] = web_timeline.describe_library(timeline)
+    if file := corpora.get("messages"):
+        import messages
+
+        lines["messages"] = messages.describe_messages(file)
     for line in lines.values():
         print("  " + line, flush=True)
     return lines
