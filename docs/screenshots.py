@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Regenerates the README's screenshots (docs/screenshots/): the timeline, the viewer with its info panel and
-the admin console, at desktop (1280 x 800) and phone (360 x 740, 2x) widths, in Debian's headless Chromium:
+"""Regenerates the README's screenshots (docs/screenshots/): the timeline, the viewer with its info panel, a
+conversation of the Messages pages and the admin console, at desktop (1280 x 800) and phone (360 x 740, 2x) widths, in Debian's headless Chromium:
 
     .venv/bin/python docs/screenshots.py [--out docs/screenshots]
 
 It runs a `phonecloud serve` of its own in a temporary folder, uploads twenty photos of the real corpus
-(../shared/corpus/exif-samples; generated photos when it is absent), waits for their thumbnails and posts a
-notice, as the tests do (it uses their helpers: the test extra must be installed).
+(../shared/corpus/exif-samples; generated photos when it is absent), imports a messages backup, waits for their
+thumbnails and posts a notice, as the tests do (it uses their helpers: the test extra must be installed).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import SHARED_CORPUS, Accounts, Server, upload  # noqa: E402  (the tests' server and accounts)
+from messages.backup_files import MESSAGES, MessageSpec, PartSpec, sbr_messages_xml  # noqa: E402
+from messages.server_helpers import imported  # noqa: E402
 from web.conftest import CHROMIUM, DESKTOP, PHONE, Browsing  # noqa: E402
 from web.flows import wait_until_processed  # noqa: E402
 from web.photos import generated_photos  # noqa: E402
@@ -40,6 +42,16 @@ def photos() -> list[tuple[str, bytes]]:
     return [(photo.name, photo.body) for photo in generated_photos(500)]
 
 
+def messages_backup(photo: bytes) -> bytes:
+    """The tests' conversation with Anna (SMS back and forth), and an MMS from her with a real photo."""
+    anna = MESSAGES[0]
+    holiday = MessageSpec("mms", 1, anna.date_ms + 600_000, sbr_address=anna.sbr_address, contact_name=anna.contact_name,
+                          addresses=[(anna.sbr_address, 137), ("insert-address-token", 151)],
+                          parts=[PartSpec(0, "image/jpeg", data=photo, name="beach.jpg", cl="beach.jpg"),
+                                 PartSpec(1, "text/plain", text="Grüße vom Strand!", cl="text_0.txt", chset="106")])
+    return sbr_messages_xml([message for message in MESSAGES if message.kind == "sms"] + [holiday])
+
+
 def shoot(browser, server: Server, user, viewport: dict, scale: int, suffix: str, out: Path, ids: dict) -> None:
     visit = Browsing(browser, server, viewport, scale)
     page = visit.page
@@ -52,6 +64,10 @@ def shoot(browser, server: Server, user, viewport: dict, scale: int, suffix: str
     page.goto(f"/photos/{ids.get(VIEWED) or next(iter(ids.values()))}")
     page.wait_for_load_state("networkidle")  # the info panel is open unless someone closed it
     page.screenshot(path=str(out / f"viewer-{suffix}.png"))
+    page.goto("/messages")
+    page.get_by_role("link", name="Anna Schmidt").first.click()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(out / f"messages-{suffix}.png"))
     page.goto("/admin")
     page.screenshot(path=str(out / f"admin-{suffix}.png"))
     visit.close()
@@ -70,7 +86,9 @@ def main() -> None:
         try:
             alex, _sam = accounts.create(name="alex"), accounts.create(name="sam")
             promote(accounts, alex)
-            ids = {name: upload(alex, body, filename=name).json()["id"] for name, body in photos()}
+            taken = photos()
+            ids = {name: upload(alex, body, filename=name).json()["id"] for name, body in taken}
+            imported(alex, messages_backup(taken[0][1]), "sms-20231114.xml")
             accounts.services.notices.post(NOTICE, "info", None)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
