@@ -9,7 +9,7 @@ import uuid
 from fastapi import APIRouter, Depends, Query, Request
 
 from phonecloud.accounts.service import Principal
-from phonecloud.messages.formats.records import ADDRESS_FROM
+from phonecloud.messages.formats.records import ADDRESS_FROM, INBOX
 from phonecloud.messages.kind import messages_of
 from phonecloud.messages.rows import addresses_of
 from phonecloud.messages.service import Thread
@@ -26,7 +26,7 @@ Cursor = Query(default=None, max_length=500)
 
 def _sender(message, group: bool) -> str | None:
     """Who wrote a received message, in a conversation with several others."""
-    if not group or message.box != 1:
+    if not group or message.box != INBOX:
         return None
     sender = next((one for one in addresses_of(message.addresses) if one.type == ADDRESS_FROM), None)
     return (views.known(sender.contact_name) or sender.address) if sender else views.known(message.contact_name)

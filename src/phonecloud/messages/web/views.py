@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from phonecloud.core.dates import DateOutOfRange, from_unix_seconds
 from phonecloud.messages.models import Attachment, MessagePart, StoredMessage
 from phonecloud.messages.schemas import API, CALL_TYPES
 from phonecloud.messages.formats.records import INBOX
@@ -42,10 +43,9 @@ class Day:
 def moment_of(date_ms: int) -> dt.datetime | None:
     """The record's time in UTC (the page shows it in the reader's own zone), None outside 1900-2200."""
     try:
-        when = dt.datetime.fromtimestamp(date_ms / 1000, dt.UTC)
-    except (OverflowError, OSError, ValueError):
+        return from_unix_seconds(date_ms / 1000)
+    except DateOutOfRange:
         return None
-    return when if 1900 <= when.year <= 2200 else None
 
 
 def _attached(part: MessagePart, attachment: Attachment) -> Attached:
