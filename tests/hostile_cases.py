@@ -565,6 +565,10 @@ def _cases() -> list[Case]:
           mentions="path.part_id"),
         c("messages-import-id-unknown", api("DELETE", "/messages/imports/" + str(uuid.UUID(int=9))), 404,
           error="not_found", mentions="no import"),
+        c("messages-retry-import-id-unknown", api("POST", f"/messages/imports/{uuid.UUID(int=9)}/retry"), 404,
+          error="not_found", mentions="no import"),
+        c("messages-retry-import-id-not-a-uuid", api("POST", "/messages/imports/1%00/retry"), 422,
+          error="invalid_request"),
     ]
 
 

@@ -72,12 +72,15 @@ def test_absurd_nesting_is_refused():
     assert len(records) == 1 and f"nested more than {MAX_XML_DEPTH} deep" in str(error)
 
 
-def test_a_two_gigabyte_attribute_is_refused_without_reading_it():
-    head = xml(SMS.format(date=1)).replace(b"</smses>\n", b"") + \
-        b'<mms date="2" msg_box="1"><parts><part seq="0" ct="video/mp4" data="'
+@pytest.mark.parametrize(("opening", "refusal"), [
+    (b'<mms date="2" msg_box="1"><parts><part seq="0" ct="video/mp4" data="', "larger than the limit of 64.0 MiB"),
+    (b'<sms address="1" date="2" type="1" body="', "in one tag"),
+], ids=["attachment", "other-attribute"])
+def test_a_two_gigabyte_attribute_is_refused_without_reading_it(opening, refusal):
+    head = xml(SMS.format(date=1)).replace(b"</smses>\n", b"") + opening
     stream = Endless(head, b"AAAAAAAA" * 8192, total=2 << 30)
     records, error = read_until_refused(stream)
-    assert len(records) == 1 and "in one tag" in error.problem and (error.line, error.record) == (4, 2)
+    assert len(records) == 1 and refusal in error.problem and (error.line, error.record) == (4, 2)
     assert stream.served < MAX_MARKUP_BYTES + (1 << 20)  # stopped at the limit, not at the end
 
 

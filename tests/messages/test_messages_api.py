@@ -276,6 +276,14 @@ def test_attachments_count_in_the_quota_and_stop_the_import_when_it_is_full(acco
     assert (result["state"], result["imported"], result["error_record"]) == ("failed", 6, 7)
     assert "quota exceeded" in result["error"] and f"of {room} bytes used" in result["error"]
     assert usage(user)["used_bytes"] == len(SBR) + len(SMALL_PHOTO)
+    accounts.services.accounts.set_quota(user.email, room + len(LARGE_PHOTO))  # room made: tried again, it ends
+    again = user.http.post(f"/messages/imports/{result['id']}/retry")
+    assert again.status_code == 200 and again.json()["state"] == "queued" and again.json()["error"] is None
+    done = finished(user, result["id"])
+    assert (done["state"], done["imported"], done["duplicates"], done["error"]) == ("done", len(MESSAGES), 0, None)
+    assert usage(user)["used_bytes"] == len(SMALL_PHOTO) + len(LARGE_PHOTO)  # the file went, once read
+    done_again = user.http.post(f"/messages/imports/{result['id']}/retry")
+    assert done_again.status_code == 409 and done_again.json()["state"] == "done"
     too_big = accounts.create(quota_bytes=len(SBR) - 1)
     refused = upload_backup(too_big, SBR)
     assert refused.status_code == 413 and refused.json()["error"] == "quota_exceeded"
@@ -321,6 +329,7 @@ def test_another_users_messages_are_not_found(user, other_user):
         answer = other_user.http.get(path)
         assert answer.status_code == 404 and answer.json()["error"] == "not_found", path
     assert other_user.http.delete(f"/messages/imports/{result['id']}").status_code == 404
+    assert other_user.http.post(f"/messages/imports/{result['id']}/retry").status_code == 404
     for path in ("/messages/conversations", "/messages/calls", "/messages/imports"):
         assert other_user.http.get(path).json()["items"] == []
     assert other_user.http.get("/messages/search", params={"q": "paket"}).json()["items"] == []
@@ -335,3 +344,19 @@ def test_a_cursor_that_was_not_given_is_a_clear_400(user, path, params):
         answer = user.http.get(path, params={**params, "cursor": cursor})
         assert answer.status_code == 400 and "invalid cursor" in answer.json()["message"], (cursor, answer.text)
     assert user.http.get(path, params={**params, "limit": 0}).status_code == 422
+
+
+def test_a_later_backup_names_people_an_earlier_one_could_not_and_never_unnames_them(user):
+    def sms(date_ms: int, contact_name: str) -> MessageSpec:
+        return MessageSpec("sms", 1, date_ms, f"at {date_ms}", BEN, BEN, contact_name=contact_name)
+
+    def ben_title() -> str:
+        [conversation] = every(user, "/messages/conversations")
+        return conversation["title"]
+
+    imported(user, sbr_messages_xml([sms(1700000000000, "(Unknown)")]))
+    assert ben_title() == BEN  # the phone had no contact for him yet
+    imported(user, sbr_messages_xml([sms(1700000100000, "Ben Meyer")]), "later.xml")
+    assert ben_title() == "Ben Meyer"
+    imported(user, sbr_messages_xml([sms(1700000200000, "(Unknown)"), sms(1700000300000, "B.")]), "old.xml")
+    assert ben_title() == "Ben Meyer"  # a name once known is kept

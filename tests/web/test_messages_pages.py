@@ -1,6 +1,7 @@
 """The Messages pages in Chromium, at phone and desktop widths: a backup imported from the file chooser with
-its progress and result, the conversation list, a thread of bubbles with an MMS photo shown inline, search,
-the call log, and another user's conversation answering 404."""
+its progress and result, the conversation list, a thread of bubbles with an MMS photo shown inline as its
+thumbnail (a tap opens the original) and one whose bytes are no image offered as a download, search, the call
+log, and another user's conversation answering 404."""
 
 from __future__ import annotations
 
@@ -57,11 +58,20 @@ def test_a_backup_imported_in_the_browser_reads_like_a_phone(browse, accounts, t
     photo = bubble.locator("img")
     expect(photo).to_be_visible()
     assert photo.evaluate("image => image.complete && image.naturalWidth > 0")  # the MMS's photo, decoded
+    assert photo.get_attribute("src").endswith("/thumbnail")  # the pipeline's small WebP, not the original
     visit.screenshot(f"messages-thread-{viewport['width']}")
+    with page.expect_response(lambda response: response.url.endswith("/data")) as opened:
+        photo.click()  # a tap opens the original
+    assert (opened.value.status, opened.value.headers["content-type"]) == (200, "image/jpeg")
 
     page.goto("/messages")
     page.get_by_role("link", name="Anna Schmidt").first.click()
     expect(page.locator(".bubble.outgoing", has_text="Ja 👍🏽")).to_be_visible()
+    unreadable = page.locator(".bubble", has_text="Grüße vom Strand")  # its "photo" is random bytes
+    unreadable.scroll_into_view_if_needed()
+    download = unreadable.locator("a.attachment", has_text="IMG_20231114.jpg")
+    expect(download).to_be_visible()  # offered as a download instead of a broken image
+    assert download.get_attribute("download") == "IMG_20231114.jpg" and unreadable.locator("img").count() == 0
     expect(page.locator(".bubble.incoming").first).to_contain_text("Bist du da?")
     if viewport is PHONE:  # nothing wider than the phone's screen
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

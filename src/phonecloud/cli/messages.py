@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-import time
 from pathlib import Path
 
 import typer
@@ -17,12 +16,10 @@ import typer
 from phonecloud.cli.client import KeyOption, ServerOption
 from phonecloud.cli.common import fail
 from phonecloud.cli.portability import JsonOption, _api
-from phonecloud.client.config import client_dir, resolve_connection
+from phonecloud.client.config import resolve_connection
 
 app = typer.Typer(help="Messages and calls: import a phone's backups, export them for a phone to restore.",
                   no_args_is_help=True)
-DESTINATION = "messages"
-_POLL_FIRST, _POLL_MOST = 0.1, 2.0  # seconds between looks at an import's progress
 _READ_CHUNK = 1 << 20
 _FILENAME = re.compile(r'filename="([^"/\\]+)"')
 
@@ -49,11 +46,11 @@ def import_backups(
     """Upload each backup file (resumably), wait for the server to import it, and say what was imported,
     what was already there and what was skipped. Exits 1 when a file could not be read to its end."""
     from phonecloud.client.errors import ServerError
+    from phonecloud.client.messages import backup_state
     from phonecloud.client.sync.scan import FileChanged
-    from phonecloud.client.sync.state import SyncState
 
     api = _api(server, key)
-    state = SyncState(client_dir() / f"messages-{resolve_connection(server, key).state_name()}")
+    state = backup_state(resolve_connection(server, key))
     results = []
     try:
         for path in files:
@@ -75,7 +72,8 @@ def import_backups(
 
 
 def _import_one(api, state, path: Path, quiet: bool) -> dict:
-    from phonecloud.client.sync.resumable import upload_resumably
+    from phonecloud.client.messages import push_backup, stopped
+    from phonecloud.client.sync.resumable import file_source
     from phonecloud.client.sync.scan import FoundFile
 
     status = path.stat()
@@ -84,37 +82,10 @@ def _import_one(api, state, path: Path, quiet: bool) -> dict:
         while chunk := file.read(_READ_CHUNK):
             sha1.update(chunk)
     found = FoundFile(str(path.resolve()), status.st_size, status.st_mtime_ns)
-    typer.echo(f"{path.name}: uploading {status.st_size} bytes", err=True)
-    uploaded = upload_resumably(api, state, found, sha1.hexdigest(), DESTINATION)
-    imported = _wait(api, uploaded.asset_id, path.name)
+    imported = push_backup(api, state, file_source(found), sha1.hexdigest(), lambda line: typer.echo(line, err=True))
     return {"file": path.name, "imported": imported["imported"], "duplicates": imported["duplicates"],
             "skipped": imported["skipped"], "attachments": imported["attachments"],
-            "skipped_reasons": imported["skipped_reasons"], "error": _stopped(imported)}
-
-
-def _wait(api, import_id: str, name: str) -> dict:
-    """The import once finished, telling its progress on the way."""
-    pause, told = _POLL_FIRST, -1
-    while True:
-        imported = api.message_import(import_id)
-        if imported["finished"]:
-            return imported
-        if imported["records_read"] != told:
-            told = imported["records_read"]
-            share = imported["bytes_read"] * 100 // max(1, imported["size"])
-            typer.echo(f"{name}: importing, {told} records read ({share}%)", err=True)
-        time.sleep(pause)
-        pause = min(pause * 1.5, _POLL_MOST)
-
-
-def _stopped(imported: dict) -> str | None:
-    """Why and where a failed import stopped, or None when the file was read to its end."""
-    if imported["state"] != "failed":
-        return None
-    where = [f"line {imported['error_line']}"] if imported["error_line"] else []
-    if imported["error_record"]:
-        where.append(f"record {imported['error_record']}")
-    return imported["error"] + (f" (stopped at {', '.join(where)})" if where else "")
+            "skipped_reasons": imported["skipped_reasons"], "error": stopped(imported)}
 
 
 def _say(result: dict, json_output: bool) -> None:

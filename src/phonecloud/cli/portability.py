@@ -111,12 +111,17 @@ def import_export(
     json_output: bool = JsonOption,
 ) -> None:
     """Import a phonecloud export (or a Google Takeout of Google Photos) into the server: originals, capture
-    times, albums, favourites and the trash. Safe to run again: nothing is imported twice."""
+    times, albums, favourites and the trash, and the messages and calls of its Messages folder. Safe to run
+    again: nothing is imported twice."""
     from phonecloud.portability.archive import UnsafeArchive
     from phonecloud.client.importer import import_export as run_import
 
     api = _api(server, key, transfers)
-    summary = _run(api, "importing", lambda reporter: run_import(api, sources, transfers, reporter), (UnsafeArchive,))
+    connection = resolve_connection(server, key)
+    summary = _run(api, "importing", lambda reporter: run_import(api, connection, sources, transfers, reporter),
+                   (UnsafeArchive,))
     _report(f"uploaded {summary['uploaded']} ({summary['bytes']} bytes), already there {summary['duplicates']}, "
-            f"albums {summary['albums']}, favourites {summary['favorites']}, trashed {summary['trashed']}, skipped "
-            f"{summary['skipped']}, failed {summary['failed']}", summary, json_output)
+            f"albums {summary['albums']}, favourites {summary['favorites']}, trashed {summary['trashed']}, messages "
+            f"{summary['messages']} (already there {summary['message_duplicates']}), calls {summary['calls']} "
+            f"(already there {summary['call_duplicates']}), skipped {summary['skipped']}, failed {summary['failed']}",
+            summary, json_output)

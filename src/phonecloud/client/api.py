@@ -118,11 +118,11 @@ class Api:
 
     # -- resumable uploads (tus 1.0): the caller keeps the URL and resumes from the server's offset --------
 
-    def tus_create(self, path: Path, size: int, mtime_ns: int, sha1: str, destination: str | None = None) -> str:
-        """A new resumable upload of the file on the server (into `destination`: the server's default, the
-        gallery, when None); its URL."""
-        modified = from_nanoseconds(mtime_ns).isoformat()
-        pairs = [("filename", readable(path.name)), ("modified_at", modified), ("sha1", sha1)]
+    def tus_start(self, filename: str, modified: dt.datetime, size: int, sha1: str,
+                  destination: str | None = None) -> str:
+        """A new resumable upload on the server (into `destination`: the server's default, the gallery, when
+        None) of bytes that need not be a file on disk (an entry of a zip part, say); its URL."""
+        pairs = [("filename", filename), ("modified_at", modified.isoformat()), ("sha1", sha1)]
         if destination is not None:
             pairs.append(("destination", destination))
         metadata = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in pairs)
@@ -139,15 +139,16 @@ class Api:
                 return None
             raise
 
-    def tus_send(self, url: str, path: Path, size: int, mtime_ns: int, offset: int) -> TusProgress:
-        """Send the rest of the file from `offset` in one streaming PATCH (the server makes it durable as it
-        arrives, so an interruption costs only what was in flight); no retry here: the caller asks HEAD."""
+    def tus_send_chunks(self, url: str, chunks: Iterator[bytes], size: int, offset: int) -> TusProgress:
+        """Send the rest of the upload, `chunks` (its bytes from `offset` to `size`, from any source), in one
+        streaming PATCH (the server makes it durable as it arrives, so an interruption costs only what was in
+        flight); no retry here: the caller asks HEAD."""
         headers = {**_TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream",
                    "Content-Length": str(size - offset)}
         try:
             # tus's advice: 30-second-ish timeouts, a stalled connection is abandoned and resumed.
             response = self._http.request("PATCH", url, headers=headers, timeout=httpx.Timeout(60.0, connect=15.0),
-                                          content=file_chunks(path, size, mtime_ns, offset))
+                                          content=chunks)
         except httpx.TransportError as error:
             raise network_error(_url_of(error, url), error) from error
         if response.status_code != 204:

@@ -7,7 +7,12 @@ shortened forms). Each distinct file is uploaded once (by SHA-1: an asset in a y
 is one asset in three places), under its original name (the sidecar's title) and with its modification
 time as the export recorded it, so the server's media pipeline finds the same capture time again.
 Then favourites are marked, albums made (an album of the same title is reused, so a second run changes
-nothing) and filled, and what was in the trash goes back to the trash. Running it again is safe.
+nothing) and filled, and what was in the trash goes back to the trash.
+
+`Messages/` (import_messages.py) brings back the messages and calls: one backup file for each, pushed as
+`phonecloud messages import` pushes it (client/messages.py: a resumable upload streamed out of the zip
+part, then the server's import job waited for). Running it again is safe: photos are known by their SHA-1,
+and the server knows each message and call by its identity, so a second run counts them as already there.
 """
 
 from __future__ import annotations
@@ -23,8 +28,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from phonecloud.client.api import Api
+from phonecloud.client.config import Connection
 from phonecloud.client.errors import ServerError
+from phonecloud.client.import_messages import split_messages, upload_source
+from phonecloud.client.messages import backup_state, holds_calls, push_backup, stopped
 from phonecloud.client.progress import TransferReporter
+from phonecloud.client.sync.state import SyncState
 from phonecloud.core.names import readable
 from phonecloud.core.dates import DateOutOfRange, clamped, from_unix_seconds, parse_moment
 from phonecloud.portability import takeout
@@ -49,6 +58,10 @@ class ImportSummary:
     skipped: int = 0
     failed: int = 0
     failures: list[dict] = field(default_factory=list)
+    messages: int = 0  # message records imported from the export's Messages/ (SMS and MMS)
+    message_duplicates: int = 0  # already on the server
+    calls: int = 0  # call log records imported
+    call_duplicates: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -124,9 +137,16 @@ def _takeout_time(value: object) -> dt.datetime | None:
     return None
 
 
+def _sha1(source: SourceFile) -> str:
+    digest = hashlib.sha1()
+    for chunk in read_chunks(source):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 class ImportRun:
-    def __init__(self, api: Api, transfers: int, reporter: TransferReporter):
-        self.api, self.transfers, self.reporter = api, transfers, reporter
+    def __init__(self, api: Api, connection: Connection, transfers: int, reporter: TransferReporter):
+        self.api, self.connection, self.transfers, self.reporter = api, connection, transfers, reporter
         self.summary = ImportSummary()
         self._lock = threading.Lock()
 
@@ -135,9 +155,11 @@ class ImportRun:
         with open_sources(paths, MAX_FILE_BYTES) as sources:
             for name, why in sources.skipped:
                 self._skip(name, why)
-            items, albums = self._index(sources.files)
+            backups, files = split_messages(sources.files)
+            items, albums = self._index(files)
             self._identify(items)
             self._upload(items)
+            self._import_messages(backups)
         self._restore_favorites(items)
         self._restore_albums(items, albums)
         self._restore_trash(items)
@@ -183,10 +205,7 @@ class ImportRun:
                 item.sha1 = sha1
             else:
                 try:
-                    digest = hashlib.sha1()
-                    for chunk in read_chunks(item.source):
-                        digest.update(chunk)
-                    item.sha1 = digest.hexdigest()
+                    item.sha1 = _sha1(item.source)
                 except (OSError, zipfile.BadZipFile) as error:  # BadZipFile: the CRC-32 does not match
                     self._fail(item.source.path, f"cannot read: {error}")
 
@@ -245,6 +264,43 @@ class ImportRun:
                 self.summary.uploaded += 1
                 self.summary.bytes += source.size
         self.reporter.finished(f"uploaded: {source.path}" if not self.reporter.rich else None)
+
+    # -- messages and calls ------------------------------------------------------------------------------
+
+    def _import_messages(self, backups: list[SourceFile]) -> None:
+        """Each backup uploaded and its import waited for in turn, as `phonecloud messages import` does. The
+        state that lets a cut upload resume is opened only for an export that has messages."""
+        if not backups:
+            return
+        self.reporter.planned(len(backups), sum(source.size for source in backups))
+        state = backup_state(self.connection)
+        try:
+            for source in backups:
+                self._import_backup(state, source)
+        finally:
+            state.close()
+
+    def _import_backup(self, state: SyncState, source: SourceFile) -> None:
+        """One backup: what the server imported from it (a failed import's records before the damage too)
+        is counted, and a refusal or a failed import counts as failed, with its reason."""
+        try:
+            imported = push_backup(self.api, state, upload_source(source, self.reporter.advance), _sha1(source),
+                                   self.reporter.say)
+        except (ServerError, OSError, zipfile.BadZipFile) as error:
+            self._fail(source.path, str(error))
+            self.reporter.finished()
+            return
+        if holds_calls(imported):
+            self.summary.calls += imported["imported"]
+            self.summary.call_duplicates += imported["duplicates"]
+        else:
+            self.summary.messages += imported["imported"]
+            self.summary.message_duplicates += imported["duplicates"]
+        if why := stopped(imported):
+            self._fail(source.path, why)
+        reasons = "".join(f"; skipped {count}: {reason}" for reason, count in imported["skipped_reasons"].items())
+        self.reporter.finished(f"{source.path}: imported {imported['imported']}, already there "
+                               f"{imported['duplicates']}, skipped {imported['skipped']}{reasons}")
 
     # -- favourites, albums, trash -----------------------------------------------------------------------
 
@@ -313,5 +369,7 @@ class ImportRun:
             self.summary.failures.append({"path": path, "reason": reason})
 
 
-def import_export(api: Api, paths: list[Path], transfers: int, reporter: TransferReporter) -> ImportSummary:
-    return ImportRun(api, transfers, reporter).run(paths)
+def import_export(api: Api, connection: Connection, paths: list[Path], transfers: int,
+                  reporter: TransferReporter) -> ImportSummary:
+    """connection: the api's, which keeps the resumable uploads of messages backups apart per server and key."""
+    return ImportRun(api, connection, transfers, reporter).run(paths)

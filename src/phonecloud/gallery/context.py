@@ -31,10 +31,8 @@ class Gallery:
                 from phonecloud.media.service import MediaService
 
                 settings = self._settings
-                self._media = MediaService(self.library.db, self.library.blobs, lambda: RenderSandbox(
-                    timeout_seconds=settings.render_timeout_seconds, memory_bytes=settings.render_memory_bytes,
-                    niceness=settings.render_niceness, cpu_seconds_base=settings.render_cpu_seconds_base,
-                    cpu_seconds_per_mib=settings.render_cpu_seconds_per_mib))
+                self._media = MediaService(self.library.db, self.library.blobs,
+                                           lambda: RenderSandbox.configured(settings))
             return self._media
 
     def close(self) -> None:

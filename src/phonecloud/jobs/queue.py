@@ -69,6 +69,18 @@ class JobQueue:
         ).on_conflict_do_nothing(index_elements=["kind", "subject"])
         session.execute(statement)
 
+    @staticmethod
+    def requeue_in(session: Session, kind: str, subject: str, max_attempts: int = 5, owner_id: int = SERVER) -> None:
+        """The job of that kind and subject to run again from now with a fresh set of attempts, inside the
+        caller's transaction: added, or queued again from whatever state it ended in. A run still going
+        then cannot record its outcome over it (see _owned)."""
+        now = utcnow()
+        again = dict(status=QUEUED, attempts=0, max_attempts=max_attempts, run_after=now, lease_until=None,
+                     last_error=None, finished_at=None)
+        statement = dialect_insert(session.get_bind().dialect.name, Job.__table__).values(
+            kind=kind, subject=subject, owner_id=owner_id, created_at=now, **again)
+        session.execute(statement.on_conflict_do_update(index_elements=["kind", "subject"], set_=again))
+
     def enqueue(self, kind: str, subject: str, max_attempts: int = 5, owner_id: int = SERVER) -> None:
         with self.db.write() as session:
             self.enqueue_in(session, kind, subject, max_attempts, owner_id=owner_id)

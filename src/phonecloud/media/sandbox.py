@@ -80,6 +80,13 @@ class RenderSandbox:
         self._fresh = False
         self._closed = False
 
+    @classmethod
+    def configured(cls, settings) -> RenderSandbox:
+        """A sandbox with the server's render limits (its Settings' render_* values)."""
+        return cls(timeout_seconds=settings.render_timeout_seconds, memory_bytes=settings.render_memory_bytes,
+                   niceness=settings.render_niceness, cpu_seconds_base=settings.render_cpu_seconds_base,
+                   cpu_seconds_per_mib=settings.render_cpu_seconds_per_mib)
+
     # --- public ---------------------------------------------------------------------------------------------
 
     def render(self, path: str, media: MediaType) -> Rendered:

@@ -103,8 +103,24 @@ def participants_key(found: Iterable[Party]) -> str:
     return hashlib.sha256(json.dumps([party.normalised for party in found]).encode()).hexdigest()
 
 
+def better_named(stored: list[dict], found: list[Party]) -> list[Party] | None:
+    """A conversation's people (`stored`: its participants JSON, read; of the same participants key as
+    `found`, so in the same order) with the names `found` gives for those it has none for; None when it
+    gives none new. A later backup names people the phone had no contact for before; a name once known is
+    never taken back."""
+    if len(stored) != len(found):
+        return None
+    merged = [Party(party.normalised, kept["address"], kept["name"] or party.name)
+              for kept, party in zip(stored, found)]
+    return merged if any(kept["name"] is None and party.name for kept, party in zip(stored, merged)) else None
+
+
+def people_json(found: Iterable[Party]) -> list[dict]:
+    return [{"address": party.address, "name": party.name} for party in found]
+
+
 def participants_json(found: Iterable[Party]) -> str:
-    return json.dumps([{"address": party.address, "name": party.name} for party in found], ensure_ascii=False)
+    return json.dumps(people_json(found), ensure_ascii=False)
 
 
 def title(found: list[Party]) -> str:

@@ -19,13 +19,17 @@ class BackupFormat:
     app: str  # the format, as the export routes and the CLI name it
     holds: str  # messages | calls
     read: Callable[[object], Iterator]  # the format's streaming reader
+    # Whether its reader can yield text neither database keeps (a lone UTF-16 surrogate, from JSON's \ud83d):
+    # XML cannot carry one, so SMS Backup & Restore's reader never does (see messages.rows.storable).
+    may_hold_lone_surrogates: bool
 
 
 SBR_MESSAGES = BackupFormat("sms-backup-restore/messages", "sms-backup-restore", "messages",
-                            sms_backup_restore.read_messages)
-SBR_CALLS = BackupFormat("sms-backup-restore/calls", "sms-backup-restore", "calls", sms_backup_restore.read_calls)
-SMS_IE_MESSAGES = BackupFormat("sms-ie/messages", "sms-ie", "messages", sms_ie.read_messages)
-SMS_IE_CALLS = BackupFormat("sms-ie/calls", "sms-ie", "calls", sms_ie.read_calls)
+                            sms_backup_restore.read_messages, False)
+SBR_CALLS = BackupFormat("sms-backup-restore/calls", "sms-backup-restore", "calls", sms_backup_restore.read_calls,
+                         False)
+SMS_IE_MESSAGES = BackupFormat("sms-ie/messages", "sms-ie", "messages", sms_ie.read_messages, True)
+SMS_IE_CALLS = BackupFormat("sms-ie/calls", "sms-ie", "calls", sms_ie.read_calls, True)
 FORMATS = {found.name: found for found in (SBR_MESSAGES, SBR_CALLS, SMS_IE_MESSAGES, SMS_IE_CALLS)}
 
 WHAT_IS_TAKEN = ("this server takes SMS Backup & Restore files (sms-*.xml, calls-*.xml) and SMS Import / Export "

@@ -3,11 +3,21 @@ records stored in batches.
 
 - Each batch is one transaction: its messages (or calls), their parts and conversations, the attachments'
   rows with their bytes charged to the quota, and the import's progress (how many records of the file are
-  done, and the counts). A run that stops (a crash, a restart) resumes after the last committed batch.
+  done, and the counts). A run that stops (a crash, a restart) resumes after the last committed batch. The
+  transaction ends by locking the import's row and checking that its progress is where this run left it,
+  else it rolls back: two runs of one import (a job claimed again after its lease ran out) never both store
+  a batch, nor count one another's rows as theirs.
+- Rows go in by the driver's executemany (core.db.insert_many), without RETURNING: the ids are asked for
+  only for the MMS whose parts refer to them. Batches of 2,000 records, on SQLite sessions that read
+  without the memory map (bounded memory, see core/db.py), and the search index filled once a batch
+  (repository.index_new_messages): the storing's cost per record, measured in bench/messages.py.
 - A record whose identity (formats/identity.py) the owner already has is a duplicate: re-importing the
   same or an overlapping backup, from either app, adds nothing.
 - Attachments are written to the blob store before their batch's transaction, each once per owner and
-  content; bytes the transaction does not keep (a duplicate, a refusal) are deleted after it.
+  content, several at a time (each waits on its fsyncs, or its S3 PUT); bytes the transaction does not
+  keep (a duplicate, a refusal) are deleted after it.
+- A later backup that names people a conversation has no name for names them (conversations.better_named);
+  a name once known is kept.
 - A damaged or cut file keeps every whole record before the damage; the import then fails with the
   reader's reason and where it stopped. An attachment that does not fit in the quota stops the import at
   its message, with the quota's numbers; the messages before it are kept.
@@ -25,20 +35,21 @@ import uuid
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from phonecloud.accounts.quota import QuotaLedger
 from phonecloud.core.blobstore import BlobNotFound, BlobStore
-from phonecloud.core.db import Database, utcnow
+from phonecloud.core.db import Database, insert_many, utcnow
 from phonecloud.core.errors import QuotaExceeded
 from phonecloud.jobs.worker import PermanentJobError
 from phonecloud.messages import repository
 from phonecloud.messages.blobs import attachment_key
-from phonecloud.messages.conversations import (own_numbers, participants_json, participants_key, parties,
-                                               title)
+from phonecloud.messages.conversations import (Party, better_named, own_numbers, participants_json, participants_key,
+                                               parties, people_json, title)
 from phonecloud.messages.detect import FORMATS
 from phonecloud.messages.formats import FormatError
 from phonecloud.messages.formats.blobs import Blob
@@ -52,10 +63,12 @@ log = logging.getLogger("phonecloud.messages")
 
 IMPORT_JOB = "messages.import"
 IMPORT_ATTEMPTS = 3  # runs that end in an unexpected error before the import is given up as failed
-BATCH_RECORDS = 500
+BATCH_RECORDS = 2000
 # Attachments of up to 1 MiB stay in memory while their batch waits: this bounds what a batch holds.
 BATCH_ATTACHMENT_BYTES = 32 << 20
 _COPY_CHUNK = 1 << 20
+# Attachments of a batch written at once: each waits on its fsyncs (or an S3 PUT), not on the interpreter.
+ATTACHMENT_WRITERS = 4
 
 
 def job_subject(import_id: uuid.UUID) -> str:
@@ -97,6 +110,11 @@ class Running:
     file: object  # the open file the reader reads, whose position tells the progress
 
 
+class Overtaken(Exception):
+    """Another run of the same import stored records past where this one is: this run ends, and the job's
+    next run resumes from the progress stored."""
+
+
 Progress = Callable[[Session, Tally], None]
 
 
@@ -105,6 +123,7 @@ class ImportService:
         self.db = db
         self.blobs = blobs
         self.quota = quota
+        self._writers = ThreadPoolExecutor(ATTACHMENT_WRITERS, thread_name_prefix="messages-attachments")
 
     # -- the job ------------------------------------------------------------------------------------------
 
@@ -118,7 +137,10 @@ class ImportService:
         try:
             with self.blobs.local_file(imported.blob_key) as path, open(path, "rb") as file:
                 running = Running(imported.id, imported.owner_id, format_.holds, file)
-                self._read(running, format_.read(file), read_from)
+                records = format_.read(file)
+                if format_.may_hold_lone_surrogates:
+                    records = map(storable, records)
+                self._read(running, records, read_from)
         except Stopped as stop:
             self._fail(imported.id, stop.problem, stop.line, stop.record)
         except BlobNotFound:
@@ -177,10 +199,10 @@ class ImportService:
                     raise Stopped(refusal.message, record=number) from None
 
     def _store_batch(self, running: Running, batch: list[tuple[int, Message | Call]]) -> None:
-        last, position = batch[-1][0], running.file.tell()
+        first, last, position = batch[0][0], batch[-1][0], running.file.tell()
 
         def progress(session: Session, tally: Tally) -> None:
-            self._progress(session, running.import_id, last, position, tally)
+            self._progress(session, running.import_id, first, last, position, tally)
 
         records = [record for _, record in batch]
         if running.holds == "calls":
@@ -194,7 +216,7 @@ class ImportService:
         tally = Tally()
         now = utcnow()
         rows, seen = [], set()
-        for call in map(storable, calls):
+        for call in calls:
             if (number_field := too_large_number(call)) is not None:
                 tally.skipped[f"a number too large to keep ({number_field})"] += 1
                 continue
@@ -205,10 +227,13 @@ class ImportService:
             seen.add(identity)
             rows.append(call_row(call, owner_id=running.owner_id, identity=identity, import_id=running.import_id,
                                  imported_at=now))
-        with self.db.write() as session:
-            inserted = repository.insert_new(session, StoredCall, rows, ("owner_id", "identity"), (StoredCall.id,))
-            tally.imported += len(inserted)
-            tally.duplicates += len(rows) - len(inserted)
+        with self.db.write(bulk=True) as session:
+            added = repository.insert_rows(session, StoredCall, rows, ("owner_id", "identity"))
+            if added != len(rows):  # some were stored meanwhile by another import; or the driver cannot say
+                added = len(repository.stored_by_import(session, StoredCall, running.owner_id, running.import_id,
+                                                        [row["identity"] for row in rows]))
+            tally.imported += added
+            tally.duplicates += len(rows) - added
             progress(session, tally)
 
     # -- messages -----------------------------------------------------------------------------------------
@@ -216,31 +241,42 @@ class ImportService:
     def _store_messages(self, running: Running, messages: list[Message], progress: Progress) -> None:
         tally = Tally()
         candidates: dict[str, Message] = {}  # identity -> message, each once
-        for message in map(storable, messages):
+        for message in messages:
             if (number_field := too_large_number(message)) is not None:
                 tally.skipped[f"a number too large to keep ({number_field})"] += 1
             elif (identity := message_identity(message)) in candidates:
                 tally.duplicates += 1
             else:
                 candidates[identity] = message
-        with self.db.read() as session:  # what is there already, so that no byte of it is written again
+        with self.db.read(bulk=True) as session:  # what is there already, so that no byte of it is written again
             known = repository.known_identities(session, StoredMessage, running.owner_id, list(candidates))
             own = repository.own_addresses(session, running.owner_id)
             fresh = {identity: message for identity, message in candidates.items() if identity not in known}
             stored = repository.attachment_ids(session, running.owner_id, _contents(fresh.values()))
         tally.duplicates += len(candidates) - len(fresh)
-        written: dict[str, dict] = {}  # SHA-256 -> the row of an attachment whose bytes were written now
+        written = self._write_attachments(running.owner_id, {
+            data.sha256: data for data in _attachments(fresh.values()) if data.sha256 not in stored})
         try:
-            for data in _attachments(fresh.values()):
-                if data.sha256 not in stored and data.sha256 not in written:
-                    written[data.sha256] = self._write_attachment(running.owner_id, data)
-            with self.db.write() as session:
+            with self.db.write(bulk=True) as session:
                 kept = self._insert_messages(session, running, fresh, own, written, tally)
                 progress(session, tally)
         except BaseException:
             self._delete_blobs(row["blob_key"] for row in written.values())
             raise
         self._delete_blobs(row["blob_key"] for sha256, row in written.items() if sha256 not in kept)
+
+    def _write_attachments(self, owner_id: int, contents: dict[str, Blob]) -> dict[str, dict]:
+        """SHA-256 -> the row (not yet inserted) of each attachment, its bytes committed to the blob store,
+        several at a time. When one fails, those written are deleted and its error raised."""
+        futures = {sha256: self._writers.submit(self._write_attachment, owner_id, data)
+                   for sha256, data in contents.items()}
+        wait(futures.values())
+        written = {sha256: future.result() for sha256, future in futures.items() if future.exception() is None}
+        failed = [future.exception() for future in futures.values() if future.exception() is not None]
+        if failed:
+            self._delete_blobs(row["blob_key"] for row in written.values())
+            raise failed[0]
+        return written
 
     def _write_attachment(self, owner_id: int, data: Blob) -> dict:
         """An attachment's bytes committed to the blob store (hashed on the way); its row, not yet inserted."""
@@ -267,11 +303,18 @@ class ImportService:
         now = utcnow()
         rows = [message_row(message, owner_id=owner_id, conversation_id=conversation_of[identity], identity=identity,
                             import_id=running.import_id, imported_at=now) for identity, message in fresh.items()]
-        inserted = dict(repository.insert_new(session, StoredMessage, rows, ("owner_id", "identity"),
-                                              (StoredMessage.identity, StoredMessage.id)))
-        tally.imported += len(inserted)
-        tally.duplicates += len(fresh) - len(inserted)  # an import running at the same time stored them first
-        new = {identity: fresh[identity] for identity in inserted}
+        indexed_up_to = repository.last_message_id(session)
+        added = repository.insert_rows(session, StoredMessage, rows, ("owner_id", "identity"))
+        repository.index_new_messages(session, indexed_up_to)
+        if added == len(rows):
+            new = fresh
+            inserted = repository.stored_by_import(session, StoredMessage, owner_id, running.import_id,
+                                                   [identity for identity, message in fresh.items() if message.parts])
+        else:  # an import running at the same time stored some first (or the driver cannot say how many)
+            inserted = repository.stored_by_import(session, StoredMessage, owner_id, running.import_id, list(fresh))
+            new = {identity: fresh[identity] for identity in inserted}
+        tally.imported += len(new)
+        tally.duplicates += len(fresh) - len(new)
         needed = _contents(new.values())
         kept = {sha256 for (sha256,) in repository.insert_new(
             session, Attachment, [written[sha256] for sha256 in needed if sha256 in written], ("owner_id", "sha256"),
@@ -283,8 +326,7 @@ class ImportService:
         parts = [part_row(part, message_id=inserted[identity], owner_id=owner_id, position=position,
                           attachment_id=attachment_ids[part.data.sha256] if part.data is not None else None)
                  for identity, message in new.items() for position, part in enumerate(message.parts)]
-        if parts:
-            session.connection().execute(insert(MessagePart.__table__), parts)
+        insert_many(session.connection(), MessagePart.__table__, parts)
         tally.attachments += sum(1 for part in parts if part["attachment_id"] is not None)
         self._note_conversations(session, {identity: conversation_of[identity] for identity in new}, new)
         return kept
@@ -293,19 +335,32 @@ class ImportService:
     def _conversations(session: Session, owner_id: int, fresh: dict[str, Message],
                        people: dict[str, list]) -> dict[str, uuid.UUID]:
         """identity -> conversation id of each new message; conversations not met before are made."""
-        keys = {identity: participants_key(found) for identity, found in people.items()}
-        existing = repository.conversation_ids(session, owner_id, list(set(keys.values())))
+        key_of: dict[tuple[str, ...], str] = {}  # normalised addresses -> participants key, made once a batch
+        keys = {}
+        for identity, found in people.items():
+            normalised = tuple(party.normalised for party in found)
+            keys[identity] = key_of.get(normalised) or key_of.setdefault(normalised, participants_key(found))
+        existing = repository.conversations_by_key(session, owner_id, list(set(keys.values())))
         made: dict[str, dict] = {}
+        renamed: dict[str, list[Party]] = {}  # key -> the people of an existing conversation, better named
+        known: dict[str, list[dict]] = {}  # key -> an existing conversation's people, read once a batch
         for identity, key in keys.items():
-            if key not in existing and key not in made:
-                found = people[identity]
+            found = people[identity]
+            if key in existing:
+                if any(party.name for party in found):
+                    stored = known.get(key) or known.setdefault(key, json.loads(existing[key][1]))
+                    if (named := better_named(stored, found)) is not None:
+                        renamed[key], known[key] = named, people_json(named)
+            elif key not in made:
                 made[key] = dict(id=uuid.uuid4(), owner_id=owner_id, participants_key=key,
                                  participants=participants_json(found), title=title(found), message_count=0,
                                  last_message_ms=fresh[identity].date_ms, snippet="", created_at=utcnow())
+        repository.rename_conversations(session, [(existing[key][0], participants_json(named), title(named))
+                                                  for key, named in renamed.items()])
         repository.insert_new(session, Conversation, list(made.values()), ("owner_id", "participants_key"),
                               (Conversation.id,))
-        existing = repository.conversation_ids(session, owner_id, list(set(keys.values())))
-        return {identity: existing[key] for identity, key in keys.items()}
+        existing = repository.conversations_by_key(session, owner_id, list(set(keys.values())))
+        return {identity: existing[key][0] for identity, key in keys.items()}
 
     @staticmethod
     def _note_conversations(session: Session, conversation_of: dict[str, uuid.UUID],
@@ -322,8 +377,11 @@ class ImportService:
     # -- the import's row ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _progress(session: Session, import_id: uuid.UUID, records_read: int, bytes_read: int, tally: Tally) -> None:
+    def _progress(session: Session, import_id: uuid.UUID, first: int, records_read: int, bytes_read: int,
+                  tally: Tally) -> None:
         imported = session.get(MessageImport, import_id, with_for_update=True)
+        if imported.records_read != first - 1:
+            raise Overtaken(f"import {import_id} is at record {imported.records_read}, this run at {first - 1}")
         reasons = Counter(json.loads(imported.skipped_reasons))
         reasons.update(tally.skipped)
         imported.records_read, imported.bytes_read = records_read, bytes_read

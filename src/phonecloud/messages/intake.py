@@ -13,12 +13,14 @@ import uuid
 from phonecloud.accounts.models import User
 from phonecloud.accounts.service import Principal
 from phonecloud.core.db import utcnow
+from phonecloud.core.errors import Conflict, NotFound
 from phonecloud.core.names import record_filename
 from phonecloud.jobs.queue import JobQueue
+from phonecloud.messages import repository
 from phonecloud.messages.blobs import import_key
 from phonecloud.messages.detect import BackupFormat, detect
 from phonecloud.messages.importer import IMPORT_ATTEMPTS, IMPORT_JOB, job_subject
-from phonecloud.messages.models import QUEUED, MessageImport
+from phonecloud.messages.models import FAILED, QUEUED, MessageImport
 from phonecloud.uploads.intake import Finished, IntakeMeta, KindIntake, Prepaid
 from phonecloud.uploads.staged import StagedUpload
 
@@ -80,3 +82,23 @@ class MessagesIntake(KindIntake):
         self.jobs.wake()
         return Finished(import_id, True, row)
 
+
+    # -- again --------------------------------------------------------------------------------------------
+
+    def retry(self, principal: Principal, import_id: uuid.UUID) -> MessageImport:
+        """A failed import queued again, to read its kept file on from the last record it stored: for a cause
+        that has passed (room made in a full quota, a server fault fixed). A damaged file stops again at its
+        damage, having stored nothing twice."""
+        with self.db.write() as session:
+            found = repository.owned(session, MessageImport, principal.user_id, import_id)
+            if found is None:
+                raise NotFound(f"no import {import_id}")
+            if found.state != FAILED:
+                raise Conflict(f"import {import_id} is {found.state}: only a failed import is tried again",
+                               state=found.state)
+            found.state, found.attempts, found.finished_at = QUEUED, 0, None
+            found.error = found.error_line = found.error_record = None
+            JobQueue.requeue_in(session, IMPORT_JOB, job_subject(import_id), max_attempts=IMPORT_ATTEMPTS + 1,
+                                owner_id=principal.user_id)
+        self.jobs.wake()
+        return found

@@ -15,6 +15,7 @@ from phonecloud.messages.importer import IMPORT_JOB, ImportService
 from phonecloud.messages.intake import DESTINATION, MessagesIntake
 from phonecloud.messages.purge import purge_user
 from phonecloud.messages.service import MessagesService
+from phonecloud.messages.thumbnails import Thumbnails, sandbox_factory
 
 NAME = DESTINATION
 
@@ -26,6 +27,7 @@ class Messages:
     library: MessagesService
     intake: MessagesIntake
     imports: ImportService
+    thumbnails: Thumbnails
 
 
 def messages_of(request) -> Messages:
@@ -45,6 +47,7 @@ def build(running) -> DataKind:
         intake=MessagesIntake(running.db, running.blobs, running.quota, running.jobs,
                               running.settings.max_upload_bytes, check_intake),
         imports=ImportService(running.db, running.blobs, running.quota),
+        thumbnails=Thumbnails(running.blobs, sandbox_factory(running.settings)),
     )
 
     def usage(session, user_id: int) -> Usage:
@@ -67,6 +70,7 @@ def build(running) -> DataKind:
         scrub_page=lambda session, after, derived: repository.scrub_page(session, after),
         purge_user=purge, rows_left=repository.rows_of_owner,
         check_intake=check_intake,
+        closers=(messages.thumbnails.close,),
     )
 
 

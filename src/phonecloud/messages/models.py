@@ -3,8 +3,9 @@
 
 Every column a record of messages.formats carries is a column here, and what a record keeps in `extras`
 (attributes or keys the records do not name) is kept as JSON, in file order, so that an export writes back
-what was imported. Full-text search has each engine's own index, made by the kind's migration: an FTS5
-table kept in step by triggers on SQLite, a generated `tsvector` column with a GIN index on PostgreSQL.
+what was imported. Full-text search has each engine's own index, made by the kind's migrations: an FTS5
+table on SQLite, which the import fills a batch at a time (repository.index_new_messages) and triggers keep
+in step when messages are deleted, a generated `tsvector` column with a GIN index on PostgreSQL.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ def purge_user(db: Database, blobs: BlobStore, quota: QuotaLedger, owner_id: int
         record(Purged(rows=rows), session)
     _imports(db, blobs, quota, owner_id, record)
     _attachments(db, blobs, quota, owner_id, record)
-    _export_files(blobs, owner_id, record)
+    for folder in ("exports", "thumbnails"):
+        _files_under(blobs, f"users/{owner_id}/messages/{folder}/", record)
 
 
 def _calls(db: Database, owner_id: int, record: Record) -> None:
@@ -94,10 +95,11 @@ def _attachments(db: Database, blobs: BlobStore, quota: QuotaLedger, owner_id: i
             return
 
 
-def _export_files(blobs: BlobStore, owner_id: int, record: Record) -> None:
-    """The full exports' Messages files (the exports' own rows go with the exports)."""
+def _files_under(blobs: BlobStore, prefix: str, record: Record) -> None:
+    """Blobs no row of the kind lists, found by their prefix: the full exports' Messages files (the exports'
+    own rows go with the exports) and the photos' thumbnails (outside the quota, as the gallery's)."""
     removed = Purged()
-    for key in list(blobs.iterate(f"users/{owner_id}/messages/exports/")):
+    for key in list(blobs.iterate(prefix)):
         size = _size(blobs, key)
         if size is None:
             continue

@@ -11,10 +11,10 @@ from sqlalchemy import Integer, Select, bindparam, column, delete, func, select,
 from sqlalchemy.orm import Session
 
 from phonecloud.accounts.models import User
-from phonecloud.core.db import dialect_insert, one_of
+from phonecloud.core.db import dialect_insert, insert_many, one_of
 from phonecloud.core.kinds import BlobCheck, ScrubItem
-from phonecloud.messages.models import (QUEUED, RUNNING, Attachment, Conversation, MessageImport,
-                                        MessagePart, OwnAddress, StoredCall, StoredMessage)
+from phonecloud.messages.models import (QUEUED, RUNNING, Attachment, Conversation, MessageImport, MessagePart,
+                                        OwnAddress, StoredCall, StoredMessage)
 
 _WORD = re.compile(r"\w+")
 MAX_SEARCH_WORDS = 16
@@ -44,6 +44,42 @@ def insert_new(session: Session, table, rows: list[dict], key: Sequence[str], re
     return [tuple(row) for row in session.connection().execute(statement, rows)]
 
 
+def insert_rows(session: Session, table, rows: list[dict], key: Sequence[str]) -> int:
+    """INSERT the rows, leaving out those whose unique `key` is taken already; returns how many were
+    inserted (-1 where the driver cannot say). Without RETURNING, the driver's executemany takes the rows
+    as they are: the way of the import's many rows, whose ids the caller asks for only where it needs them."""
+    return insert_many(session.connection(), table.__table__, rows, skip_taken=key)
+
+
+def last_message_id(session: Session) -> int | None:
+    """On SQLite, the highest message id so far: the rows a write transaction inserts after it are its own, as
+    SQLite has one writer at a time and gives new rows higher ids. None on PostgreSQL, whose search index is
+    a generated column that needs no step of its own."""
+    if _dialect(session) != "sqlite":
+        return None
+    return session.scalar(select(func.max(StoredMessage.id))) or 0
+
+
+def index_new_messages(session: Session, after: int | None) -> None:
+    """On SQLite, add the messages after `after` (last_message_id) to the search index, in one statement:
+    an FTS5 insert per row, from a trigger, would write the index out once per message (migration m0002)."""
+    if after is not None:
+        session.connection().exec_driver_sql(
+            "INSERT INTO message_search(rowid, search_text) SELECT id, search_text FROM messages WHERE id > ?",
+            (after,))
+
+
+def stored_by_import(session: Session, table, owner_id: int, import_id: uuid.UUID,
+                     identities: Sequence[str]) -> dict[str, int]:
+    """identity -> row id, of these identities' rows (messages or calls: `table`) that this import stored."""
+    if not identities:
+        return {}
+    rows = session.execute(select(table.identity, table.id).where(
+        table.owner_id == owner_id, table.import_id == import_id,
+        one_of(_dialect(session), table.identity, list(identities))))
+    return {identity: row_id for identity, row_id in rows}
+
+
 def own_addresses(session: Session, owner_id: int) -> set[str]:
     return set(session.scalars(select(OwnAddress.address).where(OwnAddress.owner_id == owner_id)))
 
@@ -53,13 +89,23 @@ def add_own_addresses(session: Session, owner_id: int, addresses: Iterable[str])
                ("owner_id", "address"), (OwnAddress.address,))
 
 
-def conversation_ids(session: Session, owner_id: int, keys: Sequence[str]) -> dict[str, uuid.UUID]:
-    """participants key -> conversation id, of these keys' conversations that exist."""
+def conversations_by_key(session: Session, owner_id: int, keys: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
+    """participants key -> (conversation id, its participants JSON), of these keys' conversations that exist."""
     if not keys:
         return {}
-    rows = session.execute(select(Conversation.participants_key, Conversation.id).where(
+    rows = session.execute(select(Conversation.participants_key, Conversation.id, Conversation.participants).where(
         Conversation.owner_id == owner_id, Conversation.participants_key.in_(list(keys))))
-    return {key: conversation_id for key, conversation_id in rows}
+    return {key: (conversation_id, participants) for key, conversation_id, participants in rows}
+
+
+def rename_conversations(session: Session, changes: list[tuple[uuid.UUID, str, str]]) -> None:
+    """For each (conversation id, participants JSON, title): the conversation's people as now known."""
+    if changes:
+        table = Conversation.__table__
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("conversation"))
+            .values(participants=bindparam("people"), title=bindparam("named")),
+            [{"conversation": conversation, "people": people, "named": named} for conversation, people, named in changes])
 
 
 def note_newest(session: Session, changes: list[tuple[uuid.UUID, int, int, str]]) -> None:

@@ -20,6 +20,7 @@ from phonecloud.messages.exporter import FILES
 from phonecloud.messages.kind import messages_of
 from phonecloud.messages.schemas import (CallPage, ConversationOut, ConversationPage, ImportOut, ImportPage,
                                          MessagePage, call_out, conversation_out, message_out)
+from phonecloud.messages.thumbnails import THUMBNAIL_TYPE
 from phonecloud.uploads.intake import IntakeMeta
 from phonecloud.uploads.plain import take_plain_upload
 
@@ -74,6 +75,14 @@ def get_import(import_id: uuid.UUID, request: Request, principal: Principal = De
     """An import's progress, then its result: what was imported, already there, skipped and why, and where
     a damaged file stopped."""
     return ImportOut.of(messages_of(request).library.get_import(principal, import_id))
+
+
+@router.post("/imports/{import_id}/retry", response_model=ImportOut,
+             responses={409: {"description": "Not a failed import"}})
+def retry_import(import_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """Read a failed import's kept file again, on from the last record it stored (after making room in the
+    quota, say): nothing is stored twice, and a damaged file stops at its damage again."""
+    return ImportOut.of(messages_of(request).intake.retry(principal, import_id))
 
 
 @router.delete("/imports/{import_id}", status_code=204, responses={409: {"description": "Still being read"}})
@@ -144,6 +153,22 @@ def _part_response(part_id: uuid.UUID, request: Request) -> Response:
                            "private, max-age=31536000, immutable")
     chunks = library.read_attachment(attachment, answer.start, answer.end)
     return StreamingResponse(chunks, status_code=answer.status, media_type=media_type, headers=answer.headers)
+
+
+@router.get("/parts/{part_id}/thumbnail", response_class=Response,
+            responses={200: {"content": {THUMBNAIL_TYPE: {}}}, 304: {},
+                       404: {"model": ErrorOut, "description": "No such part, or (state: failed) its bytes are "
+                                                              "no image the server can read; reason says why"}})
+def part_thumbnail(part_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
+    """A small WebP of an MMS photo (250 px on the short side, upright, no metadata), as the gallery's
+    thumbnails; made on the first request. The original stays at .../data."""
+    messages = messages_of(request)
+    _, attachment = messages.library.part(principal, part_id)
+    etag = f'"{attachment.sha256}-thumbnail"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(messages.thumbnails.of(attachment), media_type=THUMBNAIL_TYPE, headers=headers)
 
 
 # -- exports in the apps' formats ----------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 what an export writes back.
 
 Before a record is stored its text is made storable: a lone UTF-16 surrogate (which only a damaged or
-hostile SMS Import / Export file can hold; SMS Backup & Restore's reader already replaces them) becomes
-U+FFFD, as neither database can keep one. This happens before the record's identity is taken, so the
+hostile SMS Import / Export file can hold; SMS Backup & Restore's reader already replaces them, so its
+records skip this) becomes U+FFFD, as neither database can keep one. This happens before the record's identity is taken, so the
 record stored, exported and read back has the same identity.
 """
 
@@ -57,21 +57,36 @@ def storable(record):
     return dataclasses.replace(record, **changes) if changes else record
 
 
+def _number_fields(record_type: type) -> tuple[str, ...]:
+    """The fields of a record type that hold a whole number (worked out once per type)."""
+    names = _NUMBER_FIELDS.get(record_type)
+    if names is None:
+        names = _NUMBER_FIELDS[record_type] = tuple(
+            field.name for field in dataclasses.fields(record_type) if field.type.split(" | ")[0] == "int")
+    return names
+
+
+_NUMBER_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def too_large_number(record) -> str | None:
     """The field of the record (or of its parts and addresses) whose number a 64-bit column cannot hold."""
-    for field in dataclasses.fields(record):
-        value = getattr(record, field.name)
-        if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
-            return field.name
-        if isinstance(value, tuple):
-            for item in value:
-                if dataclasses.is_dataclass(item) and (inner := too_large_number(item)):
-                    return inner
+    low, high = _INT64
+    for name in _number_fields(type(record)):
+        value = getattr(record, name)
+        if value is not None and not low <= value <= high:
+            return name
+    for item in (*getattr(record, "parts", ()), *getattr(record, "addresses", ())):
+        if (inner := too_large_number(item)) is not None:
+            return inner
     return None
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: json.dumps with options makes one a call
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(value)
 
 
 def search_text(message: Message) -> str:

@@ -21,6 +21,10 @@ CALL_TYPES = {1: "incoming", 2: "outgoing", 3: "missed", 4: "voicemail", 5: "rej
               7: "answered elsewhere"}
 BOXES = {1: "inbox", 2: "sent", 3: "draft", 4: "outbox", 5: "failed", 6: "queued"}
 API = "/api/v1/messages"
+# Parts offered a thumbnail: the photo formats the media pipeline renders (what the bytes really are is checked
+# when it is made). Some phones write "image/jpg".
+THUMBNAIL_TYPES = {"image/jpeg", "image/jpg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif",
+                   "image/avif", "image/tiff"}
 
 
 def moment(date_ms: int) -> str | None:
@@ -74,7 +78,15 @@ class PartOut(TypedDict):
     size: Annotated[int | None, Field(description="The attachment's bytes; null for a part without data")]
     sha256: str | None
     data_url: Annotated[str | None, Field(description="Where its bytes are (Range supported)")]
+    thumbnail_url: Annotated[str | None, Field(description="A photo's small WebP; it answers 404 (state failed, with "
+                                                           "the reason) when the bytes are no image the server reads")]
     extras: dict[str, str]
+
+
+def thumbnail_url(part: MessagePart, attachment: Attachment | None) -> str | None:
+    """Where a photo part's thumbnail is; None for any other part."""
+    media_type = part.content_type.split(";")[0].strip().lower()
+    return f"{API}/parts/{part.id}/thumbnail" if attachment is not None and media_type in THUMBNAIL_TYPES else None
 
 
 def part_out(part: MessagePart, attachment: Attachment | None) -> PartOut:
@@ -82,7 +94,8 @@ def part_out(part: MessagePart, attachment: Attachment | None) -> PartOut:
             "filename": part.filename, "charset": part.charset, "content_disposition": part.content_disposition,
             "content_id": part.content_id, "content_location": part.content_location, "text": part.text,
             "size": attachment.size_bytes if attachment else None, "sha256": attachment.sha256 if attachment else None,
-            "data_url": f"{API}/parts/{part.id}/data" if attachment else None, "extras": json.loads(part.extras)}
+            "data_url": f"{API}/parts/{part.id}/data" if attachment else None,
+            "thumbnail_url": thumbnail_url(part, attachment), "extras": json.loads(part.extras)}
 
 
 class MessageOut(TypedDict):

@@ -89,6 +89,13 @@ def _moment(text: str) -> dt.datetime:
     return moment
 
 
+def missing(attachment: Attachment) -> Gone:
+    """The error for an attachment whose row is there but whose bytes are not (logged: the admin's to mend)."""
+    log.error("attachment %s (%s) is missing from storage", attachment.id, attachment.blob_key)
+    return Gone("the bytes of this attachment are missing from the server's storage; tell the server's "
+                "administrator")
+
+
 def _page_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
@@ -176,9 +183,7 @@ class MessagesService:
         try:
             return self.blobs.get(attachment.blob_key, start, end, chunk_size=_READ_CHUNK)
         except BlobNotFound:
-            log.error("attachment %s (%s) is missing from storage", attachment.id, attachment.blob_key)
-            raise Gone("the bytes of this attachment are missing from the server's storage; tell the server's "
-                       "administrator") from None
+            raise missing(attachment) from None
 
     # -- calls -------------------------------------------------------------------------------------------
 

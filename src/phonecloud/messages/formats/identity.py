@@ -37,6 +37,7 @@ SIGNIFICANT_DIGITS = 7  # Android's PhoneNumberUtils.MIN_MATCH
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _NAME_LIKE = re.compile(r"[^\W\d_]|@")  # a letter, or an e-mail's @
 _RULE = "phonecloud/messages/identity/1"
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: json.dumps with options makes one a call
 
 
 def normalise_address(address: str | None) -> str:
@@ -66,5 +67,5 @@ def _part_key(part: Part) -> list[str]:
 
 
 def _digest(values: list) -> str:
-    text = json.dumps([_RULE, *values], ensure_ascii=False, separators=(",", ":"))
+    text = _JSON.encode([_RULE, *values])
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

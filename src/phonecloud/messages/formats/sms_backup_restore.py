@@ -24,11 +24,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
-from xml.sax import SAXParseException
-from xml.sax.handler import ContentHandler
+from xml.parsers.expat import ErrorString, ExpatError
 
 from defusedxml import DefusedXmlException
-from defusedxml.expatreader import create_parser
 
 from phonecloud.messages.formats.blobs import Blob, BlobWriter
 from phonecloud.messages.formats.columns import (ADDRESS_COLUMNS, CALL_COLUMNS, MILLIS, MMS_COLUMNS,
@@ -38,12 +36,14 @@ from phonecloud.messages.formats.limits import MAX_XML_DEPTH
 from phonecloud.messages.formats.records import (ADDRESS_FROM, ADDRESS_TO, INBOX, MMS, OWN_NUMBER_TOKEN, SMS,
                                                  Address, Call, Message, Part)
 from phonecloud.messages.formats.sources import Source, opened, source_name
-from phonecloud.messages.formats.xml_bytes import checked_xml
+from phonecloud.messages.formats.lifting import Lifted
+from phonecloud.messages.formats.xml_bytes import checked_xml, defused_expat
 
 _CONTACT_NAME = Column("contact_name", "contact_name")
 _SMS = SMS_COLUMNS.extended(_CONTACT_NAME)
 _MMS = MMS_COLUMNS.extended(Column("date", "date_ms", MILLIS, required=True), _CONTACT_NAME)
 _CALL = CALL_COLUMNS.extended(_CONTACT_NAME)
+NULL = "null"  # how the app writes an absent value
 _BASE64_SLICE = 1 << 20  # characters of an attachment's base64 decoded at a time
 
 
@@ -61,26 +61,27 @@ def read_calls(source: Source) -> Iterator[Call]:
 
 def _read(source: Source, root: str) -> Iterator:
     with opened(source) as stream:
-        parser = create_parser(forbid_dtd=True)
-        handler = _Handler(root, parser)
-        parser.setContentHandler(handler)
+        lifted = Lifted()
+        handler = _Handler(root, lifted)
+        parser = defused_expat(handler.start, handler.end)
+        handler.parser = parser
         try:
-            parser.feed(b"")  # started even for an empty file, so that close() reports it
-            for piece in checked_xml(stream):
-                parser.feed(piece)
+            for piece in checked_xml(stream, lifted):
+                parser.Parse(piece, False)
+                lifted.settle()
                 yield from handler.take()
             if handler.open_elements:
                 record = handler.open_elements[1 if len(handler.open_elements) > 1 else 0]
-                raise FormatError(f"the file ends inside <{record}>: it was cut short", line=parser.getLineNumber())
-            parser.close()
+                raise FormatError(f"the file ends inside <{record}>: it was cut short", line=parser.CurrentLineNumber)
+            parser.Parse(b"", True)
         except FormatError as error:
             stopped = error
-        except SAXParseException as error:
-            stopped = FormatError(f"not well-formed XML: {error.getMessage()}", line=error.getLineNumber())
+        except ExpatError as error:
+            stopped = FormatError(f"not well-formed XML: {ErrorString(error.code)}", line=error.lineno)
         except DefusedXmlException:
             stopped = FormatError("a document type declaration (<!DOCTYPE>) is not accepted: entity expansion "
                                   "and external entities start there, and no backup has one",
-                                  line=parser.getLineNumber())
+                                  line=parser.CurrentLineNumber)
         else:
             yield from handler.take()
             return
@@ -88,56 +89,67 @@ def _read(source: Source, root: str) -> Iterator:
         raise stopped.located(source=source_name(source), line=None, record=handler.completed + 1)
 
 
-class _Handler(ContentHandler):
-    """Turns the parser's events into records, each one once it is whole; take() hands them out."""
+class _Handler:
+    """Turns the parser's events into records, each one once it is whole; take() hands them out. Absent
+    values (the literal `null`) are left out where the records are built (columns.Table.decode)."""
 
-    def __init__(self, root: str, parser):
-        super().__init__()
+    def __init__(self, root: str, lifted: Lifted):
         self._root = root
-        self._parser = parser
+        self._lifted = lifted
+        self.parser = None
         self.open_elements: list[str] = []
         self.completed = 0  # records made whole so far
         self._ready: list = []
         self._values: dict[str, str] = {}  # the attributes of the record being read
         self._parts: list[Part] = []
         self._addresses: list[Address] | None = None  # None while the MMS has shown no <addrs>
+        self._record_ends = {"calls": {"call": _call}, "smses": {"sms": _sms, "mms": self._mms}}[root]
 
     def take(self) -> list:
         ready, self._ready = self._ready, []
         return ready
 
-    def startElement(self, name: str, attrs) -> None:
-        where = tuple(self.open_elements)
-        if len(where) >= MAX_XML_DEPTH:
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        where = self.open_elements
+        depth = len(where)
+        if depth == 1:
+            self._values, self._parts, self._addresses = attributes, [], None
+        elif depth == 0:
+            if name != self._root:
+                kind = "messages" if self._root == "smses" else "call-log"
+                raise self._here(FormatError(f"the document is <{name}>, not <{self._root}>: not an SMS Backup & "
+                                             f"Restore {kind} file"))
+        elif depth >= MAX_XML_DEPTH:
             raise self._here(FormatError(f"elements are nested more than {MAX_XML_DEPTH} deep"))
-        if not where and name != self._root:
-            kind = "messages" if self._root == "smses" else "call-log"
-            raise self._here(FormatError(f"the document is <{name}>, not <{self._root}>: not an SMS Backup & "
-                                         f"Restore {kind} file"))
-        values = {key: value for key, value in attrs.items() if value != "null"}
-        if where == (self._root,):
-            self._values, self._parts, self._addresses = values, [], None
-        elif where == (self._root, "mms") and name == "addrs":
-            self._addresses = []
-        elif where == (self._root, "mms", "parts") and name == "part":
-            self._parts.append(self._built(_part, values))
-        elif where == (self._root, "mms", "addrs") and name == "addr":
-            self._addresses.append(self._built(_address, values))
-        self.open_elements.append(name)
+        elif where[1] == "mms" and self._root == "smses":
+            if depth == 2 and name == "addrs":
+                self._addresses = []
+            elif depth == 3 and name == "part" and where[2] == "parts":
+                self._parts.append(self._built(self._part, attributes))
+            elif depth == 3 and name == "addr" and where[2] == "addrs" and self._addresses is not None:
+                self._addresses.append(self._built(_address, attributes))
+        where.append(name)
 
-    def endElement(self, name: str) -> None:
-        self.open_elements.pop()
-        if tuple(self.open_elements) != (self._root,):
+    def end(self, name: str) -> None:
+        where = self.open_elements
+        where.pop()
+        if len(where) != 1:
             return
-        if self._root == "calls" and name == "call":
-            self._ready.append(self._built(_call, self._values))
-        elif self._root == "smses" and name == "sms":
-            self._ready.append(self._built(_sms, self._values))
-        elif self._root == "smses" and name == "mms":
-            self._ready.append(self._built(_mms, self._values, self._parts, self._addresses))
-        else:
+        build = self._record_ends.get(name)
+        if build is None:
             return  # an element the app does not write: skipped
+        self._ready.append(self._built(build, self._values))
         self.completed += 1
+
+    def _mms(self, values: dict[str, str]) -> Message:
+        return _mms(values, self._parts, self._addresses)
+
+    def _part(self, values: dict[str, str]) -> Part:
+        data = _present(values, "data")
+        fields, extras = PART_COLUMNS.decode(values, "an MMS part", null=NULL)
+        if data is not None:
+            data = self._lifted.take(data) or _decoded(data)
+        return Part(**fields, data=data, extras=extras)
 
     def _built(self, build, *arguments):
         try:
@@ -146,7 +158,7 @@ class _Handler(ContentHandler):
             raise self._here(error) from None
 
     def _here(self, error: FormatError) -> FormatError:
-        return FormatError(error.problem, line=self._parser.getLineNumber())
+        return FormatError(error.problem, line=self.parser.CurrentLineNumber)
 
 
 def _without_derived_date(extras: dict[str, str], date_ms: int) -> dict[str, str]:
@@ -158,18 +170,24 @@ def _without_derived_date(extras: dict[str, str], date_ms: int) -> dict[str, str
     return extras
 
 
+def _present(values: dict[str, str], name: str) -> str | None:
+    """The attribute taken out of `values`; None when it is absent or null."""
+    value = values.pop(name, None)
+    return None if value == NULL else value
+
+
 def _sms(values: dict[str, str]) -> Message:
-    address = values.pop("address", None)
-    fields, extras = _SMS.decode(values, "<sms>")
+    address = _present(values, "address")
+    fields, extras = _SMS.decode(values, "<sms>", null=NULL)
     extras = _without_derived_date(extras, fields["date_ms"])
     return Message(kind=SMS, addresses=sms_addresses(address, fields["box"]), **fields, extras=extras)
 
 
 def _mms(values: dict[str, str], parts: list[Part], addresses: list[Address] | None) -> Message:
-    fields, extras = _MMS.decode(values, "<mms>")
+    fields, extras = _MMS.decode(values, "<mms>", null=NULL)
     extras = _without_derived_date(extras, fields["date_ms"])
     if addresses is None:
-        addresses = _parties(values.get("address"), fields["box"])
+        addresses = _parties(extras.get("address"), fields["box"])
     if "address" in extras and extras["address"] == _parties_attribute(addresses):
         del extras["address"]  # the writer makes it of the addresses anyway; one that differs is kept
     return Message(kind=MMS, addresses=tuple(addresses), parts=tuple(parts), **fields, extras=extras)
@@ -187,14 +205,9 @@ def _parties_attribute(addresses: Iterable[Address]) -> str | None:
     return "~".join(address.address for address in addresses if address.address != OWN_NUMBER_TOKEN) or None
 
 
-def _part(values: dict[str, str]) -> Part:
-    data = values.pop("data", None)
-    fields, extras = PART_COLUMNS.decode(values, "an MMS part")
-    return Part(**fields, data=None if data is None else _decoded(data), extras=extras)
-
-
 def _decoded(text: str) -> Blob:
-    """Base64 (Android may break its lines) decoded a slice at a time into a Blob."""
+    """Base64 (Android may break its lines) decoded a slice at a time into a Blob: a value the parser saw
+    whole, as one not lifted (formats/lifting.py) is."""
     writer = BlobWriter()
     carry = ""
     try:
@@ -212,12 +225,12 @@ def _decoded(text: str) -> Blob:
 
 
 def _address(values: dict[str, str]) -> Address:
-    fields, extras = ADDRESS_COLUMNS.decode(values, "an MMS address")
+    fields, extras = ADDRESS_COLUMNS.decode(values, "an MMS address", null=NULL)
     return Address(**fields, extras=extras)
 
 
 def _call(values: dict[str, str]) -> Call:
-    fields, extras = _CALL.decode(values, "<call>")
+    fields, extras = _CALL.decode(values, "<call>", null=NULL)
     return Call(**fields, extras=_without_derived_date(extras, fields["date_ms"]))
 
 

@@ -7,17 +7,26 @@ streaming pass, in constant memory, before the parser sees them:
 - Invalid UTF-8, or a declared encoding other than UTF-8 (the app writes UTF-8 only), stops reading.
 - No tag (nor the text between two) may be longer than MAX_MARKUP_BYTES: the parser keeps a whole tag in
   memory before it reports it.
+- MMS attachments are lifted out on the way (formats/lifting.py): decoded as they stream by, while the
+  parser sees a short placeholder.
+
+The parser they go to is pyexpat itself, with defusedxml's guards (defused_expat): Python's SAX layer over
+it costs more per record than the parsing does.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
+from xml.parsers import expat
+
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from phonecloud.core.sizes import format_size
 from phonecloud.messages.formats.errors import FormatError
+from phonecloud.messages.formats.lifting import Lifted, Lifter
 from phonecloud.messages.formats.limits import MAX_MARKUP_BYTES, MAX_PART_BYTES
 
 _CHUNK_BYTES = 1 << 16  # far below MAX_MARKUP_BYTES, so only a gap that spans chunks can exceed it
@@ -110,19 +119,22 @@ class _TagLength:
         self.line = line + chunk.count(b"\n", 0, last)
 
 
-def checked_xml(stream: BinaryIO) -> Iterator[bytes]:
+def checked_xml(stream: BinaryIO, lifted: Lifted) -> Iterator[bytes]:
     """The stream's bytes, checked and repaired, in pieces. At invalid UTF-8 it first yields the valid bytes
-    before it, so that the records they hold are read, then raises a FormatError.
+    before it, so that the records they hold are read, then raises a FormatError. The MMS attachments go
+    to `lifted` instead, and the bytes name them (formats/lifting.py).
 
     Expat (before 2.6) scans an unfinished tag again from its start on every piece it is given, so a long
-    tag (a photo's base64) given in equal pieces costs its length squared. Within a long tag the pieces
-    therefore grow: one is yielded when it is at least as long as what of the tag was already given."""
+    tag (a photo's base64 not lifted) given in equal pieces costs its length squared. Within a long tag the
+    pieces therefore grow: one is yielded when it is at least as long as what of the tag was already given."""
     utf8 = codecs.getincrementaldecoder("utf-8")()
     tags = _TagLength()
+    lifter = Lifter(lifted)
     held = b""  # the end of the previous chunk, which the next one may still change
     waiting: list[bytes] = []  # checked and repaired, not yet yielded: the growing piece of a long tag
     waiting_bytes = 0
     line = 1  # the line that `chunk` starts on
+    given_line = 1  # the line the parser is at after the bytes given to it so far
     prolog = b""  # the first bytes, until they hold the XML declaration (or cannot)
     while True:
         chunk = stream.read(_CHUNK_BYTES)
@@ -140,13 +152,16 @@ def checked_xml(stream: BinaryIO) -> Iterator[bytes]:
             damage = FormatError(f"invalid UTF-8 (byte 0x{error.object[error.start]:02x})",
                                  line=line + chunk.count(b"\n", 0, valid))
             chunk = chunk[:valid]
-        tags.check(chunk, line)
         line += chunk.count(b"\n")
         data = held + chunk
         end = len(data) if damage or not chunk else _settled(data)
         held = data[end:]
-        waiting.append(_repaired_references(data[:end]))
-        waiting_bytes += end
+        piece = lifter.feed(_repaired_references(data[:end]), final=damage is not None or not chunk)
+        damage = lifter.damage or damage  # the lifter's is the earlier in the file
+        tags.check(piece, given_line)
+        given_line += piece.count(b"\n")
+        waiting.append(piece)
+        waiting_bytes += len(piece)
         if damage or not chunk or waiting_bytes >= tags.length - waiting_bytes:
             yield b"".join(waiting)
             waiting, waiting_bytes = [], 0
@@ -154,3 +169,32 @@ def checked_xml(stream: BinaryIO) -> Iterator[bytes]:
             raise damage
         if not chunk:
             return
+
+
+def _refuse_doctype(name, system_id, public_id, has_internal_subset):
+    raise DTDForbidden(name, system_id, public_id)
+
+
+def _refuse_entity(name, is_parameter_entity, value, base, system_id, public_id, notation_name):
+    raise EntitiesForbidden(name, value, base, system_id, public_id, notation_name)
+
+
+def _refuse_unparsed_entity(name, base, system_id, public_id, notation_name):
+    raise EntitiesForbidden(name, None, base, system_id, public_id, notation_name)
+
+
+def _refuse_external_reference(context, base, system_id, public_id):
+    raise ExternalReferenceForbidden(context, base, system_id, public_id)
+
+
+def defused_expat(start: Callable[[str, dict[str, str]], None], end: Callable[[str], None]):
+    """A pyexpat parser that calls start(name, attributes) and end(name), guarded as defusedxml's expat
+    reader is with forbid_dtd: a document type declaration (where entity expansion and external entities
+    begin), an entity declaration and an external reference each raise defusedxml's exception."""
+    parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    parser.EntityDeclHandler = _refuse_entity
+    parser.UnparsedEntityDeclHandler = _refuse_unparsed_entity
+    parser.ExternalEntityRefHandler = _refuse_external_reference
+    return parser

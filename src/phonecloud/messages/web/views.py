@@ -1,5 +1,5 @@
 """What the messages pages show, shaped for their templates: bubbles grouped by day, parts sorted into what
-is shown inline and what is offered as a download."""
+is shown inline (a photo, as its thumbnail, opening the original) and what is offered as a download."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 
 from phonecloud.core.dates import DateOutOfRange, from_unix_seconds
 from phonecloud.messages.models import Attachment, MessagePart, StoredMessage
-from phonecloud.messages.schemas import API, CALL_TYPES
+from phonecloud.messages.schemas import API, CALL_TYPES, thumbnail_url
 from phonecloud.messages.formats.records import INBOX
 
 _HIDDEN_PARTS = ("application/smil",)  # the MMS's layout, not content a person reads
-_INLINE_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class Attached:
     url: str
     size: int
     content_type: str
-    image: bool
+    thumbnail: str | None  # a photo's: shown inline (the page offers the download instead if it fails)
 
 
 @dataclass
@@ -51,7 +50,7 @@ def moment_of(date_ms: int) -> dt.datetime | None:
 def _attached(part: MessagePart, attachment: Attachment) -> Attached:
     name = part.filename or part.name or part.content_location or f"part {part.seq}"
     return Attached(name, f"{API}/parts/{part.id}/data", attachment.size_bytes, part.content_type,
-                    part.content_type.lower() in _INLINE_IMAGES)
+                    thumbnail_url(part, attachment))
 
 
 def bubble(message: StoredMessage, parts: list[tuple[MessagePart, Attachment | None]], sender: str | None) -> Bubble:

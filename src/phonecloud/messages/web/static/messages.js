@@ -1,5 +1,6 @@
 // The Messages pages: backups imported from the browser (uploaded with progress, then followed until the
-// server has read them), and times shown in the reader's own time zone.
+// server has read them), times shown in the reader's own time zone, and a photo whose thumbnail cannot be
+// made offered as a download instead.
 import { errorMessage, send } from "../js/common.js";
 import { tusUpload } from "../js/tus.js";
 
@@ -15,6 +16,22 @@ function localTimes() {
     const format = element.closest(".bubble") ? time : element.closest(".conversations") ? day : dayAndTime;
     element.textContent = format.format(when);
     element.title = when.toISOString();
+  }
+}
+
+// The server answers 404 for a thumbnail of bytes it cannot read (damaged, or no image at all): the link to
+// the original becomes the download link other attachments have.
+function asDownload(link) {
+  link.className = "attachment";
+  link.download = link.dataset.name;
+  link.textContent = link.dataset.label;
+}
+
+function thumbnailFallbacks() {
+  for (const image of document.querySelectorAll(".bubble a.photo img")) {
+    const link = image.closest("a");
+    if (image.complete && image.naturalWidth === 0) asDownload(link); // failed before this script ran
+    else image.addEventListener("error", () => asDownload(link), { once: true });
   }
 }
 
@@ -107,4 +124,5 @@ function initImport() {
 }
 
 localTimes();
+thumbnailFallbacks();
 initImport();
