@@ -1,5 +1,5 @@
 """The Messages pages in Chromium, at phone and desktop widths: a backup imported from the file chooser with
-its progress and result, the conversation list, a thread of bubbles with an MMS photo shown inline as its
+its progress and result (one stopped by a full quota tried again from the page), the conversation list, a thread of bubbles with an MMS photo shown inline as its
 thumbnail (a tap opens the original) and one whose bytes are no image offered as a download, search, the call
 log, and another user's conversation answering 404."""
 
@@ -103,6 +103,28 @@ def test_a_large_backup_goes_over_tus_and_is_imported(browse, accounts, tmp_path
     expect(result.locator(".import-state")).to_have_text("imported", timeout=120_000)
     expect(result.locator(".import-result")).to_contain_text(f"{records} imported")
     assert tus[0] == "POST" and tus.count("PATCH") >= 3  # created, then sent in 8 MiB pieces
+    assert not visit.errors
+
+
+def test_an_import_stopped_by_a_full_quota_is_tried_again_from_the_page(browse, accounts, tmp_path):
+    backup = tmp_path / "sms-quota.xml"
+    backup.write_bytes(sbr_messages_xml([*MESSAGES, MMS_WITH_PHOTO]))
+    member = accounts.create(quota_bytes=backup.stat().st_size + 4000, name="full")  # not the photos too
+    visit = browse(PHONE)
+    visit.sign_in(member)
+    visit.page.goto("/messages")
+    visit.page.locator("#backup-files").set_input_files(backup)
+    result = visit.page.locator(".imports li")
+    expect(result.locator(".import-state")).to_have_text("stopped", timeout=60_000)
+    expect(result.locator(".import-result")).to_contain_text("quota exceeded")
+    visit.screenshot("messages-import-stopped-360")
+    accounts.services.accounts.set_quota(member.email, 50 << 20)  # room made, as the account's admin would
+    result.get_by_role("button", name="Try again").click()
+    expect(result.locator(".import-state")).to_have_text("imported", timeout=60_000)
+    expect(result.locator(".import-result")).not_to_contain_text("quota")
+    expect(result.get_by_role("button", name="Try again")).to_have_count(0)
+    stored = member.http.get("/messages/imports").json()["items"][0]
+    assert (stored["state"], stored["imported"] + stored["duplicates"]) == ("done", len(MESSAGES) + 1)
     assert not visit.errors
 
 

@@ -1,6 +1,6 @@
 // The Messages pages: backups imported from the browser (uploaded with progress, then followed until the
-// server has read them), times shown in the reader's own time zone, and a photo whose thumbnail cannot be
-// made offered as a download instead.
+// server has read them, and a failed one tried again), times shown in the reader's own time zone, and a photo
+// whose thumbnail cannot be made offered as a download instead.
 import { errorMessage, send } from "../js/common.js";
 import { tusUpload } from "../js/tus.js";
 
@@ -83,14 +83,44 @@ async function upload(form, file, progress) {
   return response.json.id;
 }
 
+function showResult(done, shown) {
+  shown.state.textContent = done.state === "done" ? "imported" : "stopped";
+  shown.result.textContent = done.error ? `${summary(done)}. ${done.error}` : `${summary(done)}.`;
+  shown.item.classList.toggle("failed", done.state === "failed");
+}
+
+// A failed import keeps its file on the server: once its cause has passed (room made in a full quota), it is
+// read again from where it stopped, and nothing is added twice.
+function offerRetry(url, done, shown) {
+  if (done.state !== "failed" || !done.file_kept) return;
+  const again = document.createElement("button");
+  again.type = "button";
+  again.className = "retry";
+  again.textContent = "Try again";
+  again.addEventListener("click", async () => {
+    again.remove();
+    try {
+      const response = await send("POST", `${url}/retry`);
+      if (response.status !== 200) throw new Error(errorMessage(response));
+      const retried = await follow(url, shown);
+      showResult(retried, shown);
+      offerRetry(url, retried, shown);
+    } catch (error) {
+      shown.result.textContent = error.message;
+      offerRetry(url, done, shown);
+    }
+  });
+  shown.item.append(again);
+}
+
 async function importOne(form, file, shown) {
   shown.state.textContent = "uploading…";
   const id = await upload(form, file, (loaded) => { shown.bar.value = file.size ? loaded / file.size : 1; });
   shown.bar.value = 1;
-  const done = await follow(`${form.dataset.endpoint}/${id}`, shown);
-  shown.state.textContent = done.state === "done" ? "imported" : "stopped";
-  shown.result.textContent = done.error ? `${summary(done)}. ${done.error}` : `${summary(done)}.`;
-  if (done.state === "failed") shown.item.classList.add("failed");
+  const url = `${form.dataset.endpoint}/${id}`;
+  const done = await follow(url, shown);
+  showResult(done, shown);
+  offerRetry(url, done, shown);
   return done;
 }
 
