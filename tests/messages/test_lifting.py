@@ -73,10 +73,12 @@ def test_parts_the_lifter_leaves_alone_are_read_as_before():
 
 
 def test_a_placeholder_written_into_a_file_names_nothing():
-    sneaky = "<part seq='0' ct='image/jpeg' data='phonecloud-lifted-0000000000000000-0' />"
-    document = xml(_mms('data="QUJD"'), f'<mms date="3000" msg_box="1"><parts>{sneaky}</parts></mms>\n')
+    # The forged part comes first, while the real one after it (in the same piece) is already lifted and
+    # waiting: were placeholders guessable, the forged part would take the real part's bytes.
+    sneaky = "<part seq='0' ct='image/jpeg' data='phonecloud-lifted-0' />"
+    document = xml(f'<mms date="1000" msg_box="1"><parts>{sneaky}</parts></mms>\n', _mms('data="QUJD"'))
     records, error = read_until_refused(document)
-    assert len(records) == 1 and "not base64" in error.problem
+    assert records == [] and "not base64" in error.problem and error.record == 1
 
 
 def test_a_value_that_only_looks_like_a_cut_reference_is_refused_at_once():

@@ -11,8 +11,8 @@ import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import (Connection, ColumnElement, DateTime, Engine, String, Table, bindparam, cast, create_engine, event, func,
-                        select, text)
+from sqlalchemy import (ColumnElement, Connection, DateTime, Engine, String, Table, bindparam, cast, create_engine,
+                        event, func, select, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator

@@ -175,7 +175,7 @@ class GalleryService:
             if asset.trashed_at is None:
                 raise Conflict(f"asset {asset_id} is not in the trash; move it there first")
             keys = self._forget(session, [asset])
-        self._delete_blobs(keys)
+        self.blobs.delete_unreferenced(keys)
 
     def purge_trash(self, older_than: dt.timedelta = TRASH_RETENTION) -> int:
         """Delete for good what has been in the trash longer than older_than, every user's; the count."""
@@ -185,7 +185,7 @@ class GalleryService:
             with self.db.write() as session:
                 assets = list(session.scalars(repository.trashed_before(cutoff, _PURGE_BATCH)))
                 keys = self._forget(session, assets)
-            self._delete_blobs(keys)
+            self.blobs.delete_unreferenced(keys)
             purged += len(assets)
             if len(assets) < _PURGE_BATCH:
                 return purged
@@ -237,7 +237,7 @@ class GalleryService:
                 rows = len(present) + repository.dependent_rows(session, [asset.id for asset in present])
                 self._forget(session, present)
                 record(Purged(items=len(present), rows=rows, blobs=len(sizes), bytes=sum(sizes.values())), session)
-            self._delete_blobs(list(sizes))
+            self.blobs.delete_unreferenced(list(sizes))
             if len(assets) < _PURGE_BATCH:
                 break
         with self.db.write() as session:
@@ -253,12 +253,3 @@ class GalleryService:
             except BlobNotFound:
                 continue
         return sizes
-
-    def _delete_blobs(self, keys: list[str]) -> None:
-        # After the commit: a failure here leaves blobs no row references, which startup recovery removes.
-        for key in keys:
-            try:
-                self.blobs.delete(key)
-            except Exception:
-                log.warning("could not delete blob %s of a deleted asset; recovery will remove it", key, exc_info=True)
-

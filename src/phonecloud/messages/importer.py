@@ -228,7 +228,7 @@ class ImportService:
             rows.append(call_row(call, owner_id=running.owner_id, identity=identity, import_id=running.import_id,
                                  imported_at=now))
         with self.db.write(bulk=True) as session:
-            added = repository.insert_rows(session, StoredCall, rows, ("owner_id", "identity"))
+            added = insert_many(session.connection(), StoredCall.__table__, rows, skip_taken=("owner_id", "identity"))
             if added != len(rows):  # some were stored meanwhile by another import; or the driver cannot say
                 added = len(repository.stored_by_import(session, StoredCall, running.owner_id, running.import_id,
                                                         [row["identity"] for row in rows]))
@@ -261,9 +261,9 @@ class ImportService:
                 kept = self._insert_messages(session, running, fresh, own, written, tally)
                 progress(session, tally)
         except BaseException:
-            self._delete_blobs(row["blob_key"] for row in written.values())
+            self.blobs.delete_unreferenced(row["blob_key"] for row in written.values())
             raise
-        self._delete_blobs(row["blob_key"] for sha256, row in written.items() if sha256 not in kept)
+        self.blobs.delete_unreferenced(row["blob_key"] for sha256, row in written.items() if sha256 not in kept)
 
     def _write_attachments(self, owner_id: int, contents: dict[str, Blob]) -> dict[str, dict]:
         """SHA-256 -> the row (not yet inserted) of each attachment, its bytes committed to the blob store,
@@ -274,7 +274,7 @@ class ImportService:
         written = {sha256: future.result() for sha256, future in futures.items() if future.exception() is None}
         failed = [future.exception() for future in futures.values() if future.exception() is not None]
         if failed:
-            self._delete_blobs(row["blob_key"] for row in written.values())
+            self.blobs.delete_unreferenced(row["blob_key"] for row in written.values())
             raise failed[0]
         return written
 
@@ -304,7 +304,7 @@ class ImportService:
         rows = [message_row(message, owner_id=owner_id, conversation_id=conversation_of[identity], identity=identity,
                             import_id=running.import_id, imported_at=now) for identity, message in fresh.items()]
         indexed_up_to = repository.last_message_id(session)
-        added = repository.insert_rows(session, StoredMessage, rows, ("owner_id", "identity"))
+        added = insert_many(session.connection(), StoredMessage.__table__, rows, skip_taken=("owner_id", "identity"))
         repository.index_new_messages(session, indexed_up_to)
         if added == len(rows):
             new = fresh
@@ -348,7 +348,9 @@ class ImportService:
             found = people[identity]
             if key in existing:
                 if any(party.name for party in found):
-                    stored = known.get(key) or known.setdefault(key, json.loads(existing[key][1]))
+                    if key not in known:
+                        known[key] = json.loads(existing[key][1])
+                    stored = known[key]
                     if (named := better_named(stored, found)) is not None:
                         renamed[key], known[key] = named, people_json(named)
             elif key not in made:
@@ -399,7 +401,7 @@ class ImportService:
             imported.state, imported.finished_at, imported.blob_key = DONE, utcnow(), None
             imported.bytes_read, imported.error = imported.size_bytes, None
             self.quota.release(session, imported.owner_id, imported.size_bytes)
-        self._delete_blobs([key])
+        self.blobs.delete_unreferenced([key])
         log.info("messages import %s done", import_id)
 
     def _fail(self, import_id: uuid.UUID, problem: str, line: int | None = None, record: int | None = None) -> None:
@@ -414,13 +416,6 @@ class ImportService:
             session.execute(update(MessageImport).where(MessageImport.id == import_id).values(
                 error=f"{type(error).__name__}: {error}"[:4000]))
 
-    def _delete_blobs(self, keys: Iterable[str]) -> None:
-        # After the commit: a failure here leaves blobs no row references, which recovery removes.
-        for key in keys:
-            try:
-                self.blobs.delete(key)
-            except Exception:
-                log.warning("could not delete blob %s; recovery will remove it", key, exc_info=True)
 
 
 def _attachments(messages: Iterable[Message]) -> Iterator[Blob]:

@@ -11,7 +11,7 @@ from sqlalchemy import Integer, Select, bindparam, column, delete, func, select,
 from sqlalchemy.orm import Session
 
 from phonecloud.accounts.models import User
-from phonecloud.core.db import dialect_insert, insert_many, one_of
+from phonecloud.core.db import dialect_insert, one_of
 from phonecloud.core.kinds import BlobCheck, ScrubItem
 from phonecloud.messages.models import (QUEUED, RUNNING, Attachment, Conversation, MessageImport, MessagePart,
                                         OwnAddress, StoredCall, StoredMessage)
@@ -42,13 +42,6 @@ def insert_new(session: Session, table, rows: list[dict], key: Sequence[str], re
     statement = (dialect_insert(_dialect(session), table.__table__)
                  .on_conflict_do_nothing(index_elements=list(key)).returning(*returning))
     return [tuple(row) for row in session.connection().execute(statement, rows)]
-
-
-def insert_rows(session: Session, table, rows: list[dict], key: Sequence[str]) -> int:
-    """INSERT the rows, leaving out those whose unique `key` is taken already; returns how many were
-    inserted (-1 where the driver cannot say). Without RETURNING, the driver's executemany takes the rows
-    as they are: the way of the import's many rows, whose ids the caller asks for only where it needs them."""
-    return insert_many(session.connection(), table.__table__, rows, skip_taken=key)
 
 
 def last_message_id(session: Session) -> int | None:
@@ -105,7 +98,8 @@ def rename_conversations(session: Session, changes: list[tuple[uuid.UUID, str, s
         session.connection().execute(
             update(table).where(table.c.id == bindparam("conversation"))
             .values(participants=bindparam("people"), title=bindparam("named")),
-            [{"conversation": conversation, "people": people, "named": named} for conversation, people, named in changes])
+            [{"conversation": conversation, "people": people, "named": named}
+             for conversation, people, named in changes])
 
 
 def note_newest(session: Session, changes: list[tuple[uuid.UUID, int, int, str]]) -> None:
@@ -194,13 +188,17 @@ def search_page(session: Session, owner_id: int, words: list[str], after: tuple[
     return query.order_by(StoredMessage.date_ms.desc(), StoredMessage.id.desc()).limit(limit)
 
 
+def _parts_with_attachments() -> Select:
+    """Parts, each with its attachment (None for a part without bytes)."""
+    return select(MessagePart, Attachment).outerjoin(Attachment, Attachment.id == MessagePart.attachment_id)
+
+
 def parts_of(session: Session, message_ids: Sequence[int]) -> dict[int, list[tuple[MessagePart, Attachment | None]]]:
     """message id -> its parts in order, each with its attachment (None for a part without bytes)."""
     found: dict[int, list] = {}
     if not message_ids:
         return found
-    rows = session.execute(select(MessagePart, Attachment).outerjoin(Attachment, Attachment.id == MessagePart.attachment_id)
-                           .where(MessagePart.message_id.in_(list(message_ids)))
+    rows = session.execute(_parts_with_attachments().where(MessagePart.message_id.in_(list(message_ids)))
                            .order_by(MessagePart.message_id, MessagePart.position))
     for part, attachment in rows:
         found.setdefault(part.message_id, []).append((part, attachment))
@@ -215,7 +213,7 @@ def titles(session: Session, conversation_ids: Iterable[uuid.UUID]) -> dict[uuid
 
 
 def owned_part(session: Session, owner_id: int, part_id: uuid.UUID) -> tuple[MessagePart, Attachment | None] | None:
-    row = session.execute(select(MessagePart, Attachment).outerjoin(Attachment, Attachment.id == MessagePart.attachment_id)
+    row = session.execute(_parts_with_attachments()
                           .where(MessagePart.id == part_id, MessagePart.owner_id == owner_id)).first()
     return (row[0], row[1]) if row else None
 

@@ -3,8 +3,8 @@ what an export writes back.
 
 Before a record is stored its text is made storable: a lone UTF-16 surrogate (which only a damaged or
 hostile SMS Import / Export file can hold; SMS Backup & Restore's reader already replaces them, so its
-records skip this) becomes U+FFFD, as neither database can keep one. This happens before the record's identity is taken, so the
-record stored, exported and read back has the same identity.
+records skip this) becomes U+FFFD, as neither database can keep one. This happens before the record's
+identity is taken, so the record stored, exported and read back has the same identity.
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ def too_large_number(record) -> str | None:
     return None
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: json.dumps with options makes one a call
+# Made once: json.dumps with options makes an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _json(value: Any) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import abc
+import logging
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+
+log = logging.getLogger("phonecloud.blobstore")
 
 
 class BlobNotFound(KeyError):
@@ -98,6 +101,15 @@ class BlobStore(abc.ABC):
     @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove key durably; deleting a missing key is not an error."""
+
+    def delete_unreferenced(self, keys: Iterable[str]) -> None:
+        """Remove blobs that no row references any more (after the commit that let them go): a failure is
+        logged, not raised, as the commit stands and recovery removes what no row references."""
+        for key in keys:
+            try:
+                self.delete(key)
+            except Exception:
+                log.warning("could not delete unreferenced blob %s; recovery will remove it", key, exc_info=True)
 
     @abc.abstractmethod
     def iterate(self, prefix: str = "") -> Iterator[str]:

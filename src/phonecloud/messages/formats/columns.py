@@ -15,13 +15,6 @@ from phonecloud.messages.formats.errors import FormatError
 from phonecloud.messages.formats.records import ADDRESS_FROM, ADDRESS_TO, INBOX, Address, Message
 
 
-def _whole_number(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError("not a whole number") from None
-
-
 def _flag(text: str) -> bool:
     if text not in ("0", "1"):
         raise ValueError("not 0 or 1")
@@ -32,18 +25,15 @@ def _flag(text: str) -> bool:
 class Codec:
     decode: Any  # str → value, raising ValueError
     encode: Any  # value → str
+    problem: str | None = None  # what a ValueError of decode means (else its own message says)
 
 
 TEXT = Codec(str, str)
-INT = Codec(_whole_number, str)
+INT = Codec(int, str, "not a whole number")
 FLAG = Codec(_flag, lambda value: "1" if value else "0")
 MILLIS = INT
 # Android keeps an MMS's times in whole seconds; records hold milliseconds everywhere.
-SECONDS = Codec(lambda text: _whole_number(text) * 1000, lambda millis: str(millis // 1000))
-
-
-# Codecs whose decoding is a builtin (or nothing), called as such rather than through the codec.
-_DIRECT = {TEXT: None, INT: int}
+SECONDS = Codec(lambda text: int(text) * 1000, lambda millis: str(millis // 1000), "not a whole number")
 
 
 @dataclass(frozen=True)
@@ -61,8 +51,8 @@ class Table:
         self.columns = columns
         self._names = frozenset(column.name for column in columns)
         # What decode does per column, worked out once: it runs for every record of a file.
-        self._plan = tuple((column.name, column.field, _DIRECT.get(column.codec, column.codec.decode),
-                            column.required) for column in columns)
+        self._plan = tuple((column.name, column.field, None if column.codec is TEXT else column.codec.decode,
+                            column.codec.problem, column.required) for column in columns)
 
     def extended(self, *columns: Column) -> Table:
         """This table with `columns` added, each replacing the column of the same name."""
@@ -75,7 +65,7 @@ class Table:
         the record in errors ("<sms>", "an MMS part"); a value equal to `null` is absent (SMS Backup &
         Restore writes a null column as the text `null`)."""
         decoded = {}
-        for name, field, convert, required in self._plan:
+        for name, field, convert, problem, required in self._plan:
             text = values.get(name)
             if text is None or text == null:
                 if required:
@@ -87,8 +77,7 @@ class Table:
                 try:
                     decoded[field] = convert(text)
                 except ValueError as error:
-                    problem = "not a whole number" if convert is int else error
-                    raise FormatError(f"{label} has {name}={text[:40]!r}: {problem}") from None
+                    raise FormatError(f"{label} has {name}={text[:40]!r}: {problem or error}") from None
         names = self._names
         return decoded, {name: text for name, text in values.items() if name not in names and text != null}
 

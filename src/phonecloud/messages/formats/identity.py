@@ -37,7 +37,8 @@ SIGNIFICANT_DIGITS = 7  # Android's PhoneNumberUtils.MIN_MATCH
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _NAME_LIKE = re.compile(r"[^\W\d_]|@")  # a letter, or an e-mail's @
 _RULE = "phonecloud/messages/identity/1"
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: json.dumps with options makes one a call
+# Made once: json.dumps with options makes an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def normalise_address(address: str | None) -> str:

@@ -24,6 +24,7 @@ import binascii
 import re
 import secrets
 from collections import deque
+from typing import NoReturn
 
 from phonecloud.messages.formats.blobs import Blob, BlobWriter
 from phonecloud.messages.formats.errors import FormatError
@@ -39,6 +40,38 @@ _BLANK_REFERENCES = re.compile(rb"&#(?:9|10|13|32|[xX](?:9|[aAdD]|20));")
 _LONGEST_BLANK_REFERENCE = 6  # "&#x20;"; a longer run after a '&' is no reference cut short
 # A part's attributes before its data are a few short ones: a start this long is left to the parser.
 _LONGEST_TAG_START = 1 << 16
+
+
+class Base64Decoder:
+    """Base64 decoded a piece at a time into a Blob: pieces of any length, without blanks, the characters
+    past a multiple of 4 carried to the next. Anything else is "not base64" (a FormatError), as is an
+    attachment over its size limit; either drops what was written. Also what decodes a value the parser
+    saw whole (sms_backup_restore._decoded)."""
+
+    def __init__(self):
+        self._writer = BlobWriter()
+        self._carry = b""
+
+    def feed(self, text: bytes) -> None:
+        text = self._carry + text
+        aligned = len(text) - len(text) % 4
+        try:
+            self._writer.write(binascii.a2b_base64(text[:aligned], strict_mode=True))
+        except binascii.Error as error:
+            self.fail(str(error))
+        self._carry = text[aligned:]
+
+    def finish(self) -> Blob:
+        if self._carry:
+            self.fail(f"{len(self._carry)} characters left over")
+        return self._writer.finish()
+
+    def fail(self, reason: str) -> NoReturn:
+        self.discard()
+        raise FormatError(f"an MMS part's data is not base64: {reason}")
+
+    def discard(self) -> None:
+        self._writer.discard()
 
 
 class Lifted:
@@ -86,8 +119,8 @@ class Lifter:
         self.lifted = lifted
         self.line = 1  # the line the parser is at after what was returned so far
         self._tail = b""  # the end of the last piece: the start of a tag, perhaps a <part cut short
-        self._writer: BlobWriter | None = None  # the attachment being decoded, inside a data value
-        self._carry = b""  # its characters not yet decoded (less than 4, or a reference cut short)
+        self._decoder: Base64Decoder | None = None  # the attachment being decoded, inside a data value
+        self._cut = b""  # a blank's reference cut short by the piece's end, completed by the next
         self._breaks = 0  # line breaks inside the value, which the placeholder repeats
         self._value_line = 0  # where the value began, for errors
         self.damage: FormatError | None = None
@@ -97,16 +130,19 @@ class Lifter:
         out: list[bytes] = []
         at = 0
         while at < len(data):
-            if self._writer is not None:
+            if self._decoder is not None:
                 end = data.find(b'"', at)
                 try:
                     self._decode(data[at:len(data) if end == -1 else end], whole=end != -1)
+                    blob = self._decoder.finish() if end != -1 else None
                 except FormatError as damage:
-                    self.damage = damage
+                    self.damage = FormatError(damage.problem, line=self._value_line)
+                    self._decoder = None
                     break
-                if end == -1:
+                if blob is None:
                     break
-                self._put(out, self.lifted.add(self._finish()) + b"\n" * self._breaks)
+                self._decoder = None
+                self._put(out, self.lifted.add(blob) + b"\n" * self._breaks)
                 at = end  # the closing quote is the parser's
                 continue
             found = _PART_DATA.search(data, at)
@@ -121,10 +157,10 @@ class Lifter:
                 break
             self._put(out, data[at:found.end()])
             at = found.end()
-            self._writer, self._carry, self._breaks, self._value_line = BlobWriter(), b"", 0, self.line
-        if final and self._writer is not None:  # cut inside a value: nothing is lifted, the parser says why
-            self._writer.discard()
-            self._writer = None
+            self._decoder, self._cut, self._breaks, self._value_line = Base64Decoder(), b"", 0, self.line
+        if final and self._decoder is not None:  # cut inside a value: nothing is lifted, the parser says why
+            self._decoder.discard()
+            self._decoder = None
         return b"".join(out)
 
     def _put(self, out: list[bytes], ready: bytes) -> None:
@@ -132,30 +168,15 @@ class Lifter:
         self.line += ready.count(b"\n")
 
     def _decode(self, text: bytes, whole: bool) -> None:
-        """Decode what of the value is here; `whole` when its end is."""
+        """Decode what of the value is here, without its blanks; `whole` when its end is."""
         self._breaks += text.count(b"\n")
-        text = (self._carry + text).translate(None, _BLANKS)
+        text = (self._cut + text).translate(None, _BLANKS)
         if b"&" in text:
             text = _BLANK_REFERENCES.sub(b"", text)
         reference = text.rfind(b"&")
         if not whole and reference != -1 and len(text) - reference < _LONGEST_BLANK_REFERENCE \
                 and b";" not in text[reference:]:
-            usable, cut = text[:reference], text[reference:]  # a reference cut short: completed next time
+            text, self._cut = text[:reference], text[reference:]
         else:
-            usable, cut = text, b""
-        aligned = len(usable) - len(usable) % 4
-        try:
-            self._writer.write(binascii.a2b_base64(usable[:aligned], strict_mode=True))
-            if whole and aligned != len(usable):
-                raise ValueError(f"{len(usable) - aligned} characters left over")
-        except (ValueError, FormatError) as error:  # binascii.Error, and the attachment's size limit
-            self._writer.discard()
-            self._writer = None
-            problem = error.problem if isinstance(error, FormatError) else f"an MMS part's data is not base64: {error}"
-            raise FormatError(problem, line=self._value_line) from None
-        self._carry = usable[aligned:] + cut
-
-    def _finish(self) -> Blob:
-        blob = self._writer.finish()
-        self._writer = None
-        return blob
+            self._cut = b""
+        self._decoder.feed(text)

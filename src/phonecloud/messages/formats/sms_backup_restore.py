@@ -17,7 +17,6 @@ the damage, then raises FormatError saying where and why it stopped. See docs/fo
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import re
 import uuid
@@ -28,7 +27,7 @@ from xml.parsers.expat import ErrorString, ExpatError
 
 from defusedxml import DefusedXmlException
 
-from phonecloud.messages.formats.blobs import Blob, BlobWriter
+from phonecloud.messages.formats.blobs import Blob
 from phonecloud.messages.formats.columns import (ADDRESS_COLUMNS, CALL_COLUMNS, MILLIS, MMS_COLUMNS,
                                                  PART_COLUMNS, SMS_COLUMNS, Column, sms_address, sms_addresses)
 from phonecloud.messages.formats.errors import FormatError
@@ -36,7 +35,7 @@ from phonecloud.messages.formats.limits import MAX_XML_DEPTH
 from phonecloud.messages.formats.records import (ADDRESS_FROM, ADDRESS_TO, INBOX, MMS, OWN_NUMBER_TOKEN, SMS,
                                                  Address, Call, Message, Part)
 from phonecloud.messages.formats.sources import Source, opened, source_name
-from phonecloud.messages.formats.lifting import Lifted
+from phonecloud.messages.formats.lifting import Base64Decoder, Lifted
 from phonecloud.messages.formats.xml_bytes import checked_xml, defused_expat
 
 _CONTACT_NAME = Column("contact_name", "contact_name")
@@ -208,20 +207,13 @@ def _parties_attribute(addresses: Iterable[Address]) -> str | None:
 def _decoded(text: str) -> Blob:
     """Base64 (Android may break its lines) decoded a slice at a time into a Blob: a value the parser saw
     whole, as one not lifted (formats/lifting.py) is."""
-    writer = BlobWriter()
-    carry = ""
-    try:
-        for start in range(0, len(text), _BASE64_SLICE):
-            piece = carry + "".join(text[start:start + _BASE64_SLICE].split())
-            whole = len(piece) - len(piece) % 4
-            writer.write(binascii.a2b_base64(piece[:whole], strict_mode=True))
-            carry = piece[whole:]
-        if carry:
-            raise ValueError(f"{len(carry)} characters left over")
-    except ValueError as error:  # binascii.Error, and non-ASCII text, are ValueErrors
-        writer.discard()
-        raise FormatError(f"an MMS part's data is not base64: {error}") from None
-    return writer.finish()
+    decoder = Base64Decoder()
+    for start in range(0, len(text), _BASE64_SLICE):
+        piece = "".join(text[start:start + _BASE64_SLICE].split())
+        if not piece.isascii():
+            decoder.fail("it holds characters other than ASCII")
+        decoder.feed(piece.encode("ascii"))
+    return decoder.finish()
 
 
 def _address(values: dict[str, str]) -> Address:
