@@ -33,10 +33,11 @@ RESULTS_FULL = BENCH_DIR / "RESULTS.md"
 RESULTS_QUICK = WORK_DIR / "RESULTS-quick.md"
 
 
-WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline", "tus", "export", "pull", "scale", "web", "messages")
+WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline", "tus", "export", "pull", "scale", "web", "messages",
+             "contacts")
 CORPUS_OF = {"ingest": "photos", "large": "video", "noop": "tree", "thumbs": "photos", "pipeline": "photos",
              "tus": "video", "export": "library", "pull": "photos", "scale": "photos", "web": "timeline",
-             "messages": "messages"}
+             "messages": "messages", "contacts": "contacts"}
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,13 @@ class Scale:
     library_bytes: int = 10 * 10**9  # the export workload's library: the photos and video-sized files
     timeline_assets: int = 100_000  # the web workload's library, as rows
     messages_bytes: int = 10**9  # the messages workload's SMS Backup & Restore file
+    contacts: int = 10_000  # the contacts workload's address book (BENCH_CONTACTS=N overrides it)
 
 
 FULL = Scale(photos=1000, video_bytes=2 * 1024**3, tree_files=100_000, repeats=3, client_timeout_s=3 * 3600)
 QUICK = Scale(photos=30, video_bytes=100 * 1024**2, tree_files=2_000, repeats=2, client_timeout_s=15 * 60,
               library_bytes=300 * 10**6, timeline_assets=2_000,
-              messages_bytes=50 * 10**6)
+              messages_bytes=50 * 10**6, contacts=500)
 
 
 def parse_args() -> argparse.Namespace:
@@ -151,6 +153,7 @@ def write_results(path: Path, run_id: str, run_info: dict, machine: dict, corpus
 
 def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
     """The cached (or newly built) input of each wanted kind of corpus: {"photos": Corpus, ...}."""
+    import contacts
     import corpus
     import export
     import messages
@@ -163,6 +166,8 @@ def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
         "tree": lambda: corpus.tree_corpus(CACHE_DIR, scale.tree_files, SOURCE_PHOTOS),
         "timeline": lambda: web_timeline.library_corpus(CACHE_DIR, scale.timeline_assets),
         "messages": lambda: messages.messages_corpus(CACHE_DIR, scale.messages_bytes, SOURCE_PHOTOS),
+        "contacts": lambda: contacts.contacts_corpus(CACHE_DIR, contacts.contacts_count(scale.contacts),
+                                                     SOURCE_PHOTOS),
     }
     print("corpus:", flush=True)
     kinds = dict.fromkeys(CORPUS_OF[name] for name in wanted)
@@ -181,6 +186,7 @@ def warm_page_cache(corpora: dict) -> None:
 def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict:
     """{name: WorkloadResult} of each workload on its corpus; a failure is recorded in its result so the
     others still run."""
+    import contacts
     import export
     import messages
     import pipeline
@@ -205,6 +211,7 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
         "scale": lambda photos: scale.scale_out(tools, photos, repeats),
         "web": lambda timeline: web_timeline.first_screen(tools, timeline, repeats),
         "messages": lambda file: messages.messages_import(tools, file, repeats),
+        "contacts": lambda vdir: contacts.contacts_sync(tools, vdir, repeats),
     }
     shutil.rmtree(tools.work_dir, ignore_errors=True)  # server folders a crashed run left behind
     results = {}
@@ -253,6 +260,10 @@ def describe_corpora(corpora: dict) -> dict[str, str]:
         import messages
 
         lines["messages"] = messages.describe_messages(file)
+    if vdir := corpora.get("contacts"):
+        import contacts
+
+        lines["contacts"] = contacts.describe_contacts(vdir)
     for line in lines.values():
         print("  " + line, flush=True)
     return lines

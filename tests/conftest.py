@@ -240,3 +240,18 @@ def shared_corpus_files() -> list[Path]:
     if not SHARED_CORPUS.is_dir():
         return []
     return sorted(p for p in SHARED_CORPUS.rglob("*") if p.is_file() and p.suffix.lower() not in {".md", ".rst", ""})
+
+
+@pytest.fixture
+def two_api_processes(tmp_path, postgres_url, s3_url):  # noqa: F811  (the fixtures imported above)
+    """Two `phonecloud serve` processes on one database and one bucket prefix, as behind a load balancer."""
+    shared = {"PHONECLOUD_DATABASE_URL": postgres_url, "PHONECLOUD_BLOB_URL": s3_url,
+              "PHONECLOUD_EMBEDDED_WORKERS": "0"}
+    servers = [Server(tmp_path / name / "data", shared) for name in ("a", "b")]
+    for server in servers:
+        server.start()
+    accounts = Accounts(servers[0])
+    yield servers, accounts
+    accounts.close()
+    for server in servers:
+        server.stop()

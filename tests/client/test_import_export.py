@@ -67,7 +67,8 @@ def test_export_then_import_on_a_fresh_server_reproduces_the_library(server, use
     assert imported.summary | {"bytes": 0} == {"uploaded": 4, "duplicates": 0, "bytes": 0, "albums": 1,
                                                "favorites": 1, "trashed": 1, "skipped": 0, "failed": 0,
                                                "messages": 0, "message_duplicates": 0, "calls": 0,
-                                               "call_duplicates": 0}
+                                               "call_duplicates": 0,
+                                               "contacts": 0, "contact_duplicates": 0}
     assert library_view(target) == library_view(user)
     assert originals(target) == originals(user)
     again = import_cli(client_env, target_server.url, target, tmp_path / "out")

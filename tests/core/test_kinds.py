@@ -23,10 +23,11 @@ def services(tmp_path):
     started.close()
 
 
-def test_every_registered_kind_is_bound_with_a_destination_and_an_export_section(services):
+def test_every_registered_kind_is_bound_with_an_export_section_and_its_uploads_destinations(services):
     assert list(services.kinds) == [kind.name for kind in KINDS]
     for kind in services.kinds.values():
-        assert kind.export_sections and kind.destinations
+        assert kind.export_sections  # everything a user keeps can be taken out
+        assert all(services.intake.destination(destination.name) is destination for destination in kind.destinations)
     assert services.intake.destination(None).name == DEFAULT_DESTINATION
     with pytest.raises(BadRequest, match="no upload destination 'nowhere'"):
         services.intake.destination("nowhere")

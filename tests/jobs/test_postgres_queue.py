@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import insert, select
 
-from conftest import Accounts, Server
 from media_fixtures import jpeg
 from phonecloud.core.blobstore import open_blob_store
 from phonecloud.core.db import Database, utcnow
@@ -87,21 +86,6 @@ def test_a_job_locked_by_another_transaction_is_skipped_not_waited_for(db):
 def padded(seed: int, size: int) -> bytes:
     body = jpeg(seed)
     return body + b"\x00" * (size - len(body))
-
-
-@pytest.fixture
-def two_api_processes(tmp_path, postgres_url, s3_url):
-    """Two `phonecloud serve` processes on one database and one bucket prefix, as behind a load balancer."""
-    shared = {"PHONECLOUD_DATABASE_URL": postgres_url, "PHONECLOUD_BLOB_URL": s3_url,
-              "PHONECLOUD_EMBEDDED_WORKERS": "0"}
-    servers = [Server(tmp_path / name / "data", shared) for name in ("a", "b")]
-    for server in servers:
-        server.start()
-    accounts = Accounts(servers[0])
-    yield servers, accounts
-    accounts.close()
-    for server in servers:
-        server.stop()
 
 
 def test_quota_is_exact_under_concurrent_uploads_through_two_api_processes(two_api_processes, s3_url):

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import io
 import uuid
-import zipfile
 
 import pytest
 
 from messages.backup_files import CALLS, LARGE_PHOTO, SMALL_PHOTO, sbr_calls_xml, sbr_messages_xml
 from messages.server_helpers import imported
-from route_table import ready_export
+from route_table import full_export
 from phonecloud.accounts.deletion import receipt_json
 from phonecloud.messages import blobs as message_blobs
 from phonecloud.messages.formats import sms_backup_restore, sms_ie
@@ -24,17 +23,6 @@ pytestmark = pytest.mark.in_process  # domain rules: the app in this process (te
 SBR = sbr_messages_xml()
 
 
-def _full_export(user) -> dict[str, bytes]:
-    """Every file of the user's newest export, by its path in the archive."""
-    export = user.http.get(f"/export/{ready_export(user)}").json()
-    files = {}
-    for part in export["parts"]:
-        data = user.http.get(part["url"].removeprefix("/api/v1")).content
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            files.update({name: archive.read(name) for name in archive.namelist()})
-    return files
-
-
 def _user_id(accounts, user) -> int:
     return accounts.services.accounts.user_by_email(user.email).id
 
@@ -42,7 +30,7 @@ def _user_id(accounts, user) -> int:
 def test_download_all_has_a_messages_folder_with_both_apps_files(user):
     imported(user, SBR)
     imported(user, sbr_calls_xml(), "calls.xml")
-    files = _full_export(user)
+    files = full_export(user)
     messages = {path: data for path, data in files.items() if path.startswith("Takeout/Messages/")}
     folders = sorted({path.rsplit("/", 1)[0] for path in messages})
     assert folders == ["Takeout/Messages", "Takeout/Messages/SMS Backup & Restore", "Takeout/Messages/SMS Import Export"]
@@ -61,7 +49,7 @@ def test_download_all_has_a_messages_folder_with_both_apps_files(user):
 
 
 def test_an_export_of_a_user_without_messages_has_no_messages_folder(user):
-    assert not any(path.startswith("Takeout/Messages") for path in _full_export(user))
+    assert not any(path.startswith("Takeout/Messages") for path in full_export(user))
 
 
 def test_deleting_the_account_removes_every_message_row_and_blob(server, accounts):
@@ -71,7 +59,7 @@ def test_deleting_the_account_removes_every_message_row_and_blob(server, account
     cut = SBR[:len(SBR) // 2]
     failed = imported(leaving, cut, "sms-cut.xml")
     assert failed["state"] == "failed" and failed["file_kept"]
-    _full_export(leaving)  # its Messages files are blobs of the kind
+    full_export(leaving)  # its Messages files are blobs of the kind
     user_id = _user_id(accounts, leaving)
     services = accounts.services
     prefix = f"users/{user_id}/messages/"

@@ -78,6 +78,16 @@ def _message_part(owner: User, made: dict) -> str:
     return next(part["id"] for part in found["parts"] if part["data_url"])
 
 
+def _address_book(owner: User, made: dict) -> int:
+    return owner.http.post("/contacts/books", json={"name": "owner-secret-book"}).json()["id"]
+
+
+def _contact(owner: User, made: dict) -> int:
+    card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:owner-secret contact\r\nTEL:+4915123456789\r\nEND:VCARD\r\n"
+    owner.http.post("/contacts/imports", content=card, headers={"Content-Type": "text/vcard"})
+    return owner.http.get("/contacts").json()["contacts"][0]["id"]
+
+
 # How to make an object of the owner's for each id parameter, in dependency order (an album holds the
 # asset). A route whose id parameter is missing here fails test_every_id_parameter_has_a_factory.
 FACTORIES: dict[str, Callable[[User, dict], object]] = {
@@ -91,6 +101,8 @@ FACTORIES: dict[str, Callable[[User, dict], object]] = {
     "import_id": _message_import,
     "conversation_id": _conversation,
     "part_id": _message_part,
+    "book_id": _address_book,
+    "contact_id": _contact,
 }
 # What each kind of id looks like when no object has it: the intruder's request for one of these must
 # be answered exactly as its request for the owner's.
@@ -98,6 +110,7 @@ NEVER_MADE: dict[str, object] = {
     "asset_id": uuid.UUID(int=1), "album_id": uuid.UUID(int=2), "device_id": 2_000_000_000,
     "session_id": 2_000_000_000, "upload_id": uuid.UUID(int=3).hex, "export_id": uuid.UUID(int=4), "number": 1,
     "import_id": uuid.UUID(int=5), "conversation_id": uuid.UUID(int=6), "part_id": uuid.UUID(int=7),
+    "book_id": 2_000_000_000, "contact_id": 2_000_000_000,
 }
 # Requests that are only well-formed with a header saying what they mean: each variant is tried.
 VARIANTS: dict[str, list[dict[str, str]]] = {

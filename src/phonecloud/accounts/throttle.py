@@ -23,7 +23,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,6 +102,17 @@ class LoginThrottle:
             wait = max(1, math.ceil((locked_until - now).total_seconds()))
             raise LoginThrottled(f"too many failed sign-ins; try again in {wait} seconds", retry_after=wait)
         return admission
+
+    def may_refuse(self, email: str, address: str) -> bool:
+        """Whether admit() could refuse this attempt now (either subject locked, or at its limit so that the
+        attempt would start a lockout), read without writing: for sign-ins that skip admit() when the
+        credential is known to be right."""
+        now = utcnow()
+        limits = {subject_key("account", email): self.policy.account_failures,
+                  subject_key("address", address): self.policy.address_failures}
+        with self.db.read() as session:
+            entries = session.scalars(select(LoginThrottleEntry).where(LoginThrottleEntry.key.in_(list(limits))))
+            return any(self._locked(entry, now) or entry.failures >= limits[entry.key] for entry in entries)
 
     def succeeded(self, session: Session, admission: Admission) -> None:
         """The password was right: forget the account's failures and give the address its attempt back."""

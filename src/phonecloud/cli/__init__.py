@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from phonecloud.cli import admin, client, messages, portability, server, worker
+from phonecloud.cli import admin, client, contacts, messages, portability, server, worker
 from phonecloud.cli import migrate
 
 app = typer.Typer(help="phonecloud: back up a phone's photos and videos to a server you run.",
@@ -20,6 +20,7 @@ app.command()(portability.export)
 app.command()(portability.pull)
 app.command("import-export")(portability.import_export)
 app.add_typer(messages.app, name="messages")
+app.add_typer(contacts.app, name="contacts")
 
 
 def main() -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-import os
-import re
 from pathlib import Path
 
 import typer
@@ -21,7 +19,6 @@ from phonecloud.client.config import resolve_connection
 app = typer.Typer(help="Messages and calls: import a phone's backups, export them for a phone to restore.",
                   no_args_is_help=True)
 _READ_CHUNK = 1 << 20
-_FILENAME = re.compile(r'filename="([^"/\\]+)"')
 
 
 class BackupFormat(str, enum.Enum):
@@ -108,7 +105,7 @@ def export_backups(
 ) -> None:
     """Write your messages and calls into OUT in an app's format: SMS Backup & Restore (sms-*.xml and
     calls-*.xml) or SMS Import / Export (messages-*.zip and calls-*.json), to restore with that app."""
-    from phonecloud.client.download import fsync_path, partial_path, receive_into
+    from phonecloud.client.download import attachment_name, download_whole
     from phonecloud.client.errors import ServerError
 
     api = _api(server, key)
@@ -116,20 +113,8 @@ def export_backups(
     written = []
     try:
         for holds, name in _EXPORT_FILES[backup_format]:
-            with api.download(f"/messages/export/{backup_format.value}/{name}", {"Accept-Encoding": "identity"}) as answer:
-                if answer.status_code >= 400:
-                    raise answer.error()
-                found = _FILENAME.search(answer.headers.get("content-disposition", ""))
-                final = out / (found.group(1) if found else f"{holds}-{name}")
-                partial = partial_path(final)
-                partial.unlink(missing_ok=True)
-                try:
-                    size = receive_into(answer, partial, None, lambda count: None, sync=True)
-                except BaseException:
-                    partial.unlink(missing_ok=True)  # a stream cut short is never taken for a whole file
-                    raise
-            os.replace(partial, final)
-            fsync_path(out, directory=True)
+            final, size = download_whole(api, f"/messages/export/{backup_format.value}/{name}",
+                                         lambda answer: out / (attachment_name(answer) or f"{holds}-{name}"))
             written.append({"file": final.name, "holds": holds, "bytes": size})
             typer.echo(f"wrote {final} ({size} bytes)", err=json_output)
     except ServerError as error:

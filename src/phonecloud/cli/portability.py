@@ -111,8 +111,8 @@ def import_export(
     json_output: bool = JsonOption,
 ) -> None:
     """Import a phonecloud export (or a Google Takeout of Google Photos) into the server: originals, capture
-    times, albums, favourites and the trash, and the messages and calls of its Messages folder. Safe to run
-    again: nothing is imported twice."""
+    times, albums, favourites and the trash, the messages and calls of its Messages folder and the contacts of
+    its Contacts folder. Safe to run again: nothing is imported twice."""
     from phonecloud.portability.archive import UnsafeArchive
     from phonecloud.client.importer import import_export as run_import
 
@@ -123,5 +123,6 @@ def import_export(
     _report(f"uploaded {summary['uploaded']} ({summary['bytes']} bytes), already there {summary['duplicates']}, "
             f"albums {summary['albums']}, favourites {summary['favorites']}, trashed {summary['trashed']}, messages "
             f"{summary['messages']} (already there {summary['message_duplicates']}), calls {summary['calls']} "
-            f"(already there {summary['call_duplicates']}), skipped {summary['skipped']}, failed {summary['failed']}",
+            f"(already there {summary['call_duplicates']}), contacts {summary['contacts']} (already there "
+            f"{summary['contact_duplicates']}), skipped {summary['skipped']}, failed {summary['failed']}",
             summary, json_output)

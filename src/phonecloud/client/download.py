@@ -5,6 +5,7 @@ which waits for a file or a folder's names to be on disk. Pure Python."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from phonecloud.client.errors import NetworkError, ServerError
 
 CHUNK = 1 << 20
 PARTIAL_SUFFIX = ".partial"
+_ATTACHMENT_NAME = re.compile(r'filename="([^"/\\]+)"')
 
 
 class Restart(Exception):
@@ -88,6 +90,39 @@ def _receive(api: Api, url: str, partial: Path, have: int, size: int, advance, v
         received = receive_into(response, partial, None, advance, hasher, sync)
     if have + received != size:  # a broken connection: resumed like one
         raise NetworkError(f"{url} ended after {have + received} of {size} bytes")
+
+
+def attachment_name(response) -> str | None:
+    """The file name the answer's Content-Disposition gives (never a path), or None."""
+    found = _ATTACHMENT_NAME.search(response.headers.get("content-disposition", ""))
+    return found.group(1) if found else None
+
+
+def download_whole(api: Api, url: str, final: Path | Callable[[object], Path], hasher=None,
+                   check: Callable[[], None] | None = None) -> tuple[Path, int]:
+    """GET url into a file, whole or not at all, for answers that cannot be resumed (made as they are sent):
+    written under the file's .partial name as the bytes arrive, made durable, then given its name (an atomic
+    rename, its folder's entry fsynced). A refusal writes nothing; a stream cut short is removed, never taken
+    for a whole file. final: the file, or a function of the answer that names it (from attachment_name, say).
+    hasher: fed every chunk (.update). check: called once every byte came, raises when they are not whole
+    (what the format itself tells, for an answer whose end a proxy may have cut without a trace). Returns
+    the file and its size."""
+    with api.download(url, {"Accept-Encoding": "identity"}) as answer:
+        if answer.status_code >= 400:
+            raise answer.error()
+        target = final(answer) if callable(final) else final
+        partial = partial_path(target)
+        partial.unlink(missing_ok=True)
+        try:
+            size = receive_into(answer, partial, None, lambda count: None, hasher, sync=True)
+            if check is not None:
+                check()
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    os.replace(partial, target)
+    fsync_path(target.parent, directory=True)
+    return target, size
 
 
 def receive_into(response, partial: Path, limit: int | None, advance, hasher=None, sync: bool = False) -> int:

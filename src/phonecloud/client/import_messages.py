@@ -25,15 +25,20 @@ APP_FILES = {
 _CHUNK = 1 << 20
 
 
-def below_messages(path: str) -> list[str] | None:
-    """The path's parts below the export's Messages folder, or None when it lies elsewhere. That folder is
-    `Messages` right under `Takeout/`, or at the top when the Takeout folder itself is what was given (an
-    album called Messages is under `Google Photos/`, and stays an album)."""
+def below_folder(path: str, folder: str) -> list[str] | None:
+    """The path's parts below one of the export's own folders (`Messages`, `Contacts`), or None when it lies
+    elsewhere. That folder is right under `Takeout/`, or at the top when the Takeout folder itself is what
+    was given (an album of that name is under `Google Photos/`, and stays an album)."""
     parts = path.split("/")
     for at, part in enumerate(parts[:-1]):
-        if part == MESSAGES_FOLDER and (at == 0 or parts[at - 1] == "Takeout"):
+        if part == folder and (at == 0 or parts[at - 1] == "Takeout"):
             return parts[at + 1:]
     return None
+
+
+def below_messages(path: str) -> list[str] | None:
+    """The path's parts below the export's Messages folder, or None when it lies elsewhere."""
+    return below_folder(path, MESSAGES_FOLDER)
 
 
 def _holds(parts: list[str]) -> tuple[str, str] | None:

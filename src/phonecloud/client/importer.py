@@ -11,8 +11,11 @@ nothing) and filled, and what was in the trash goes back to the trash.
 
 `Messages/` (import_messages.py) brings back the messages and calls: one backup file for each, pushed as
 `phonecloud messages import` pushes it (client/messages.py: a resumable upload streamed out of the zip
-part, then the server's import job waited for). Running it again is safe: photos are known by their SHA-1,
-and the server knows each message and call by its identity, so a second run counts them as already there.
+part, then the server's import job waited for). `Contacts/` (import_contacts.py) brings back the contacts:
+each address book's vCard 4.0 file streamed out of the zip part into the default address book, as
+`phonecloud contacts import` sends a file (client/contacts.py). Running it again is safe: photos are known
+by their SHA-1, and the server knows each message, call and contact by its identity, so a second run counts
+them as already there.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from pathlib import Path
 
 from phonecloud.client.api import Api
 from phonecloud.client.config import Connection
+from phonecloud.client.contacts import import_api, import_vcards, said
 from phonecloud.client.errors import ServerError
+from phonecloud.client.import_contacts import split_contacts
 from phonecloud.client.import_messages import split_messages, upload_source
 from phonecloud.client.messages import backup_state, holds_calls, push_backup, stopped
 from phonecloud.client.progress import TransferReporter
@@ -62,6 +67,8 @@ class ImportSummary:
     message_duplicates: int = 0  # already on the server
     calls: int = 0  # call log records imported
     call_duplicates: int = 0
+    contacts: int = 0  # contacts of the export's Contacts/ added (new, or changed since an earlier import)
+    contact_duplicates: int = 0  # already in the address book, unchanged
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -156,10 +163,12 @@ class ImportRun:
             for name, why in sources.skipped:
                 self._skip(name, why)
             backups, files = split_messages(sources.files)
+            vcards, files = split_contacts(files)
             items, albums = self._index(files)
             self._identify(items)
             self._upload(items)
             self._import_messages(backups)
+            self._import_contacts(vcards)
         self._restore_favorites(items)
         self._restore_albums(items, albums)
         self._restore_trash(items)
@@ -301,6 +310,34 @@ class ImportRun:
         reasons = "".join(f"; skipped {count}: {reason}" for reason, count in imported["skipped_reasons"].items())
         self.reporter.finished(f"{source.path}: imported {imported['imported']}, already there "
                                f"{imported['duplicates']}, skipped {imported['skipped']}{reasons}")
+
+    # -- contacts --------------------------------------------------------------------------------------------
+
+    def _import_contacts(self, vcards: list[SourceFile]) -> None:
+        """Each address book's file sent in turn into the default address book; a file the server refuses
+        (one it cannot read, naming the line) counts as failed, with its reason, and the others still go."""
+        if not vcards:
+            return
+        self.reporter.planned(len(vcards), sum(source.size for source in vcards))
+        sender = import_api(self.connection)
+        try:
+            for source in vcards:
+                self._import_vcards(sender, source)
+        finally:
+            sender.close()
+
+    def _import_vcards(self, sender: Api, source: SourceFile) -> None:
+        streamed = upload_source(source, self.reporter.advance)
+        try:
+            imported = import_vcards(sender, lambda: streamed.chunks(0), source.size)
+        except (ServerError, OSError, zipfile.BadZipFile) as error:
+            self._fail(source.path, str(error))
+            self.reporter.finished()
+            return
+        with self._lock:
+            self.summary.contacts += imported["imported"] + imported["updated"]
+            self.summary.contact_duplicates += imported["duplicates"]
+        self.reporter.finished(f"{source.path}: {said(imported)}")
 
     # -- favourites, albums, trash -----------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import (ColumnElement, Connection, DateTime, Engine, String, Table, bindparam, cast, create_engine,
-                        event, func, select, text)
+from sqlalchemy import (BigInteger, ColumnElement, Connection, DateTime, Engine, Integer, String, Table, bindparam,
+                        cast, create_engine, event, func, select, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -20,6 +20,10 @@ from sqlalchemy.types import TypeDecorator
 
 _MIGRATION_LOCK = 0x70686F6E65  # any fixed number: the advisory lock key that serialises migrations
 _SQLITE_MMAP_BYTES = 1 << 30  # address space only: the pages are the OS cache's, shared by every connection
+
+
+# Row ids of large tables: SQLite's rowid (which an FTS5 index can refer to), PostgreSQL's BIGSERIAL.
+BIG_ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):

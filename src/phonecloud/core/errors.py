@@ -51,6 +51,11 @@ class Conflict(PhonecloudError):
     code = "conflict"
 
 
+class PreconditionFailed(PhonecloudError):
+    status = 412
+    code = "precondition_failed"
+
+
 class QuotaExceeded(PhonecloudError):
     status = 413
     code = "quota_exceeded"

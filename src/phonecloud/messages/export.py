@@ -9,18 +9,17 @@ so it reuses the same blobs; recovery removes those no export lists any more.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from phonecloud.core.blobstore import BlobStore
 from phonecloud.messages import repository
 from phonecloud.messages.blobs import export_key
-from phonecloud.messages.exporter import FILES, SMS_BACKUP_RESTORE, Exporter, Snapshot
+from phonecloud.messages.exporter import FILES, SMS_BACKUP_RESTORE, Exporter
 from phonecloud.messages.reading_page import write_reading_page
-from phonecloud.messages.streams import HashingWriter
-from phonecloud.portability.sections import ExportContext, ExportFile, Original
+from phonecloud.portability.sections import ExportContext, ExportFile, GeneratedSection
 
 FOLDER = "Takeout/Messages"
 APP_FOLDERS = {SMS_BACKUP_RESTORE: "SMS Backup & Restore", "sms-ie": "SMS Import Export"}
@@ -28,27 +27,18 @@ READING_PAGE = "messages.html"
 KIND = "messages"
 
 
-class MessagesSection:
+class MessagesSection(GeneratedSection):
     name = "messages"
+    kind = KIND
 
     def __init__(self, blobs: BlobStore, exporter: Exporter):
-        self.blobs = blobs
+        super().__init__(blobs)
         self.exporter = exporter
 
     def waiting(self, session: Session, owner_id: int) -> str | None:
         """An export made while a backup is being imported would miss part of it."""
         running = repository.imports_in_progress(session, owner_id)
         return f"{running} message backup imports to finish" if running else None
-
-    def unhashed(self, session: Session, owner_id: int) -> list[Original]:
-        return []  # every file of this section is hashed as it is written
-
-    def record_sha256(self, session: Session, rows: Sequence[tuple[uuid.UUID, str]]) -> None:
-        pass
-
-    def digest_page(self, session: Session, owner_id: int, after: uuid.UUID | None,
-                    limit: int) -> list[tuple[uuid.UUID, str]]:
-        return []
 
     def files(self, session: Session, context: ExportContext) -> Iterator[ExportFile]:
         with self.exporter.consistent_read() as reading:
@@ -59,18 +49,8 @@ class MessagesSection:
             for file in FILES.values():
                 if getattr(snapshot, file.holds):
                     path = f"{FOLDER}/{APP_FOLDERS[file.app]}/{file.filename(snapshot)}"
-                    yield self._stored(path, mtime, snapshot,
-                                       lambda out, file=file: self.exporter.write(reading, snapshot, file, out))
+                    yield self.stored(path, mtime, partial(export_key, snapshot.owner_id),
+                                      lambda out, file=file: self.exporter.write(reading, snapshot, file, out))
             if snapshot.messages:
-                yield self._stored(f"{FOLDER}/{READING_PAGE}", mtime, snapshot,
-                                   lambda out: write_reading_page(reading, snapshot, out))
-
-    def _stored(self, path: str, mtime: int, snapshot: Snapshot, write: Callable) -> ExportFile:
-        """A file written by write(out) into a blob named by its content."""
-        with self.blobs.writer() as writer:
-            out = HashingWriter(writer)
-            write(out)
-            out.flush()
-            key = export_key(snapshot.owner_id, out.sha256)
-            writer.commit(key)
-        return ExportFile(path, KIND, mtime, original=Original(key, out.size, out.crc32, out.sha256))
+                yield self.stored(f"{FOLDER}/{READING_PAGE}", mtime, partial(export_key, snapshot.owner_id),
+                                  lambda out: write_reading_page(reading, snapshot, out))

@@ -18,10 +18,9 @@ from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from phonecloud.core.db import Base, UTCDateTime, utcnow
+from phonecloud.core.db import BIG_ROW_ID, Base, UTCDateTime, utcnow
 
-# Row ids of the two large tables: SQLite's rowid (which its FTS5 index refers to), PostgreSQL's BIGSERIAL.
-RowId = BigInteger().with_variant(Integer(), "sqlite")
+RowId = BIG_ROW_ID
 
 # Import states.
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"

@@ -1,18 +1,15 @@
 """Byte streams between the formats' file-like readers and writers and the server's chunked ones: a blob
-read as a file, a writer's output handed to an HTTP response as it is written, and a writer's output
-counted and hashed on its way into a blob. Each holds at most a few chunks."""
+read as a file, and a writer's output handed to an HTTP response as it is written. Each holds at most a few
+chunks."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import queue
 import threading
-import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from phonecloud.core.blobstore import BlobWriter
 
 PIECE_BYTES = 1 << 20  # what the pipe hands on at a time
 _PIPE_DEPTH = 4  # pieces waiting in the pipe: its memory is at most this many pieces
@@ -111,36 +108,3 @@ def piped(write: Callable[[BinaryIO], object]) -> Iterator[bytes]:
             raise failure[0]
     finally:
         stopped.set()
-
-
-class HashingWriter(io.RawIOBase):
-    """A blob being written through a file: its size, CRC-32 and SHA-256 as they pass."""
-
-    def __init__(self, writer: BlobWriter):
-        self._writer = writer
-        self._pending = bytearray()
-        self.size = 0
-        self.crc32 = 0
-        self._sha256 = hashlib.sha256()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        data = bytes(data)
-        self.size += len(data)
-        self.crc32 = zlib.crc32(data, self.crc32)
-        self._sha256.update(data)
-        self._pending += data
-        if len(self._pending) >= PIECE_BYTES:
-            self.flush()
-        return len(data)
-
-    def flush(self) -> None:
-        if self._pending:
-            self._writer.write(bytes(self._pending))
-            self._pending = bytearray()
-
-    @property
-    def sha256(self) -> str:
-        return self._sha256.hexdigest()

@@ -16,6 +16,8 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from phonecloud.core.blobstore.hashing import HashingWriter
+
 
 @dataclass(frozen=True)
 class Original:
@@ -61,3 +63,38 @@ class Section(Protocol):
 
     def files(self, session: Session, context: ExportContext) -> Iterator[ExportFile]:
         """Every file of this section, read in `session` (one consistent view of the library)."""
+
+
+class GeneratedSection:
+    """A section whose files are all written when the export is prepared (a kind's own formats, not stored
+    originals): nothing to hash beforehand, nothing to wait for unless it says so. Each file goes into a blob
+    named by its content, so a later export of unchanged data reuses it."""
+
+    name: str
+    kind: str  # ExportFile.kind of its files
+
+    def __init__(self, blobs):
+        self.blobs = blobs
+
+    def waiting(self, session: Session, owner_id: int) -> str | None:
+        return None
+
+    def unhashed(self, session: Session, owner_id: int) -> list[Original]:
+        return []  # every file of this section is hashed as it is written
+
+    def record_sha256(self, session: Session, rows: Sequence[tuple[uuid.UUID, str]]) -> None:
+        pass
+
+    def digest_page(self, session: Session, owner_id: int, after: uuid.UUID | None,
+                    limit: int) -> list[tuple[uuid.UUID, str]]:
+        return []
+
+    def stored(self, path: str, mtime: int, key_of: Callable[[str], str], write: Callable) -> ExportFile:
+        """A file written by write(out) into the blob key_of(its SHA-256) names."""
+        with self.blobs.writer() as writer:
+            out = HashingWriter(writer)
+            write(out)
+            out.flush()
+            key = key_of(out.sha256)
+            writer.commit(key)
+        return ExportFile(path, self.kind, mtime, original=Original(key, out.size, out.crc32, out.sha256))

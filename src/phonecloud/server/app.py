@@ -62,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(uploads_router)
     api.include_router(notices_router)
     app.include_router(api)
+    for kind in KINDS:
+        for path, mounted in kind.mounts():
+            app.mount(path, mounted)
     install_web(app, KINDS)  # the web pages at /, over the same services
     app.add_middleware(HeadAndNoSniff)  # outermost: a HEAD runs the GET route, whatever is in between
     return app

@@ -1,0 +1,89 @@
+"""Contacts as a kind of user data: address books synced live with phones over CardDAV (Radicale, over
+phonecloud's database), vCard files of every dialect imported, and everything given back as .vcf.
+Registered in phonecloud.server.kinds; everything else that concerns all data asks this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from phonecloud.accounts.basic import BasicSignIn
+from phonecloud.accounts.models import User
+from phonecloud.accounts.service import Principal
+from phonecloud.contacts import models  # noqa: F401  (registers the tables)
+from phonecloud.contacts import repository
+from phonecloud.contacts.dav.front import MOUNT, CardDav
+from phonecloud.contacts.export import ContactsSection, orphans
+from phonecloud.contacts.purge import purge_user
+from phonecloud.contacts.service import ContactsService
+from phonecloud.core.kinds import DataKind, Kind, NavEntry, Record, Usage
+
+NAME = "contacts"
+
+
+@dataclass
+class Contacts:
+    """The kind's services, as its routes, pages and CardDAV use them."""
+
+    library: ContactsService
+    dav: CardDav
+
+
+def contacts_of(request) -> Contacts:
+    return request.app.state.services.kind(NAME).service
+
+
+def build(running) -> DataKind:
+    def check_intake(owner_id: int) -> None:
+        with running.db.read() as session:
+            user = session.get(User, owner_id)
+        running.gate.check(Principal(user.id, user.email, user.is_admin), NAME)
+
+    library = ContactsService(running.db, running.quota, check_intake)
+    contacts = Contacts(library, CardDav(library, BasicSignIn(running.accounts), running.settings.trusted_proxies))
+
+    def usage(session, user_id: int) -> Usage:
+        return Usage(*repository.usage(session, user_id))
+
+    def usage_by_owner(session) -> dict[int, Usage]:
+        return {owner: Usage(*counts) for owner, counts in repository.usage_by_owner(session).items()}
+
+    def purge(user_id: int, record: Record) -> None:
+        purge_user(running.db, running.quota, user_id, record)
+
+    return DataKind(
+        name=NAME, title=KIND.title, service=contacts,
+        export_sections=(ContactsSection(running.blobs, library),),
+        orphans=orphans,
+        usage=usage, usage_by_owner=usage_by_owner,
+        purge_user=purge, rows_left=repository.rows_of_owner,
+        check_intake=lambda principal: running.gate.check(principal, NAME),
+    )
+
+
+def _api_routers():
+    from phonecloud.contacts.routes import router
+
+    return (router,)
+
+
+def _web_routers():
+    from phonecloud.contacts.dav.mount import well_known
+    from phonecloud.contacts.web.pages import router
+
+    return (well_known, router)
+
+
+def _mounts():
+    from phonecloud.contacts.dav.mount import DavMount
+
+    return ((MOUNT, DavMount(NAME)),)
+
+
+KIND = Kind(
+    name=NAME, title="Contacts", build=build, api_routers=_api_routers, web_routers=_web_routers,
+    templates=Path(__file__).resolve().parent / "web" / "templates",
+    static=Path(__file__).resolve().parent / "web" / "static",
+    mounts=_mounts, nav=(NavEntry("/contacts", "contacts", "Contacts"),),
+    migrations=Path(__file__).resolve().parent / "migrations",
+)
