@@ -612,3 +612,30 @@ def test_real_exif_corpus_is_backed_up_bit_identical(server, user, client_env):
     assert_counts(run, uploaded=len(by_sha1), duplicates=len(images) - len(by_sha1),
                   skipped=len(files) - len(images), failed=0)
     assert_originals_identical(user, by_sha1)
+
+
+def test_notices_are_shown_and_a_closed_intake_stops_the_sync_with_its_reason(server, accounts, client_env, tmp_path):
+    from phonecloud.notices.service import Audience
+
+    user, services = accounts.create(), accounts.services
+    services.regions.set_region(user.email, "TV")  # a country no other test's users live in
+    notice = services.notices.post("Gallery backup moves to a new server on 1 March", audience=Audience(region="TV"))
+    group = f"sync-{uuid.uuid4().hex[:8]}"
+    try:
+        write(tmp_path / "phone" / "IMG_1.jpg", image_bytes("JPEG", 7101, size=(20, 20)))
+        run = sync(client_env, server.url, user, str(tmp_path / "phone"))
+        assert run.returncode == 0, run.stderr
+        assert "notice (info): Gallery backup moves to a new server on 1 March" in run.stderr  # --json: on stderr
+
+        services.regions.add_group(group, ["TV"])
+        services.regions.set_kind(group, "gallery", enabled=False)
+        write(tmp_path / "phone" / "IMG_2.jpg", image_bytes("JPEG", 7102, size=(20, 20)))
+        refused = sync(client_env, server.url, user, str(tmp_path / "phone"))
+        assert refused.returncode == 1
+        assert f"Photos and videos cannot be added in your region (TV, region group {group})" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert len(server_assets(user)) == 1  # nothing more was sent
+    finally:
+        if group in {row.name for row in services.regions.groups()}:
+            services.regions.delete_group(group)
+        services.notices.withdraw(notice.id)

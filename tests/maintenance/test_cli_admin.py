@@ -65,7 +65,7 @@ def test_create_user_and_key_that_work_against_the_running_server(server):
     created = phonecloud(server.data_dir, "admin", "create-user", email, "--password", PASSWORD, "--quota", "2GiB",
                          "--admin")
     assert created.returncode == 0, created.stderr
-    assert created.stdout.strip() == f"created admin user {email} with a quota of 2.0 GiB"
+    assert created.stdout.strip() == f"created admin user {email} (ZZ) with a quota of 2.0 GiB"
 
     issued = phonecloud(server.data_dir, "admin", "create-key", email, "--name", "Pixel 7")
     assert issued.returncode == 0, issued.stderr

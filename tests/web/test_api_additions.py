@@ -163,12 +163,12 @@ def test_notices_through_the_api(accounts):
     assert member.http.post("/admin/notices", json={"message": "no"}).status_code == 403
     make_admin(accounts, admin)
     everyone = admin.http.post("/admin/notices", json={"message": "API test notice", "level": "warning"}).json()
-    regional = admin.http.post("/admin/notices", json={"message": "Only region eu", "region": "eu"}).json()
+    regional = admin.http.post("/admin/notices", json={"message": "Only region DE", "region": "DE"}).json()
     ended = admin.http.post("/admin/notices", json={
         "message": "Over", "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2020-01-02T00:00:00Z"}).json()
     try:
         seen = [notice["message"] for notice in member.http.get("/notices").json()]
-        assert "API test notice" in seen and "Only region eu" not in seen and "Over" not in seen
+        assert "API test notice" in seen and "Only region DE" not in seen and "Over" not in seen
         bad = admin.http.post("/admin/notices", json={"message": "x", "level": "shouting"})
         assert bad.status_code == 400 and "level must be one of" in bad.json()["message"]
     finally:

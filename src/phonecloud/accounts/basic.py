@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from phonecloud.accounts import security
 from phonecloud.accounts.models import User
-from phonecloud.accounts.service import AccountService, Principal
+from phonecloud.accounts.service import AccountService, Principal, Standing
 from phonecloud.core.errors import Forbidden, Unauthorized
 
 REMEMBER_SECONDS = 300
@@ -51,7 +51,7 @@ class BasicSignIn:
         with self._lock:
             self._forget_expired()
             self._remembered[digest] = (time.monotonic() + REMEMBER_SECONDS, user.password_hash)
-        return Principal(user.id, user.email, user.is_admin)
+        return Principal(user.id, user.email, user.is_admin, standing=Standing.of(user))
 
     def _by_key(self, email: str, key: str, address: str) -> Principal:
         try:
@@ -71,7 +71,7 @@ class BasicSignIn:
             return None
         if user.disabled:
             raise Forbidden("this account is disabled")
-        return Principal(user.id, user.email, user.is_admin)
+        return Principal(user.id, user.email, user.is_admin, standing=Standing.of(user))
 
     def _forget_expired(self) -> None:
         now = time.monotonic()

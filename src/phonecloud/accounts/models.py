@@ -17,9 +17,17 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Region drives per-region feature schedules (retirement of a feature in one region, not another).
-    region: Mapped[str] = mapped_column(String(64), default="default")
+    # An ISO 3166-1 alpha-2 country ("ZZ": not known): region groups enable features and schedule their
+    # retirement by country.
+    region: Mapped[str] = mapped_column(String(64), default="ZZ")
+    locale: Mapped[str] = mapped_column(String(16), default="en")  # the language of the emails they get
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    notice_emails: Mapped[bool] = mapped_column(Boolean, default=True)  # False: unsubscribed (required ones still go)
+    # The quota in force: the override when an administrator set one, else what the user's plans give
+    # (kept here so that charging stays one conditional UPDATE).
     quota_bytes: Mapped[int] = mapped_column(BigInteger)
+    quota_override_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    plan_kinds: Mapped[str | None] = mapped_column(Text)  # kinds the plans include, comma-separated; None: all
     # Kept as a counter updated in the same transaction as assets, so quota checks are one atomic UPDATE.
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -53,7 +53,7 @@ class QuotaLedger:
 
     @staticmethod
     def limit(user: User) -> int:
-        """The user's quota; plans will feed it from here."""
+        """The user's quota: what their plans give (or an administrator's override), kept on their row."""
         return user.quota_bytes
 
     def room(self, user_id: int) -> int:
@@ -79,10 +79,14 @@ class QuotaLedger:
         """The one "storage quota exceeded" error. size: the file's, or (at_least) what arrived of it before
         it passed the quota; in_flight: the user's other bytes arriving meanwhile."""
         parallel = {"in_flight_bytes": in_flight} if in_flight else {}
+        over = user.used_bytes > user.quota_bytes
         return QuotaExceeded(
             f"storage quota exceeded: {user.used_bytes} of {user.quota_bytes} bytes used, the file has {size}"
             + (" bytes or more" if at_least else "")
-            + (f"; {in_flight} more bytes are being uploaded in parallel" if in_flight else ""),
+            + (f"; {in_flight} more bytes are being uploaded in parallel" if in_flight else "")
+            + ("; you keep more than your plan now allows, and nothing of it is deleted" if over else "")
+            + "; to add more, free space (delete items and empty the trash), move to a larger plan, or download "
+              "everything (Download all) and keep it elsewhere",
             used_bytes=user.used_bytes, quota_bytes=user.quota_bytes, file_size=size, **parallel)
 
     # -- bytes on their way ---------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ from phonecloud.accounts.addresses import client_address
 from phonecloud.accounts.deletion import receipt_json
 from phonecloud.accounts.service import Principal, SessionInfo
 from phonecloud.accounts.throttle import LoginThrottled
+from phonecloud.core.errors import BadRequest, PhonecloudError
 from phonecloud.core.http import RowId, error_response, services
 from phonecloud.core.limits import ApiRoute
+from phonecloud.notices.routes import NoticeOut
 
 router = APIRouter(tags=["accounts"], route_class=ApiRoute)
 
@@ -119,9 +121,44 @@ class UserOut(AccountOut):
     created_at: dt.datetime
 
 
-@router.get("/me", response_model=AccountOut)
+class MeOut(AccountOut):
+    locale: str
+    display_name: str
+    notice_emails: bool = Field(description="false: unsubscribed from notice emails (legally required ones still come)")
+    plans: list[str] = Field(description="The plans the account's quota and kinds come from now")
+    intake: dict[str, str | None] = Field(description="By kind of data: null when the account may add it now, else "
+                                          "why not (its plan, its region)")
+    notices: list[NoticeOut] = Field(description="The operator's notices in force for the account, newest first "
+                                     "(as GET /notices: a client shows them with one round trip)")
+
+
+def _me(request: Request, principal: Principal) -> dict:
+    running = services(request)
+    summary = running.accounts.summary(principal).as_dict()
+    user = running.accounts.user_by_email(principal.email)
+    intake = {}
+    for name in running.kinds:
+        try:
+            running.gate.check(principal, name)
+            intake[name] = None
+        except PhonecloudError as closed:
+            intake[name] = closed.message
+    return {**summary, "locale": user.locale, "display_name": user.display_name, "notice_emails": user.notice_emails,
+            "plans": list(running.plans.describe(principal.user_id).plans), "intake": intake,
+            "notices": [NoticeOut.of(notice) for notice in running.notices.in_force(principal.user_id)]}
+
+
+@router.get("/me", response_model=MeOut)
 def me(request: Request, principal: Principal = Depends(current_principal)):
-    return services(request).accounts.summary(principal).as_dict()
+    """The account: its usage and quota, its plans, and which kinds of data it may add now."""
+    return _me(request, principal)
+
+
+@router.patch("/me", response_model=MeOut)
+def change_profile(body: ProfileChange, request: Request, principal: Principal = Depends(current_principal)):
+    """The account's language, name and whether it wants notice emails."""
+    services(request).accounts.set_profile(principal.email, body.locale, body.display_name, body.notice_emails)
+    return _me(request, principal)
 
 
 class DeletionRequest(BaseModel):
@@ -200,14 +237,27 @@ def change_password(body: PasswordChange, request: Request, principal: Principal
 class NewUser(BaseModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
-    quota_bytes: int | None = Field(default=None, ge=0, le=MAX_BYTES, description="Default: the server's default quota")
+    quota_bytes: int | None = Field(default=None, ge=0, le=MAX_BYTES, description="Overrides what the user's "
+                                    "plans give (default: the plans decide)")
     is_admin: bool = False
+    region: str | None = Field(default=None, max_length=8, description="ISO 3166-1 alpha-2 (default: the "
+                               "server's default region)")
+    locale: str = Field(default="en", max_length=16, description="The language of the emails they get")
+    display_name: str = Field(default="", max_length=200)
 
 
 class UserChange(BaseModel):
     email: str = Field(max_length=320, description="Whose account (users are named by email, as in the CLI)")
-    quota_bytes: int | None = Field(default=None, ge=0, le=MAX_BYTES)
+    quota_bytes: int | None = Field(default=None, ge=0, le=MAX_BYTES, description="An override of the plans' quota")
+    follow_plans: bool = Field(default=False, description="Clear the quota override: the plans decide again")
     disabled: bool | None = Field(default=None, description="A disabled user cannot sign in nor use their keys")
+    region: str | None = Field(default=None, max_length=8, description="ISO 3166-1 alpha-2")
+
+
+class ProfileChange(BaseModel):
+    locale: str | None = Field(default=None, max_length=16)
+    display_name: str | None = Field(default=None, max_length=200)
+    notice_emails: bool | None = Field(default=None, description="false: no notice emails but legally required ones")
 
 
 def _user_out(accounts, email: str) -> dict:
@@ -227,7 +277,8 @@ def create_user(body: NewUser, request: Request, principal: Principal = Depends(
     """Create a user. Administrators only."""
     principal.require_admin()
     accounts = services(request).accounts
-    user = accounts.create_user(body.email, body.password, body.quota_bytes, body.is_admin)
+    user = accounts.create_user(body.email, body.password, body.quota_bytes, body.is_admin, body.region, body.locale,
+                                body.display_name)
     return _user_out(accounts, user.email)
 
 
@@ -235,8 +286,13 @@ def create_user(body: NewUser, request: Request, principal: Principal = Depends(
 def update_user(body: UserChange, request: Request, principal: Principal = Depends(current_principal)):
     """Set a user's quota, disable or enable them. Administrators only. (The user is named in the body:
     users are not objects that one user owns, so their ids stay out of paths.)"""
-    accounts = services(request).accounts
-    user = accounts.update_user(principal, body.email, body.quota_bytes, body.disabled)
+    running = services(request)
+    accounts = running.accounts
+    if body.follow_plans and body.quota_bytes is not None:
+        raise BadRequest("give quota_bytes (an override) or follow_plans, not both")
+    user = accounts.update_user(principal, body.email, body.quota_bytes, body.disabled, body.region)
+    if body.follow_plans:
+        running.plans.clear_override(user.email)
     return _user_out(accounts, user.email)
 
 

@@ -4,24 +4,40 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from phonecloud.accounts import security
 from phonecloud.accounts.models import ApiKey, Device, LoginSession, User
 from phonecloud.accounts.throttle import LoginThrottle, ThrottlePolicy
+from phonecloud.core.countries import UNKNOWN, country_code
 from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from phonecloud.core.kinds import DataKind, Usage, usage_of
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # a BCP 47 language tag such as en, de, pt-BR
 # Writing last_used_at on every request would turn each read into a write; once in a while is enough.
 _LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
 MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What decides which kinds of data an account may add, as read with its credentials: its country and
+    the kinds its plans include (None: every kind). The intake gate's rules read it without a query."""
+
+    region: str
+    plan_kinds: str | None
+
+    @classmethod
+    def of(cls, user: User) -> Standing:
+        return cls(user.region, user.plan_kinds)
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,7 @@ class Principal:
     device_id: int | None = None
     session_id: int | None = None
     room_bytes: int | None = None  # free quota when the request was authenticated (None: not looked up)
+    standing: Standing | None = None  # None: not looked up (the gate's rules read it themselves)
 
     def require_admin(self) -> None:
         if not self.is_admin:
@@ -68,6 +85,20 @@ def normalise_email(email: str) -> str:
     if not _EMAIL.match(email):
         raise BadRequest(f"not an email address: {email!r}")
     return email
+
+
+def locale_code(text: str) -> str:
+    locale = (text or "").strip()
+    if len(locale) > 16 or not _LOCALE.match(locale):
+        raise BadRequest(f"not a language tag: {text!r} (examples: en, de, pt-BR)")
+    return locale
+
+
+def profile_name(text: str) -> str:
+    name = " ".join((text or "").split())
+    if len(name) > 200:
+        raise BadRequest("a name is at most 200 characters")
+    return name
 
 
 @dataclass(frozen=True)
@@ -109,30 +140,40 @@ class ServerTotals:
 
 class AccountService:
     def __init__(self, db: Database, default_quota_bytes: int, session_days: int = 30,
-                 throttle_policy: ThrottlePolicy = ThrottlePolicy()):
+                 throttle_policy: ThrottlePolicy = ThrottlePolicy(), default_region: str = UNKNOWN):
         self.db = db
         self.default_quota_bytes = default_quota_bytes
+        self.default_region = default_region
+        # Told of each new user in the transaction that creates them (plans set their entitlement).
+        self.on_created: list[Callable[[Session, int], None]] = []
         self.session_lifetime = dt.timedelta(days=session_days)
         self.throttle = LoginThrottle(db, throttle_policy)
         self.kinds: Sequence[DataKind] = ()  # the server's data kinds, whose usage accounts report
 
     # -- users -------------------------------------------------------------------------------------------
 
-    def create_user(self, email: str, password: str, quota_bytes: int | None = None, is_admin: bool = False) -> User:
+    def create_user(self, email: str, password: str, quota_bytes: int | None = None, is_admin: bool = False,
+                    region: str | None = None, locale: str = "en", display_name: str = "") -> User:
+        """A new user. quota_bytes: an override of what their plans give (None: the plans decide)."""
         email = normalise_email(email)
         if len(password) < MIN_PASSWORD_LENGTH:
             raise BadRequest(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
-        quota = self.default_quota_bytes if quota_bytes is None else quota_bytes
-        if quota < 0:
+        if quota_bytes is not None and quota_bytes < 0:
             raise BadRequest("quota must not be negative")
-        user = User(email=email, password_hash=security.hash_password(password), quota_bytes=quota,
-                    is_admin=is_admin, used_bytes=0, disabled=False, region="default")
+        user = User(email=email, password_hash=security.hash_password(password),
+                    quota_bytes=self.default_quota_bytes if quota_bytes is None else quota_bytes,
+                    quota_override_bytes=quota_bytes, is_admin=is_admin, used_bytes=0, disabled=False,
+                    region=country_code(region or self.default_region), locale=locale_code(locale),
+                    display_name=profile_name(display_name), notice_emails=True)
         try:
             with self.db.write() as session:
                 session.add(user)
+                session.flush()
+                for created in self.on_created:
+                    created(session, user.id)
         except IntegrityError:
             raise Conflict(f"a user with email {email} already exists") from None
-        return user
+        return self.user_by_email(email)
 
     def user_by_email(self, email: str) -> User:
         with self.db.read() as session:
@@ -142,9 +183,28 @@ class AccountService:
         return user
 
     def set_quota(self, email: str, quota_bytes: int) -> User:
+        """Override the quota EMAIL's plans give (until the override is cleared)."""
+        if quota_bytes < 0:
+            raise BadRequest("quota must not be negative")
         user = self.user_by_email(email)
         with self.db.write() as session:
-            session.execute(update(User).where(User.id == user.id).values(quota_bytes=quota_bytes))
+            session.execute(update(User).where(User.id == user.id).values(quota_bytes=quota_bytes,
+                                                                          quota_override_bytes=quota_bytes))
+        return self.user_by_email(email)
+
+    def set_profile(self, email: str, locale: str | None = None, display_name: str | None = None,
+                    notice_emails: bool | None = None) -> User:
+        values = {}
+        if locale is not None:
+            values["locale"] = locale_code(locale)
+        if display_name is not None:
+            values["display_name"] = profile_name(display_name)
+        if notice_emails is not None:
+            values["notice_emails"] = notice_emails
+        user = self.user_by_email(email)
+        if values:
+            with self.db.write() as session:
+                session.execute(update(User).where(User.id == user.id).values(**values))
         return self.user_by_email(email)
 
     def count_users(self) -> int:
@@ -272,7 +332,7 @@ class AccountService:
         query = (
             select(table.id, table.revoked_at, moment_column, owner_column,
                    User.id, User.email, User.is_admin, User.disabled, digest_column,
-                   User.quota_bytes - User.used_bytes)
+                   User.quota_bytes - User.used_bytes, User.region, User.plan_kinds)
             .join(User, User.id == table.user_id)
             .where(digest_column == digest)
         )
@@ -284,15 +344,18 @@ class AccountService:
         if row is None or row[1] is not None or (not is_key and row[2] <= now) or not security.digests_match(
                 row[8], digest):
             raise Unauthorized("invalid, expired or revoked credentials")
-        credential_id, _, moment, device_or_session, user_id, email, is_admin, disabled, _, room = row
+        credential_id, _, moment, device_or_session, user_id, email, is_admin, disabled, _, room, region, kinds = row
         if disabled:
             raise Forbidden("this account is disabled")
+        standing = Standing(region, kinds)
         if not is_key:
-            return Principal(user_id, email, is_admin, session_id=device_or_session, room_bytes=max(0, room))
+            return Principal(user_id, email, is_admin, session_id=device_or_session, room_bytes=max(0, room),
+                             standing=standing)
         if moment is None or now - moment > _LAST_USED_RESOLUTION:
             with self.db.write() as session:
                 session.execute(update(ApiKey).where(ApiKey.id == credential_id).values(last_used_at=now))
-        return Principal(user_id, email, is_admin, device_id=device_or_session, room_bytes=max(0, room))
+        return Principal(user_id, email, is_admin, device_id=device_or_session, room_bytes=max(0, room),
+                         standing=standing)
 
     # -- administration and self-service -----------------------------------------------------------------
 
@@ -308,7 +371,7 @@ class AccountService:
                         {name: owners.get(user.id, Usage()) for name, owners in by_kind.items()}) for user in users]
 
     def update_user(self, acting: Principal, email: str, quota_bytes: int | None = None,
-                    disabled: bool | None = None) -> User:
+                    disabled: bool | None = None, region: str | None = None) -> User:
         """An administrator's change to a user: the quota, or disabling (which also ends their sessions)."""
         acting.require_admin()
         user = self.user_by_email(email)
@@ -316,8 +379,10 @@ class AccountService:
             raise BadRequest("quota must not be negative")
         if disabled and user.id == acting.user_id:
             raise BadRequest("administrators cannot disable their own account")
-        values = {name: value for name, value in (("quota_bytes", quota_bytes), ("disabled", disabled))
-                  if value is not None}
+        values = {name: value for name, value in (("quota_bytes", quota_bytes), ("quota_override_bytes", quota_bytes),
+                                                  ("disabled", disabled)) if value is not None}
+        if region is not None:
+            values["region"] = country_code(region)
         with self.db.write() as session:
             if values:
                 session.execute(update(User).where(User.id == user.id).values(**values))

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from phonecloud.cli.common import fail, open_services
+from phonecloud.cli.common import attempt, fail, open_services
 from phonecloud.notices import cli as notices_cli
+from phonecloud.plans import cli as plans_cli
+from phonecloud.regions import cli as regions_cli
 
 app = typer.Typer(help="Manage users and keys on this server (uses the server's settings).", no_args_is_help=True)
 app.add_typer(notices_cli.app, name="notice")
+app.add_typer(plans_cli.plan_app, name="plan")
+app.add_typer(plans_cli.membership_app, name="membership")
+app.add_typer(plans_cli.payment_app, name="payment")
+app.add_typer(plans_cli.ledger_app, name="ledger")
+app.add_typer(regions_cli.app, name="region-group")
+app.command("set-region")(regions_cli.set_region)
 
 
 def _size(text: str) -> int:
@@ -24,19 +32,21 @@ def _size(text: str) -> int:
 def create_user(
     email: str,
     password: str = typer.Option(..., help="At least 8 characters"),
-    quota: str | None = typer.Option(None, help="Storage quota such as 5GiB (default: the server's default)"),
+    quota: str | None = typer.Option(None, help="A quota such as 5GiB that overrides the user's plans (default: "
+                                     "the plans decide; without a membership, the default plan)"),
     admin: bool = typer.Option(False, "--admin", help="Make the user an administrator"),
+    region: str | None = typer.Option(None, "--region", help="Their country, ISO 3166-1 alpha-2 such as DE "
+                                      "(default: PHONECLOUD_DEFAULT_REGION)"),
+    locale: str = typer.Option("en", "--locale", help="The language of the emails they get, e.g. de"),
+    name: str = typer.Option("", "--name", help="Their name, as emails greet them"),
 ) -> None:
     """Create a user who can sign in with EMAIL and PASSWORD."""
-    from phonecloud.core.errors import PhonecloudError
     from phonecloud.core.sizes import format_size
 
     services = open_services()
-    try:
-        user = services.accounts.create_user(email, password, _size(quota) if quota else None, admin)
-    except PhonecloudError as error:
-        fail(error.message)
-    typer.echo(f"created {'admin ' if user.is_admin else ''}user {user.email} with a quota of "
+    user = attempt(lambda: services.accounts.create_user(email, password, _size(quota) if quota else None, admin,
+                                                         region, locale, name))
+    typer.echo(f"created {'admin ' if user.is_admin else ''}user {user.email} ({user.region}) with a quota of "
                f"{format_size(user.quota_bytes)}")
 
 
@@ -55,16 +65,17 @@ def create_key(email: str, name: str = typer.Option("sync client", help="The dev
 
 
 @app.command("set-quota")
-def set_quota(email: str, quota: str) -> None:
-    """Set EMAIL's storage quota, e.g. 50GiB."""
-    from phonecloud.core.errors import PhonecloudError
+def set_quota(email: str, quota: str = typer.Argument(..., help="e.g. 50GiB, overriding the user's plans; "
+                                                      "'plan': no override, the plans decide again")) -> None:
+    """Set EMAIL's storage quota, e.g. 50GiB (or `plan` to let their plans decide again)."""
     from phonecloud.core.sizes import format_size
 
     services = open_services()
-    try:
-        user = services.accounts.set_quota(email, _size(quota))
-    except PhonecloudError as error:
-        fail(error.message)
+    if quota.strip().lower() == "plan":
+        attempt(lambda: services.plans.clear_override(email))
+    else:
+        attempt(lambda: services.accounts.set_quota(email, _size(quota)))
+    user = services.accounts.user_by_email(email)
     typer.echo(f"{user.email}: quota {format_size(user.quota_bytes)}, {format_size(user.used_bytes)} used")
 
 

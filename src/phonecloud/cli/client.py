@@ -60,10 +60,12 @@ def sync(
     state = SyncState(client_dir() / connection.state_name())
     totals: dict[str, int] = {}
 
+    notices_shown: set[int] = set()  # each notice once, however many runs --watch makes
+
     def run_once() -> None:
         try:
             with Reporter() as reporter:
-                summary = sync_once(api, state, folders, transfers, album_from_folder, reporter)
+                summary = sync_once(api, state, folders, transfers, album_from_folder, reporter, notices_shown)
         except ServerError as error:
             if not watch:
                 raise

@@ -41,3 +41,35 @@ def open_services():
 def fail(message: str, code: int = 1) -> None:
     print(f"error: {message}", file=sys.stderr)
     raise typer.Exit(code)
+
+
+def attempt(action):
+    """action(), or exit 1 with the service's own message when it refuses (a PhonecloudError)."""
+    from phonecloud.core.errors import PhonecloudError
+
+    try:
+        return action()
+    except PhonecloudError as error:
+        fail(error.message)
+
+
+def moment_option(text: str | None, name: str):
+    """An ISO 8601 time given on the command line (UTC when it has no offset), or exit 2 naming it."""
+    if text is None:
+        return None
+    from phonecloud.core.errors import PhonecloudError
+    from phonecloud.core.dates import parse_moment
+
+    try:
+        return parse_moment(text, name)
+    except PhonecloudError as error:
+        fail(error.message, 2)
+
+
+def size_option(text: str) -> int:
+    from phonecloud.core.sizes import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        fail(str(error), 2)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from phonecloud.accounts.basic import BasicSignIn
 from phonecloud.accounts.models import User
-from phonecloud.accounts.service import Principal
+from phonecloud.accounts.service import Principal, Standing
 from phonecloud.contacts import models  # noqa: F401  (registers the tables)
 from phonecloud.contacts import repository
 from phonecloud.contacts.dav.front import MOUNT, CardDav
@@ -37,7 +37,7 @@ def build(running) -> DataKind:
     def check_intake(owner_id: int) -> None:
         with running.db.read() as session:
             user = session.get(User, owner_id)
-        running.gate.check(Principal(user.id, user.email, user.is_admin), NAME)
+        running.gate.check(Principal(user.id, user.email, user.is_admin, standing=Standing.of(user)), NAME)
 
     library = ContactsService(running.db, running.quota, check_intake)
     contacts = Contacts(library, CardDav(library, BasicSignIn(running.accounts), running.settings.trusted_proxies))

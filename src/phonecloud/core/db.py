@@ -17,6 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from phonecloud.core.clock import CLOCK
+
 
 _MIGRATION_LOCK = 0x70686F6E65  # any fixed number: the advisory lock key that serialises migrations
 _SQLITE_MMAP_BYTES = 1 << 30  # address space only: the pages are the OS cache's, shared by every connection
@@ -51,7 +53,8 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """Now, by the server's one clock (core.clock), which tests can move."""
+    return CLOCK.now()
 
 
 def dialect_insert(dialect: str, table: Table):
@@ -209,8 +212,8 @@ class Database:
             yield session
 
     def migrate(self, kind_migrations: Sequence[Path] = ()) -> None:
-        """Bring the schema to the latest revision: the core's history, and each data kind's own revisions
-        (a kind keeps them in its folder; they chain onto the same history)."""
+        """Bring the schema to the latest revisions: the core's history, and each data kind's own revisions
+        (a kind keeps them in its folder; they branch off the core's history, so there may be several heads)."""
         from alembic import command
         from alembic.config import Config
 
@@ -222,7 +225,7 @@ class Database:
             str(folder) for folder in (migrations / "versions", *kind_migrations)))
         config.attributes["engine"] = self.engine
         with self._migration_lock():
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:

@@ -84,3 +84,9 @@ class RangeNotSatisfiable(PhonecloudError):
 class InsufficientStorage(PhonecloudError):
     status = 507
     code = "insufficient_storage"
+
+
+class IntakeClosed(Forbidden):
+    """This user may not add data of this kind now (their plan, their region's features, a retirement)."""
+
+    code = "intake_closed"

@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     tus_checkpoint_size: str = Field(default="8MiB", description="a resumable upload's progress is made durable "
                                      "(and acknowledged to a later HEAD) every this many bytes within a request")
 
+    default_region: str = Field(default="ZZ", description="the country (ISO 3166-1 alpha-2) of an account "
+                                "created without one; ZZ: not known")
+    public_url: str = Field(default="http://localhost:8000", description="the address people reach this server "
+                            "at: links in emails point there")
+    smtp_url: str | None = Field(default=None, description="the mail server notices are sent through: "
+                                 "smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465; "
+                                 "unset: no email")
+    mail_from: str = Field(default="phonecloud <phonecloud@localhost>", description="the From of notice emails")
+    email_per_minute: float = Field(default=60.0, gt=0, description="notice emails sent per minute at most")
+    email_templates: Path | None = Field(default=None, description="a folder of the operator's email templates "
+                                         "({locale}/notice.subject.txt, notice.txt, notice.html), before the "
+                                         "built-in English ones")
+
     export_part_size: str = Field(default="4GB", description="the largest zip part of an export (a file larger "
                                   "than that alone gets a part of its own)")
     export_zip64_from: str = Field(default=str(0xFFFFFFFF), description="sizes and offsets in an export from "

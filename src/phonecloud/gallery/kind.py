@@ -3,11 +3,11 @@ renders them. Registered in phonecloud.server.kinds; everything else that concer
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import select
 
+from phonecloud.core.db import utcnow
 from phonecloud.core.kinds import DataKind, Kind, NavEntry, Usage
 from phonecloud.gallery import blobs, repository
 from phonecloud.gallery.albums import AlbumService
@@ -49,7 +49,7 @@ def build(running) -> DataKind:
         return {owner: Usage(*counts) for owner, counts in repository.usage_by_owner(session).items()}
 
     def start_daily_purge() -> None:
-        gallery.library.schedule_trash_purge(dt.datetime.now(dt.UTC).date())  # once a day, however often asked
+        gallery.library.schedule_trash_purge(utcnow().date())  # once a day, however often asked
 
     return DataKind(
         name=NAME, title=KIND.title, service=gallery,

@@ -1,57 +1,83 @@
-"""`phonecloud admin notice ...`: post, list and withdraw the notices shown on every page."""
+"""`phonecloud admin notice ...`: post notices to an audience (in the app, the API, the sync client and by
+email), list and withdraw them, and see what became of their emails."""
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 
 import typer
 
-from phonecloud.cli.common import fail, open_services
+from phonecloud.cli.common import attempt, moment_option, open_services
 
-app = typer.Typer(help="Notices shown on every page of the web app (and to API clients).", no_args_is_help=True)
-_MOMENT_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+app = typer.Typer(help="Notices to users: in the web app, the API, the sync client, and by email.",
+                  no_args_is_help=True)
 
 
 @app.command("post")
 def post(
     message: str,
     level: str = typer.Option("info", help="info, warning or critical"),
-    region: str | None = typer.Option(None, help="Only for users of this region (default: everyone)"),
-    starts: dt.datetime | None = typer.Option(None, formats=_MOMENT_FORMATS, help="From then on, UTC (default: now)"),
-    until: dt.datetime | None = typer.Option(None, formats=_MOMENT_FORMATS, help="Until then, UTC (default: until "
-                                             "withdrawn)"),
+    region: str | None = typer.Option(None, help="Only for users of this country (ISO 3166-1 alpha-2)"),
+    group: str | None = typer.Option(None, "--group", help="Only for users of this region group"),
+    plan: str | None = typer.Option(None, "--plan", help="Only for this plan's members"),
+    kind: str | None = typer.Option(None, "--kind", help="Only for users who keep data of this kind"),
+    email: bool = typer.Option(False, "--email", help="Also send it by email (PHONECLOUD_SMTP_URL)"),
+    required: bool = typer.Option(False, "--required", help="Legally required: emailed even to users who "
+                                  "unsubscribed, with no unsubscribe link"),
+    subject: str = typer.Option("", "--subject", help="The email's subject (default: the message's first line)"),
+    starts: str | None = typer.Option(None, help="From then on, ISO 8601, UTC when no offset (default: now)"),
+    until: str | None = typer.Option(None, help="Until then, ISO 8601 (default: until withdrawn)"),
 ) -> None:
-    """Show MESSAGE on every page."""
-    from phonecloud.core.errors import PhonecloudError
+    """Show MESSAGE to its audience (the criteria given combine; none: everyone), and email it with --email.
+    Prints the notice's id on its last line."""
+    from phonecloud.notices.service import Audience
 
-    try:
-        notice = open_services().notices.post(message, level, region, starts, until)  # naive: UTC
-    except PhonecloudError as error:
-        fail(error.message)
-    typer.echo(f"posted notice {notice.id} ({notice.level}, {notice.region or 'every region'})")
+    services = open_services()
+    notice = attempt(lambda: services.notices.post(
+        message, level, region, moment_option(starts, "--starts"), moment_option(until, "--until"),
+        audience=Audience(group=group, plan=plan, kind=kind), email=email, required=required, subject=subject))
+    criteria = [f"{name} {value}" for name, value in (("country", notice.region), ("group", notice.group_name),
+                                                      ("plan", notice.plan_name), ("kind", notice.kind)) if value]
+    typer.echo(f"posted notice {notice.id} ({notice.level}) for {', '.join(criteria) or 'everyone'}"
+               + (", by email too" if notice.email else ""))
+    typer.echo(notice.id)
 
 
 @app.command("list")
 def list_notices() -> None:
-    """Every notice, newest first, with its state."""
-    now = dt.datetime.now(dt.UTC)
+    """Every notice, newest first, with its state and audience."""
+    from phonecloud.core.db import utcnow
+    from phonecloud.notices.service import state_of
+
+    now = utcnow()
     for notice in open_services().notices.recent():
-        if notice.withdrawn_at is not None:
-            state = "withdrawn"
-        elif notice.ends_at is not None and notice.ends_at <= now:
-            state = "ended"
-        else:
-            state = "in force" if notice.starts_at <= now else "scheduled"
-        typer.echo(f"{notice.id}\t{state}\t{notice.level}\t{notice.region or '*'}\t{notice.message}")
+        audience = ",".join(f"{name}={value}" for name, value in (
+            ("country", notice.region), ("group", notice.group_name), ("plan", notice.plan_name),
+            ("kind", notice.kind)) if value) or "*"
+        typer.echo(f"{notice.id}\t{state_of(notice, now)}\t{notice.level}\t{audience}\t"
+                   f"{'email' if notice.email else '-'}\t{notice.message}")
 
 
 @app.command("withdraw")
 def withdraw(notice_id: int) -> None:
-    """Stop showing notice NOTICE_ID."""
-    from phonecloud.core.errors import PhonecloudError
-
-    try:
-        open_services().notices.withdraw(notice_id)
-    except PhonecloudError as error:
-        fail(error.message)
+    """Stop showing notice NOTICE_ID (and sending its emails)."""
+    attempt(lambda: open_services().notices.withdraw(notice_id))
     typer.echo(f"withdrew notice {notice_id}")
+
+
+@app.command("deliveries")
+def deliveries(
+    notice_id: int,
+    email: str | None = typer.Option(None, "--email", help="Only this user's: was this user told, and when?"),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per delivery"),
+) -> None:
+    """The emails of notice NOTICE_ID: to whom, their state, attempts, when sent, and the mail server's answer."""
+    rows = attempt(lambda: open_services().notice_mail.deliveries(notice_id, email))
+    for row in rows:
+        if json_output:
+            typer.echo(json.dumps(row.as_dict(), default=lambda moment: moment.isoformat()))
+        else:
+            when = row.sent_at.isoformat() if row.sent_at else "-"
+            typer.echo(f"{row.email}\t{row.state}\t{when}\t{row.attempts} attempts\t{row.answer}")
+    if not rows and not json_output:
+        typer.echo("no emails for this notice" + (f" to {email}" if email else ""))

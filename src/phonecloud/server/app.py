@@ -16,7 +16,9 @@ from phonecloud.core.http import ERROR_RESPONSES, install_error_handlers
 from phonecloud.core.limits import ApiRoute, RequestLimits
 from phonecloud.core.settings import Settings
 from phonecloud.notices.routes import router as notices_router
+from phonecloud.plans.routes import router as plans_router
 from phonecloud.portability.routes import router as portability_router
+from phonecloud.regions.routes import router as regions_router
 from phonecloud.server.container import Services
 from phonecloud.server.kinds import KINDS
 from phonecloud.uploads.routes import router as uploads_router
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(portability_router)
     api.include_router(uploads_router)
     api.include_router(notices_router)
+    api.include_router(plans_router)
+    api.include_router(regions_router)
     app.include_router(api)
     for kind in KINDS:
         for path, mounted in kind.mounts():

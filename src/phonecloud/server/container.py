@@ -18,7 +18,13 @@ from phonecloud.core.settings import Settings
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.jobs.worker import WorkerPool
 from phonecloud.maintenance.jobs import SWEEP_JOB
-from phonecloud.notices.service import NoticeService
+from phonecloud.core.countries import country_code
+from phonecloud.core.mailer import open_mailer
+from phonecloud.notices.email import EmailSettings, NoticeMail
+from phonecloud.notices.service import EMAIL_JOB, NoticeService
+from phonecloud.plans.ledger import Ledger
+from phonecloud.plans.service import APPLY_JOB, PlanService
+from phonecloud.regions.service import RegionService
 from phonecloud.server.kinds import DEFAULT_DESTINATION, KINDS
 from phonecloud.uploads.intake import Intake
 
@@ -38,6 +44,10 @@ class Services:
     notices: NoticeService
     gate: IntakeGate
     intake: Intake
+    plans: PlanService
+    ledger: Ledger
+    regions: RegionService
+    notice_mail: NoticeMail
     kinds: dict[str, DataKind] = field(default_factory=dict)  # by name, in the registry's order
 
     @classmethod
@@ -48,14 +58,26 @@ class Services:
         db = Database(settings.resolved_database_url)
         db.migrate(kind_migrations())
         blobs = open_blob_store(settings.resolved_blob_url)
+        jobs = JobQueue(db, lease=dt.timedelta(seconds=settings.job_lease_seconds))
+        titles = lambda: {name: kind.title for name, kind in services.kinds.items()}  # noqa: E731 (bound below)
         services = cls(
             settings=settings, db=db, blobs=blobs,
             accounts=AccountService(db, settings.default_quota_bytes, settings.session_days,
-                                    ThrottlePolicy.from_settings(settings)),
-            quota=QuotaLedger(db),
-            jobs=JobQueue(db, lease=dt.timedelta(seconds=settings.job_lease_seconds)),
-            notices=NoticeService(db), gate=IntakeGate(), intake=Intake(DEFAULT_DESTINATION),
+                                    ThrottlePolicy.from_settings(settings), country_code(settings.default_region)),
+            quota=QuotaLedger(db), jobs=jobs,
+            notices=NoticeService(db, jobs, titles, lambda session, user_id, kind: services._holds(
+                session, user_id, kind), email_configured=bool(settings.smtp_url)),
+            gate=IntakeGate(), intake=Intake(DEFAULT_DESTINATION),
+            plans=PlanService(db, jobs, settings.default_quota_bytes, titles), ledger=Ledger(db),
+            regions=RegionService(db, titles),
+            notice_mail=NoticeMail(db, open_mailer(settings.smtp_url), EmailSettings(
+                settings.mail_from, settings.public_url, settings.email_per_minute, settings.email_templates),
+                lambda session, kind: services._kind_holders(session, kind)),
         )
+        services.plans.ensure_default()
+        services.accounts.on_created.append(services.plans.apply_in)
+        services.gate.add_rule(services.regions.check_intake)
+        services.gate.add_rule(services.plans.check_intake)
         for declared in KINDS:
             kind = services.kinds[declared.name] = declared.build(services)
             services.intake.add(kind.destinations)
@@ -64,6 +86,13 @@ class Services:
         services.quota.add_source(lambda session: services.uploads.reserved_bytes_by_user(session))
         services.accounts.kinds = list(services.kinds.values())
         return services
+
+    def _kind_holders(self, session, kind: str) -> set[int]:
+        """The users who keep data of this kind (notices about it are for them only)."""
+        return {owner for owner, used in self.kind(kind).usage_by_owner(session).items() if used.items}
+
+    def _holds(self, session, user_id: int, kind: str) -> bool:
+        return self.kind(kind).usage(session, user_id).items > 0
 
     def kind(self, name: str) -> DataKind:
         try:
@@ -130,7 +159,8 @@ class Services:
         from phonecloud.portability.jobs import EXPORT_JOB
 
         handlers = {EXPORT_JOB: lambda subject: self.portability.prepare(subject), SWEEP_JOB: self._sweep,
-                    DELETION_JOB: lambda subject: self.deletions.run(subject)}
+                    DELETION_JOB: lambda subject: self.deletions.run(subject), APPLY_JOB: self.plans.apply,
+                    EMAIL_JOB: self.notice_mail.run}
         for kind in self.kinds.values():
             handlers.update(kind.jobs)
         pool = WorkerPool(self.jobs, handlers, threads, heartbeats=self.heartbeats)

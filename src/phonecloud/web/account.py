@@ -18,11 +18,19 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
 def account_page(request: Request, me: Principal, **extra):
-    accounts = services(request).accounts
+    running = services(request)
+    accounts = running.accounts
     summary = accounts.summary(me)
     percent = int(summary.used_bytes * 100 / summary.quota_bytes) if summary.quota_bytes else 100
+    closed = {}
+    for name in running.kinds:
+        try:
+            running.gate.check(me, name)
+        except PhonecloudError as refusal:
+            closed[name] = refusal.message
     page = render(request, "account.html", me, page="account", summary=summary, percent=min(percent, 100),
-                  kinds=list(services(request).kinds.values()),
+                  kinds=list(running.kinds.values()), profile=accounts.user_by_email(me.email),
+                  plans=running.plans.describe(me.user_id).plans, closed=closed,
                   devices=accounts.list_devices(me.user_id), server_url=str(request.base_url).rstrip("/"), **extra)
     if extra.get("issued"):
         page.headers["Cache-Control"] = "no-store"  # the new key is in this page: keep it out of caches
@@ -48,6 +56,17 @@ def revoke_key(request: Request, device_id: int = Form(ge=1, le=ROW_ID_MAX), me:
         return "The key was revoked; that device can no longer upload."
 
     return act(request, "/account", revoke)
+
+
+@router.post("/account/profile")
+def change_profile(request: Request, display_name: str = Form(default="", max_length=200),
+                   locale: str = Form(default="en", max_length=16), notice_emails: bool = Form(default=False),
+                   me: Principal = Depends(signed_in)):
+    def change() -> str:
+        services(request).accounts.set_profile(me.email, locale, display_name, notice_emails)
+        return "Saved." + ("" if notice_emails else " Only notices we are required to send will be emailed to you.")
+
+    return act(request, "/account", change)
 
 
 @router.post("/account/password")

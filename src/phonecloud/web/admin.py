@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from phonecloud.accounts.routes import MAX_BYTES
 from phonecloud.accounts.service import Principal
 from phonecloud.core.dates import parse_moment
-from phonecloud.core.errors import BadRequest, PhonecloudError
+from phonecloud.core.errors import BadRequest, NotFound, PhonecloudError
 from phonecloud.core.http import ROW_ID_MAX, services
 from phonecloud.core.sizes import format_size, parse_size
+from phonecloud.notices.service import Audience
 from phonecloud.web import views
 from phonecloud.web.pages import WebRoute, act, redirect, render, signed_in
 
@@ -35,6 +36,13 @@ def _size(text: str) -> int:
     return size
 
 
+def audience_text(notice) -> str:
+    """Who a notice is for, in words: "everyone", "country DE, plan Plus"."""
+    parts = [f"{label} {value}" for label, value in (("country", notice.region), ("region group", notice.group_name),
+                                                     ("plan", notice.plan_name), ("holders of", notice.kind)) if value]
+    return ", ".join(parts) or "everyone"
+
+
 @router.get("/admin")
 def console(request: Request, me: Principal = Depends(admin)):
     running = services(request)
@@ -42,27 +50,33 @@ def console(request: Request, me: Principal = Depends(admin)):
                   kinds=list(running.kinds.values()),
                   health=running.jobs.health(), failures=running.jobs.failures(limit=20),
                   users=running.accounts.list_users(), recent_notices=running.notices.recent(limit=20),
-                  default_quota=format_size(running.settings.default_quota_bytes).replace(" ", ""))
+                  default_quota=format_size(running.settings.default_quota_bytes).replace(" ", ""),
+                  groups=running.regions.groups(), plans=running.plans.plans(), audience=audience_text,
+                  email_configured=bool(running.settings.smtp_url), default_region=running.accounts.default_region)
 
 
 @router.post("/admin/users")
 def create_user(request: Request, email: str = Form(max_length=320), password: str = Form(max_length=1024),
                 quota: str = Form(default="", max_length=40), is_admin: bool = Form(default=False),
-                me: Principal = Depends(admin)):
+                region: str = Form(default="", max_length=8), me: Principal = Depends(admin)):
     def create() -> str:
         user = services(request).accounts.create_user(email, password, _size(quota) if quota.strip() else None,
-                                                      is_admin)
-        return f"Created {user.email} with a quota of {format_size(user.quota_bytes)}."
+                                                      is_admin, region.strip() or None)
+        return f"Created {user.email} ({user.region}) with a quota of {format_size(user.quota_bytes)}."
 
     return act(request, "/admin", create)
 
 
 @router.post("/admin/users/update")
 def update_user(request: Request, email: str = Form(max_length=320), action: str = Form(max_length=20),
-                quota: str = Form(default="", max_length=40), me: Principal = Depends(admin)):
+                quota: str = Form(default="", max_length=40), region: str = Form(default="", max_length=8),
+                me: Principal = Depends(admin)):
     accounts = services(request).accounts
 
     def update() -> str:
+        if action == "region":
+            user = accounts.update_user(me, email, region=region)
+            return f"{user.email} is now of the region {user.region}."
         if action == "quota":
             user = accounts.update_user(me, email, quota_bytes=_size(quota))
             return f"{user.email} now has a quota of {format_size(user.quota_bytes)}."
@@ -100,11 +114,20 @@ def delete_user(request: Request, email: str = Form(max_length=320), typed: str 
 @router.post("/admin/notices")
 def post_notice(request: Request, message: str = Form(max_length=2000), level: str = Form(default="info", max_length=16),
                 region: str = Form(default="", max_length=64), until: str = Form(default="", max_length=40),
-                me: Principal = Depends(admin)):
+                group: str = Form(default="", max_length=100), plan: str = Form(default="", max_length=100),
+                kind: str = Form(default="", max_length=64), email: bool = Form(default=False),
+                required: bool = Form(default=False), me: Principal = Depends(admin)):
     def post() -> str:
         ends = parse_moment(until, "until") if until else None  # no offset: UTC
-        services(request).notices.post(message, level, region or None, ends_at=ends)
-        return "The notice is shown on every page."
+        audience = Audience(group=group.strip() or None, plan=plan.strip() or None, kind=kind.strip() or None)
+        try:
+            notice = services(request).notices.post(message, level, region or None, ends_at=ends, audience=audience,
+                                                    email=email, required=required)
+        except NotFound as missing:  # a group or plan gone since the page was shown: the form's mistake
+            raise BadRequest(missing.message) from None
+        shown = ("The notice is shown on every page." if audience_text(notice) == "everyone"
+                 else f"The notice is shown to {audience_text(notice)}.")
+        return shown + (" Its emails are being sent." if email else "")
 
     return act(request, "/admin", post)
 

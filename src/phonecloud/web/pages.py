@@ -122,6 +122,8 @@ class WebRoute(APIRoute):
     """Every page's route: CSRF checked on state-changing requests, a sign-in redirect when the session is
     missing, and service errors shown as pages, not JSON."""
 
+    csrf_exempt = False  # only CsrfExemptRoute, for a form whose own field is its secret
+
     def get_route_handler(self):
         handler = super().get_route_handler()
 
@@ -137,7 +139,8 @@ class WebRoute(APIRoute):
                     return await failed(413, f"a form may send at most {MAX_FORM_BYTES} bytes")
                 form = await request.form()  # kept by the request for the endpoint's own Form parameters
                 presented = form.get(session.CSRF_FIELD) or request.headers.get(session.CSRF_HEADER)
-                if not session.csrf_valid(request, presented if isinstance(presented, str) else None):
+                if not self.csrf_exempt and not session.csrf_valid(
+                        request, presented if isinstance(presented, str) else None):
                     return await failed(403, "This form has expired or did not come from this site. "
                                              "Go back, reload the page and try again.")
             try:
@@ -154,6 +157,15 @@ class WebRoute(APIRoute):
                                     f"invalid request: {problems}")
 
         return page
+
+
+class CsrfExemptRoute(WebRoute):
+    """A state-changing route without the CSRF check, for one kind of request only: a form that comes from
+    outside any session (an email's unsubscribe link, RFC 8058's one-click POST from a mail client) and whose
+    secret is a token of its own in the request. Everything else of WebRoute (the form's size limit, errors
+    as pages) still holds. Use it per route (add_api_route's route_class_override), never for a router."""
+
+    csrf_exempt = True
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from phonecloud.core.db import utcnow
 from phonecloud.jobs.heartbeat import LIVE, STALE, WorkerStatus
 from phonecloud.jobs.queue import QueueHealth
 
@@ -12,7 +13,7 @@ def waited(since: dt.datetime | None) -> str | None:
     """How long ago, in words, for the job queue page."""
     if since is None:
         return None
-    seconds = max(0, int((dt.datetime.now(dt.UTC) - since).total_seconds()))
+    seconds = max(0, int((utcnow() - since).total_seconds()))
     if seconds < 120:
         return f"{seconds} s"
     return f"{seconds // 60} min" if seconds < 7200 else f"{seconds // 3600} h"

@@ -21,6 +21,7 @@ FIRST_CHECK_BATCH = 16
 CHECK_BATCH = 1000
 ALBUM_BATCH = 1000
 HASH_THREADS = 2
+GALLERY = "gallery"  # the kind of data the sync client backs up (the server's default upload destination)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Options:
     transfers: int = 4
     album_from_folder: bool = False
     resumable_above: int = field(default_factory=resumable.threshold)  # bytes; larger files go over tus
+    notices_shown: set = field(default_factory=set)  # ids of the operator's notices already shown (--watch)
 
 
 class SyncRun:
@@ -57,7 +59,14 @@ class SyncRun:
         self._album_paths: dict[str, list[tuple[str, str]]] = defaultdict(list)  # album → (path, asset id)
 
     def run(self) -> Summary:
-        self.api.me()  # one round trip proves the server and key before any work
+        me = self.api.me()  # one round trip proves the server and key before any work, and brings the notices
+        for notice in reversed(me.get("notices") or []):  # oldest first: the newest ends nearest the prompt
+            if notice.get("id") not in self.options.notices_shown:
+                self.options.notices_shown.add(notice.get("id"))
+                self.reporter.say(f"notice ({notice.get('level', 'info')}): {notice.get('message', '')}")
+        closed = (me.get("intake") or {}).get(GALLERY)
+        if closed:  # the plan or the region takes no new photos: say why once, rather than per file
+            raise ServerError(403, "intake_closed", closed)
         known = self.state.load()
         fresh: list[FoundFile] = []
         for found in walk(self.options.roots):
@@ -202,6 +211,7 @@ def _growing_batches(files: list[FoundFile]) -> Iterable[list[FoundFile]]:
 
 
 def sync_once(api: Api, state: st.SyncState, roots: Iterable[Path], transfers: int, album_from_folder: bool,
-              reporter: Reporter) -> Summary:
-    options = Options(list(roots), transfers, album_from_folder)
+              reporter: Reporter, notices_shown: set | None = None) -> Summary:
+    options = Options(list(roots), transfers, album_from_folder,
+                      notices_shown=notices_shown if notices_shown is not None else set())
     return SyncRun(api, state, options, reporter).run()

@@ -8,6 +8,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 
+from phonecloud.core.db import utcnow
 from phonecloud.core.sizes import format_size
 from phonecloud.gallery.models import Asset
 from phonecloud.core.names import display_name
@@ -159,7 +160,7 @@ def _days_left(trashed_at: dt.datetime | None) -> int:
     """Whole days before the trash purge deletes an item for good."""
     if trashed_at is None:
         return TRASH_RETENTION.days
-    left = trashed_at + TRASH_RETENTION - dt.datetime.now(dt.UTC)
+    left = trashed_at + TRASH_RETENTION - utcnow()
     return max(0, math.ceil(left.total_seconds() / 86400))
 
 
