@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import os
@@ -17,7 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inprocess import InProcessServer
+from inprocess import InProcessServer, pause_embedded_workers
+from phonecloud.core.clock import CLOCK
 from scaleout import ServerStorage, postgres_url, s3_url, scaleout_servers  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,3 +257,23 @@ def two_api_processes(tmp_path, postgres_url, s3_url):  # noqa: F811  (the fixtu
     accounts.close()
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def clock():
+    """travel(delta): moves this process's clock; every move is undone when the test ends. Meanwhile the
+    embedded job workers of the apps running in this process are paused: at the moved time they would run
+    their apps' future jobs (tomorrow's trash purge) early, for other tests to find done."""
+    moved, paused = [], []
+
+    def travel(delta: dt.timedelta) -> None:
+        if not moved:
+            paused.extend(pause_embedded_workers())
+        CLOCK.travel(delta)
+        moved.append(delta)
+
+    yield travel
+    for delta in moved:
+        CLOCK.travel(-delta)
+    for pool in paused:
+        pool.start()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ import httpx
 from scaleout import ServerStorage
 
 BASE_URL = "http://phonecloud.test"
+_RUNNING: weakref.WeakSet = weakref.WeakSet()  # the apps started in this process and not stopped
 CLIENT_ADDRESS = ("127.0.0.1", 40000)  # what the app sees as the peer, as loopback clients of a real server
 
 
@@ -94,6 +96,7 @@ class InProcessServer(ServerStorage):
         self._lifespan = self.app.router.lifespan_context(self.app)
         self._on_loop(self._lifespan.__aenter__())
         self.running = True
+        _RUNNING.add(self)
         return self
 
     @property
@@ -106,6 +109,7 @@ class InProcessServer(ServerStorage):
                             transport=AppTransport(self.app, self._loop), **options)
 
     def stop(self) -> None:
+        _RUNNING.discard(self)
         self._on_loop(self._lifespan.__aexit__(None, None, None))
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._loop_thread.join()
@@ -118,3 +122,15 @@ class InProcessServer(ServerStorage):
 
     def log_text(self) -> str:
         return "\n".join(self._log.lines)
+
+
+def pause_embedded_workers() -> list:
+    """Stop the embedded job workers of every app running in this process (to be started again by the
+    caller): the worker pools that were running."""
+    paused = []
+    for server in list(_RUNNING):
+        pool = getattr(server.app.state, "workers", None)
+        if pool is not None and pool.threads:
+            pool.stop()
+            paused.append(pool)
+    return paused

@@ -13,7 +13,6 @@ from conftest import upload
 from media_fixtures import jpeg
 
 from notices.support import members_of_new_plan, person, seen, unique
-from phonecloud.core.clock import CLOCK
 from phonecloud.core.db import utcnow
 
 pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
@@ -127,23 +126,17 @@ def test_a_kind_notice_reaches_only_users_who_hold_that_kind(server, accounts, p
     assert "withdrawn" in line and f"group={group}" in line and "kind=gallery" in line
 
 
-def test_a_scheduled_notice_appears_when_the_clock_gets_there_and_goes_when_it_ends(accounts, post):
+def test_a_scheduled_notice_appears_when_the_clock_gets_there_and_goes_when_it_ends(accounts, post, clock):
     user = person(accounts, "scheduled")
     message = unique("Maintenance tonight")
     now = utcnow()
     post(message, starts_at=(now + dt.timedelta(seconds=60)).isoformat(),
                   ends_at=(now + dt.timedelta(seconds=120)).isoformat())
-    moved = dt.timedelta(0)
-    try:
-        assert message not in seen(user)
-        CLOCK.travel(dt.timedelta(seconds=90))
-        moved += dt.timedelta(seconds=90)
-        assert message in seen(user)
-        CLOCK.travel(dt.timedelta(seconds=60))
-        moved += dt.timedelta(seconds=60)
-        assert message not in seen(user)
-    finally:
-        CLOCK.travel(-moved)
+    assert message not in seen(user)
+    clock(dt.timedelta(seconds=90))
+    assert message in seen(user)
+    clock(dt.timedelta(seconds=60))
+    assert message not in seen(user)
 
 
 def test_an_audience_naming_nothing_known_is_refused_with_a_message(server, admin):

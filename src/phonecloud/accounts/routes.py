@@ -17,7 +17,7 @@ from phonecloud.accounts.throttle import LoginThrottled
 from phonecloud.core.errors import BadRequest, PhonecloudError
 from phonecloud.core.http import RowId, error_response, services
 from phonecloud.core.limits import ApiRoute
-from phonecloud.notices.routes import NoticeOut
+from phonecloud.notices.routes import NoticeOut, for_user as notices_for
 
 router = APIRouter(tags=["accounts"], route_class=ApiRoute)
 
@@ -145,7 +145,7 @@ def _me(request: Request, principal: Principal) -> dict:
             intake[name] = closed.message
     return {**summary, "locale": user.locale, "display_name": user.display_name, "notice_emails": user.notice_emails,
             "plans": list(running.plans.describe(principal.user_id).plans), "intake": intake,
-            "notices": [NoticeOut.of(notice) for notice in running.notices.in_force(principal.user_id)]}
+            "notices": notices_for(request, principal.user_id)}
 
 
 @router.get("/me", response_model=MeOut)

@@ -8,6 +8,7 @@ from phonecloud.cli.common import attempt, fail, open_services
 from phonecloud.notices import cli as notices_cli
 from phonecloud.plans import cli as plans_cli
 from phonecloud.regions import cli as regions_cli
+from phonecloud.retirement import cli as retirement_cli
 
 app = typer.Typer(help="Manage users and keys on this server (uses the server's settings).", no_args_is_help=True)
 app.add_typer(notices_cli.app, name="notice")
@@ -16,6 +17,7 @@ app.add_typer(plans_cli.membership_app, name="membership")
 app.add_typer(plans_cli.payment_app, name="payment")
 app.add_typer(plans_cli.ledger_app, name="ledger")
 app.add_typer(regions_cli.app, name="region-group")
+app.add_typer(retirement_cli.app, name="retirement")
 app.command("set-region")(regions_cli.set_region)
 
 

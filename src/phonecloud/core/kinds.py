@@ -131,6 +131,9 @@ class DataKind:
     # (idempotent: a run cut short is run again), and count what is left (the final scan wants 0).
     purge_user: Callable[[int, Record], None] = lambda user_id, record: None
     rows_left: Callable[[Session, int], int] = lambda session, user_id: 0
+    # What the user keeps of it, one line per item (id, size, digest), in a stable order: a retirement's
+    # deletion receipt holds the SHA-256 of these lines, taken before the first byte goes.
+    manifest: Callable[[Session, int], Iterable[str]] = lambda session, user_id: ()
     # The intake gate: raise (Forbidden, ...) when this user may not add data of this kind now.
     check_intake: Callable[[Any], None] = lambda principal: None
     closers: Sequence[Callable[[], None]] = ()  # run when the server stops

@@ -64,6 +64,7 @@ def build(running) -> DataKind:
         referenced_keys=_referenced_keys, content_sha1=blobs.content_sha1,
         scrub_totals=repository.scrub_totals, scrub_page=repository.scrub_page,
         purge_user=gallery.library.purge_user, rows_left=repository.rows_of_owner,
+        manifest=repository.manifest,
         check_intake=check_intake,
         closers=(gallery.close,),
     )

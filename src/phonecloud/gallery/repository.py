@@ -146,6 +146,13 @@ def rows_of_owner(session: Session, owner_id: int) -> int:
     return assets + albums
 
 
+def manifest(session: Session, owner_id: int):
+    """One line per asset of the owner, "id size sha1", by SHA-1 (the ids of its originals)."""
+    for asset_id, size, sha1 in session.execute(select(Asset.id, Asset.size_bytes, Asset.sha1)
+                                                .where(Asset.owner_id == owner_id).order_by(Asset.sha1)):
+        yield f"{asset_id} {size} {sha1}"
+
+
 def dependent_rows(session: Session, asset_ids: Sequence[uuid.UUID]) -> int:
     """Media rows and album places of these assets: deleted with them (ON DELETE CASCADE)."""
     media = session.scalar(select(func.count()).select_from(AssetMedia).where(AssetMedia.asset_id.in_(asset_ids)))

@@ -55,6 +55,8 @@ class WorkerPool:
         self._deferred_due: float | None = None  # monotonic time the soonest job this pool deferred is due
 
     def start(self) -> None:
+        """Start the worker threads (again, after a stop)."""
+        self._stop.clear()
         for number in range(self.threads):
             thread = threading.Thread(target=self._loop, name=f"phonecloud-worker-{number}", daemon=True)
             thread.start()

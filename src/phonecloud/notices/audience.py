@@ -15,6 +15,7 @@ from phonecloud.notices.models import Notice
 from phonecloud.plans.models import Membership, Plan
 from phonecloud.plans.service import active_at
 from phonecloud.regions.service import RegionService
+from phonecloud.retirement.models import DeletionReceipt
 
 # (session, kind name) -> the ids of users holding data of that kind; (session, user id, kind) -> whether one does
 Holders = Callable[[Session, str], set[int]]
@@ -27,6 +28,11 @@ def user_conditions(notice: Notice, now: dt.datetime) -> list:
     conditions = []
     if notice.region:
         conditions.append(User.region == notice.region)
+    if notice.countries is not None:
+        conditions.append(User.region.in_(notice.countries.split(",") if notice.countries else []))
+    if notice.receipts_of is not None:
+        conditions.append(exists().where(DeletionReceipt.user_id == User.id, DeletionReceipt.state == "done",
+                                         DeletionReceipt.retirement_id == notice.receipts_of))
     if notice.group_name:
         conditions.append(User.region.in_(RegionService.countries_of(notice.group_name)))
     if notice.plan_name:
@@ -39,8 +45,14 @@ def user_conditions(notice: Notice, now: dt.datetime) -> list:
     return conditions
 
 
+def targeted(notice: Notice) -> bool:
+    """Whether the notice names an audience (else it is for everyone)."""
+    return bool(notice.region or notice.group_name or notice.plan_name or notice.kind or notice.countries is not None
+                or notice.receipts_of is not None)
+
+
 def reaches(session: Session, notice: Notice, user_id: int, holds: Holds, now: dt.datetime) -> bool:
-    if not notice.region and not notice.group_name and not notice.plan_name and not notice.kind:
+    if not targeted(notice):
         return True
     conditions = user_conditions(notice, now)
     if conditions and session.scalar(select(User.id).where(User.id == user_id, *conditions)) is None:

@@ -22,6 +22,11 @@ class Notice(Base):
     group_name: Mapped[str | None] = mapped_column(String(100))
     plan_name: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str | None] = mapped_column(String(64))
+    countries: Mapped[str | None] = mapped_column(Text)  # several country codes, comma-separated
+    # What posted it when not an operator by hand ("retirement:3:announce"): posted once, whatever retries.
+    origin: Mapped[str | None] = mapped_column(String(100))
+    retirement_id: Mapped[int | None] = mapped_column(Integer)  # the retirement it belongs to
+    receipts_of: Mapped[int | None] = mapped_column(Integer)  # for the users a retirement gave a receipt
     email: Mapped[bool] = mapped_column(Boolean, default=False)  # also sent by email
     required: Mapped[bool] = mapped_column(Boolean, default=False)  # legally required: no unsubscribing
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -29,7 +34,8 @@ class Notice(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_notices_window", "starts_at", "ends_at"),)
+    __table_args__ = (Index("ix_notices_window", "starts_at", "ends_at"),
+                      UniqueConstraint("origin", name="uq_notices_origin"))
 
 
 class NoticeDelivery(Base):

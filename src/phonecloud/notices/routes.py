@@ -48,13 +48,24 @@ class NoticeOut(BaseModel):
     starts_at: dt.datetime
     ends_at: dt.datetime | None
     withdrawn: bool
+    yours: dict[str, int] | None = Field(default=None, description="For a notice about a kind of data: what the "
+                                         "caller keeps of it now (items, bytes)")
 
     @classmethod
-    def of(cls, notice: Notice) -> NoticeOut:
+    def of(cls, notice: Notice, usage: dict | None = None) -> NoticeOut:
         return cls(id=notice.id, message=notice.message, subject=notice.subject, level=notice.level,
                    region=notice.region, group=notice.group_name, plan=notice.plan_name, kind=notice.kind,
                    email=notice.email, required=notice.required, starts_at=notice.starts_at,
-                   ends_at=notice.ends_at, withdrawn=notice.withdrawn_at is not None)
+                   ends_at=notice.ends_at, withdrawn=notice.withdrawn_at is not None,
+                   yours=usage[notice.kind].as_dict() if usage and notice.kind in usage else None)
+
+
+def for_user(request: Request, user_id: int) -> list[NoticeOut]:
+    """The notices in force for a user, each about a kind with what they keep of it."""
+    running = services(request)
+    notices = running.notices.in_force(user_id)
+    usage = running.usage(user_id) if any(notice.kind for notice in notices) else None
+    return [NoticeOut.of(notice, usage) for notice in notices]
 
 
 class DeliveryOut(BaseModel):
@@ -70,7 +81,7 @@ class DeliveryOut(BaseModel):
 @router.get("/notices", response_model=list[NoticeOut])
 def notices_in_force(request: Request, principal: Principal = Depends(current_principal)):
     """The notices in force for the caller (everyone's and those whose audience they are in), newest first."""
-    return [NoticeOut.of(notice) for notice in services(request).notices.in_force(principal.user_id)]
+    return for_user(request, principal.user_id)
 
 
 @router.get("/admin/notices", response_model=list[NoticeOut])

@@ -15,7 +15,7 @@ from phonecloud.core.dates import bounded
 from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, NotFound
 from phonecloud.jobs.queue import JobQueue
-from phonecloud.notices.audience import Holds, reaches
+from phonecloud.notices.audience import Holds, reaches, targeted
 from phonecloud.notices.models import Notice
 from phonecloud.plans.models import Plan
 from phonecloud.regions.models import RegionGroup
@@ -35,6 +35,8 @@ class Audience:
     group: str | None = None  # a region group's name
     plan: str | None = None  # a plan's name: its members now
     kind: str | None = None  # users who hold data of this kind
+    countries: tuple[str, ...] | None = None  # users of any of these countries (a retirement's)
+    receipts_of: int | None = None  # users a retirement deleted data of (and gave a receipt)
 
 
 class NoticeService:
@@ -49,7 +51,7 @@ class NoticeService:
     def post(self, message: str, level: str = "info", region: str | None = None,
              starts_at: dt.datetime | None = None, ends_at: dt.datetime | None = None, *,
              audience: Audience | None = None, email: bool = False, required: bool = False,
-             subject: str = "") -> Notice:
+             subject: str = "", origin: str | None = None, retirement_id: int | None = None) -> Notice:
         """Post a notice (from starts_at, default now, until ends_at or withdrawn); with email, send it to
         its audience from starts_at on. region: the same as audience.region (kept for older callers)."""
         message = message.strip()
@@ -71,7 +73,14 @@ class NoticeService:
         notice = Notice(message=message, subject=subject, level=level,
                         region=country_code(region) if region else None, starts_at=starts_at, ends_at=ends_at,
                         email=email, required=required, created_at=utcnow())
+        notice.countries = (",".join(country_code(code) for code in audience.countries)
+                            if audience.countries is not None else None)
+        notice.origin, notice.retirement_id, notice.receipts_of = origin, retirement_id, audience.receipts_of
         with self.db.write() as session:
+            if origin is not None:  # posted by a step that may run again: once
+                posted = session.scalar(select(Notice).where(Notice.origin == origin))
+                if posted is not None:
+                    return posted
             notice.group_name = self._named(session, RegionGroup, audience.group, "region group")
             notice.plan_name = self._named(session, Plan, audience.plan, "plan")
             if audience.kind is not None and audience.kind not in self.kind_titles():
@@ -113,7 +122,7 @@ class NoticeService:
         with self.db.read() as session:
             notices = list(session.scalars(query))
             if user_id is None:
-                return [notice for notice in notices if _for_everyone(notice)]
+                return [notice for notice in notices if not targeted(notice)]
             return [notice for notice in notices if reaches(session, notice, user_id, self.holds, now)]
 
     def recent(self, limit: int = 100) -> list[Notice]:
@@ -129,8 +138,6 @@ class NoticeService:
         return notice
 
 
-def _for_everyone(notice: Notice) -> bool:
-    return not (notice.region or notice.group_name or notice.plan_name or notice.kind)
 
 
 def state_of(notice: Notice, now: dt.datetime) -> str:

@@ -19,6 +19,7 @@ from phonecloud.notices.routes import router as notices_router
 from phonecloud.plans.routes import router as plans_router
 from phonecloud.portability.routes import router as portability_router
 from phonecloud.regions.routes import router as regions_router
+from phonecloud.retirement.routes import router as retirement_router
 from phonecloud.server.container import Services
 from phonecloud.server.kinds import KINDS
 from phonecloud.uploads.routes import router as uploads_router
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = app.state.services = Services.start(settings)
         services.recovery().run()  # before the first request: what a crash left is put right
         services.uploads.expire_due()  # resumable uploads that expired while the server was down
-        pool = services.workers(services.settings.embedded_workers)
+        pool = app.state.workers = services.workers(services.settings.embedded_workers)
         pool.start()  # the embedded default: jobs run inside this process, no other service needed
         # What startup built lives as long as the process: out of the collector's sight, a full collection
         # takes 1 ms instead of 60 ms (which every few dozen listings of 200 assets used to wait for).
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(notices_router)
     api.include_router(plans_router)
     api.include_router(regions_router)
+    api.include_router(retirement_router)
     app.include_router(api)
     for kind in KINDS:
         for path, mounted in kind.mounts():

@@ -25,6 +25,7 @@ from phonecloud.notices.service import EMAIL_JOB, NoticeService
 from phonecloud.plans.ledger import Ledger
 from phonecloud.plans.service import APPLY_JOB, PlanService
 from phonecloud.regions.service import RegionService
+from phonecloud.retirement.service import STEP_JOB, RetirementService
 from phonecloud.server.kinds import DEFAULT_DESTINATION, KINDS
 from phonecloud.uploads.intake import Intake
 
@@ -48,6 +49,7 @@ class Services:
     ledger: Ledger
     regions: RegionService
     notice_mail: NoticeMail
+    retirements: RetirementService
     kinds: dict[str, DataKind] = field(default_factory=dict)  # by name, in the registry's order
 
     @classmethod
@@ -69,7 +71,7 @@ class Services:
                 session, user_id, kind), email_configured=bool(settings.smtp_url)),
             gate=IntakeGate(), intake=Intake(DEFAULT_DESTINATION),
             plans=PlanService(db, jobs, settings.default_quota_bytes, titles), ledger=Ledger(db),
-            regions=RegionService(db, titles),
+            regions=RegionService(db, titles), retirements=RetirementService(db, jobs, lambda: services.kinds),
             notice_mail=NoticeMail(db, open_mailer(settings.smtp_url), EmailSettings(
                 settings.mail_from, settings.public_url, settings.email_per_minute, settings.email_templates),
                 lambda session, kind: services._kind_holders(session, kind)),
@@ -78,6 +80,7 @@ class Services:
         services.accounts.on_created.append(services.plans.apply_in)
         services.gate.add_rule(services.regions.check_intake)
         services.gate.add_rule(services.plans.check_intake)
+        services.gate.add_rule(services.retirements.check_intake)
         for declared in KINDS:
             kind = services.kinds[declared.name] = declared.build(services)
             services.intake.add(kind.destinations)
@@ -147,6 +150,14 @@ class Services:
         ]
 
     @cached_property
+    def retirement_steps(self):
+        """The scheduled steps of feature retirements (see retirement.steps)."""
+        from phonecloud.retirement.steps import RetirementSteps
+
+        return RetirementSteps(self.db, self.blobs, self.retirements, self.notices, self.plans, self.ledger,
+                               self.portability.purge_user, lambda: self.kinds)
+
+    @cached_property
     def heartbeats(self):
         """Job worker processes' heartbeats (see jobs.heartbeat): written by their pools, read by the admin page."""
         from phonecloud.jobs.heartbeat import Heartbeats
@@ -160,7 +171,7 @@ class Services:
 
         handlers = {EXPORT_JOB: lambda subject: self.portability.prepare(subject), SWEEP_JOB: self._sweep,
                     DELETION_JOB: lambda subject: self.deletions.run(subject), APPLY_JOB: self.plans.apply,
-                    EMAIL_JOB: self.notice_mail.run}
+                    EMAIL_JOB: self.notice_mail.run, STEP_JOB: self.retirement_steps.run}
         for kind in self.kinds.values():
             handlers.update(kind.jobs)
         pool = WorkerPool(self.jobs, handlers, threads, heartbeats=self.heartbeats)

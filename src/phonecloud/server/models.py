@@ -7,6 +7,7 @@ from phonecloud.jobs import models as _jobs  # noqa: F401
 from phonecloud.notices import models as _notices  # noqa: F401
 from phonecloud.plans import models as _plans  # noqa: F401
 from phonecloud.regions import models as _regions  # noqa: F401
+from phonecloud.retirement import models as _retirement  # noqa: F401
 from phonecloud.portability import models as _portability  # noqa: F401
 from phonecloud.server import kinds as _kinds  # noqa: F401
 from phonecloud.uploads import models as _uploads  # noqa: F401

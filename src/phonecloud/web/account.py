@@ -31,7 +31,8 @@ def account_page(request: Request, me: Principal, **extra):
     page = render(request, "account.html", me, page="account", summary=summary, percent=min(percent, 100),
                   kinds=list(running.kinds.values()), profile=accounts.user_by_email(me.email),
                   plans=running.plans.describe(me.user_id).plans, closed=closed,
-                  devices=accounts.list_devices(me.user_id), server_url=str(request.base_url).rstrip("/"), **extra)
+                  devices=accounts.list_devices(me.user_id), server_url=str(request.base_url).rstrip("/"),
+                  receipts=running.retirements.receipts(me.user_id), **extra)
     if extra.get("issued"):
         page.headers["Cache-Control"] = "no-store"  # the new key is in this page: keep it out of caches
     return page

@@ -79,10 +79,13 @@ def render(request: Request, template: str, me: Principal | None, status: int = 
     message left by the previous action."""
     cookies = Response()
     secret = session.csrf_secret(request) if me is not None else session.ensure_presession(cookies, request)
+    running = services(request)
+    notices = running.notices.in_force(me.user_id if me else None)
+    # a notice about a kind of data says what the user keeps of it: {kind: Usage}
+    notice_usage = running.usage(me.user_id) if me is not None and any(notice.kind for notice in notices) else {}
     html = _environment.get_template(template).render(
-        request=request, me=me, csrf=session.csrf_token_for(secret or ""), nav=_nav,
-        notices=services(request).notices.in_force(me.user_id if me else None),
-        flash=session.take_flash(request, cookies), **context)
+        request=request, me=me, csrf=session.csrf_token_for(secret or ""), nav=_nav, notices=notices,
+        notice_usage=notice_usage, flash=session.take_flash(request, cookies), **context)
     return _with_cookies(HTMLResponse(html, status, headers=SECURITY_HEADERS), cookies)
 
 

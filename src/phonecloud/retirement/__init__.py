@@ -1,0 +1,1 @@
+"""Retiring a kind of data in some regions: a scheduled, announced, audited and provably complete process."""
