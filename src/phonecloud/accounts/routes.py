@@ -14,7 +14,7 @@ from phonecloud.accounts.addresses import client_address
 from phonecloud.accounts.deletion import receipt_json
 from phonecloud.accounts.service import Principal, SessionInfo
 from phonecloud.accounts.throttle import LoginThrottled
-from phonecloud.core.errors import BadRequest, PhonecloudError
+from phonecloud.core.errors import BadRequest
 from phonecloud.core.http import RowId, error_response, services
 from phonecloud.core.limits import ApiRoute
 from phonecloud.notices.routes import NoticeOut, for_user as notices_for
@@ -136,13 +136,7 @@ def _me(request: Request, principal: Principal) -> dict:
     running = services(request)
     summary = running.accounts.summary(principal).as_dict()
     user = running.accounts.user_by_email(principal.email)
-    intake = {}
-    for name in running.kinds:
-        try:
-            running.gate.check(principal, name)
-            intake[name] = None
-        except PhonecloudError as closed:
-            intake[name] = closed.message
+    intake = running.gate.refusals(principal, running.kinds)
     return {**summary, "locale": user.locale, "display_name": user.display_name, "notice_emails": user.notice_emails,
             "plans": list(running.plans.describe(principal.user_id).plans), "intake": intake,
             "notices": notices_for(request, principal.user_id)}

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from phonecloud.core.errors import PhonecloudError
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -159,3 +161,14 @@ class IntakeGate:
     def check(self, principal: Any, kind: str) -> None:
         for rule in self._rules:
             rule(principal, kind)
+
+    def refusals(self, principal: Any, kinds: Iterable[str]) -> dict[str, str | None]:
+        """For each kind: None when the user may add it now, else why not (the refusal's message)."""
+        refusals: dict[str, str | None] = {}
+        for kind in kinds:
+            try:
+                self.check(principal, kind)
+                refusals[kind] = None
+            except PhonecloudError as refused:
+                refusals[kind] = refused.message
+        return refusals

@@ -11,6 +11,7 @@ so no run ever sends it again; one found `sending` at the start of a run was cut
 from __future__ import annotations
 
 import secrets
+from contextlib import nullcontext
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,7 +115,7 @@ class NoticeMail:
         later = 0
         after = 0
         try:
-            with self.mailer.connect() if self._any_queued(notice.id) else _nothing() as connection:
+            with self.mailer.connect() if self._any_queued(notice.id) else nullcontext() as connection:
                 while connection is not None:
                     page = self._queued_page(notice.id, after)
                     for delivery, user in page:
@@ -243,11 +244,3 @@ def _address_of(sender: str) -> str:
     from email.utils import parseaddr
 
     return parseaddr(sender)[1] or sender
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False

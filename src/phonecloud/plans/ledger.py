@@ -114,6 +114,13 @@ class Ledger:
             after = (page[-1].time, page[-1].id)
 
 
+    def latest(self, limit: int) -> list[EntryRow]:
+        """The newest entries, newest first (for a page; the CSV export has them all)."""
+        with self.db.read() as session:
+            return [_row(entry) for entry in session.scalars(
+                select(LedgerEntry).order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc()).limit(limit))]
+
+
 def csv_lines(rows) -> Iterator[str]:
     """The ledger as CSV text (RFC 4180, a header row first), a line at a time."""
 

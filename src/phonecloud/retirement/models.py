@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phonecloud.core.db import Base, UTCDateTime, utcnow
@@ -25,7 +25,6 @@ class Retirement(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     # scheduled | announced | sync-stopped | deleting | done | cancelled
     state: Mapped[str] = mapped_column(String(16), default="scheduled")
-    notice_id: Mapped[int | None] = mapped_column(Integer)  # the announcement shown until deletion
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     report: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the deletion's totals and final scan

@@ -87,6 +87,7 @@ class ReceiptOut(BaseModel):
     rows: int
     blobs: int
     bytes: int
+    charged_bytes: int = Field(description="What the quota charged for the kind before, and no longer does")
     manifest_sha256: str = Field(description="SHA-256 of the list of what the kind held, taken before deletion")
     rows_left: int | None = Field(description="The final scan: rows of the kind left (0)")
     bytes_left: int | None = Field(description="The final scan: bytes of the kind still charged (0)")

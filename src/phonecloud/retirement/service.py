@@ -147,6 +147,7 @@ class RetirementService:
         with self.db.read() as session:
             return [{"retirement": receipt.retirement_id, "kind": receipt.kind, "state": receipt.state,
                      "items": receipt.items, "rows": receipt.rows, "blobs": receipt.blobs, "bytes": receipt.bytes,
+                     "charged_bytes": receipt.released_bytes,
                      "manifest_sha256": receipt.manifest_sha256, "rows_left": receipt.rows_left,
                      "bytes_left": receipt.bytes_left, "started_at": receipt.started_at,
                      "finished_at": receipt.finished_at}
@@ -169,11 +170,11 @@ class RetirementService:
         """A job for each step and reminder at its time (a job names its time: one whose date moved finds
         the plan's date differs, and does nothing)."""
         for step, at in (("announce", plan.announce_at), ("stop-sync", plan.stop_sync_at),
-                         ("delete", plan.delete_at), *self._reminders(plan)):
+                         ("delete", plan.delete_at), *self.reminders(plan)):
             self.jobs.enqueue_in(session, STEP_JOB, step_subject(plan.id, step, at), max_attempts=100, run_after=at)
 
     @staticmethod
-    def _reminders(plan: Retirement) -> list[tuple[str, dt.datetime]]:
+    def reminders(plan: Retirement) -> list[tuple[str, dt.datetime]]:
         reminders = []
         for name, deadline in (("stop-sync", plan.stop_sync_at), ("deadline", plan.deadline_at)):
             for days in REMINDER_DAYS:

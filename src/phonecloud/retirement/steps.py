@@ -71,7 +71,7 @@ class RetirementSteps:
 
     def _still_due(self, plan: Retirement, step: str, at: dt.datetime) -> bool:
         dates = {"announce": plan.announce_at, "stop-sync": plan.stop_sync_at, "delete": plan.delete_at,
-                 **dict(self.retirements._reminders(plan))}
+                 **dict(self.retirements.reminders(plan))}
         return dates.get(step) == at
 
     def _log(self, plan: Retirement, action: str, detail: dict) -> None:
@@ -108,8 +108,6 @@ class RetirementSteps:
     def announce(self, plan: Retirement) -> None:
         notice = self._notice(plan, "announce", self._text(plan), plan.delete_at,
                               f"{self.kinds()[plan.kind].title} backup ends on {_day(plan.stop_sync_at)}")
-        with self.db.write() as session:
-            session.execute(update(Retirement).where(Retirement.id == plan.id).values(notice_id=notice.id))
         if self._state(plan, "announced", ("scheduled",)):
             self._log(plan, "announced", {"notice": notice.id, "email": notice.email})
 

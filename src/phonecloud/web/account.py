@@ -22,12 +22,7 @@ def account_page(request: Request, me: Principal, **extra):
     accounts = running.accounts
     summary = accounts.summary(me)
     percent = int(summary.used_bytes * 100 / summary.quota_bytes) if summary.quota_bytes else 100
-    closed = {}
-    for name in running.kinds:
-        try:
-            running.gate.check(me, name)
-        except PhonecloudError as refusal:
-            closed[name] = refusal.message
+    closed = {kind: why for kind, why in running.gate.refusals(me, running.kinds).items() if why}
     page = render(request, "account.html", me, page="account", summary=summary, percent=min(percent, 100),
                   kinds=list(running.kinds.values()), profile=accounts.user_by_email(me.email),
                   plans=running.plans.describe(me.user_id).plans, closed=closed,

@@ -4,7 +4,6 @@ ledger (and its CSV), region groups and what each disables, and the email delive
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
@@ -164,7 +163,7 @@ def follow_plans(request: Request, email: str = Form(max_length=320), me: Princi
 @router.get("/admin/payments")
 def payments_page(request: Request, me: Principal = Depends(admin)):
     running = services(request)
-    latest = list(reversed(deque(running.ledger.entries(), maxlen=LEDGER_ROWS)))
+    latest = running.ledger.latest(LEDGER_ROWS)
     return render(request, "admin_payments.html", me, page="admin", entries=latest, limit=LEDGER_ROWS,
                   plans=running.plans.plans(), entry_kinds=ENTRY_KINDS)
 

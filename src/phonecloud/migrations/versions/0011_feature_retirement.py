@@ -30,7 +30,6 @@ def upgrade() -> None:
     sa.Column('refund', sa.String(length=16), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('notice_id', sa.Integer(), nullable=True),
     sa.Column('created_by', sa.String(length=320), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('report', sa.Text(), nullable=False),
