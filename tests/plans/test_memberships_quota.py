@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from conftest import Accounts, Server, run_worker, serving, upload
+from conftest import run_worker, serving, upload
 from phonecloud.core.clock import write_offset
 from plans.helpers import assert_fails, assert_refused, cli, make_admin, ok, photo_of, poll, unique
 
@@ -267,11 +267,10 @@ def test_a_plan_of_the_gallery_only_refuses_contacts_and_messages_naming_the_pla
 # -- the clock: boundaries later, on server processes following a clock file --------------------------------
 
 
-def clocked_server(tmp_path, embedded_workers: bool) -> tuple[Server, dict[str, str]]:
-    clock_file = tmp_path / "clock-offset"
-    env = {**SMALL_FREE, "PHONECLOUD_CLOCK_FILE": str(clock_file),
-           **({} if embedded_workers else {"PHONECLOUD_EMBEDDED_WORKERS": "0"})}
-    return Server(tmp_path / "data", env), env
+def clocked(tmp_path, embedded_workers: bool) -> dict[str, str]:
+    """The settings of a server that follows the clock file tmp_path/clock-offset."""
+    return {**SMALL_FREE, "PHONECLOUD_CLOCK_FILE": str(tmp_path / "clock-offset"),
+            **({} if embedded_workers else {"PHONECLOUD_EMBEDDED_WORKERS": "0"})}
 
 
 def moment(delta: dt.timedelta) -> str:
@@ -279,10 +278,8 @@ def moment(delta: dt.timedelta) -> str:
 
 
 def test_a_membership_ending_ahead_expires_when_the_clock_gets_there(tmp_path):
-    server, _ = clocked_server(tmp_path, embedded_workers=False)
-    server.start()
-    made = Accounts(server)
-    try:
+    env = clocked(tmp_path, embedded_workers=False)
+    with serving(tmp_path / "data", env) as (server, made):
         operator, user = make_admin(made), made.create()
         plan = add_plan(operator, 1_000_000, prefix="Month")
         until = moment(dt.timedelta(hours=1))
@@ -301,16 +298,11 @@ def test_a_membership_ending_ahead_expires_when_the_clock_gets_there(tmp_path):
         assert user.http.get(f"/assets/{asset}/original").content == kept
         listed = ok(cli(server, "admin", "membership", "list", user.email)).stdout.splitlines()
         assert listed[0].endswith("\tended") and listed[-1].startswith("now: Free; quota")
-    finally:
-        made.close()
-        server.stop()
 
 
 def test_a_membership_starting_ahead_is_scheduled_and_starts_when_the_clock_gets_there(tmp_path):
-    server, _ = clocked_server(tmp_path, embedded_workers=False)
-    server.start()
-    made = Accounts(server)
-    try:
+    env = clocked(tmp_path, embedded_workers=False)
+    with serving(tmp_path / "data", env) as (server, made):
         operator, user = make_admin(made), made.create()
         plan = add_plan(operator, 2_000_000, prefix="NextMonth")
         scheduled = ok(cli(server, "admin", "membership", "start", user.email, plan,
@@ -329,32 +321,21 @@ def test_a_membership_starting_ahead_is_scheduled_and_starts_when_the_clock_gets
         write_offset(tmp_path / "clock-offset", dt.timedelta(days=32))
         run_worker(server)
         assert (me(user)["plans"], me(user)["quota_bytes"]) == (["Free"], FREE_QUOTA)
-    finally:
-        made.close()
-        server.stop()
 
 
 def test_boundaries_passed_while_the_server_was_down_are_caught_up_when_it_starts(tmp_path):
-    server, env = clocked_server(tmp_path, embedded_workers=True)
-    server.start()
-    made = Accounts(server)
-    try:
+    env = clocked(tmp_path, embedded_workers=True)
+    with serving(tmp_path / "data", env) as (server, made):
         operator, ending, starting = make_admin(made), made.create(), made.create()
         plan = add_plan(operator, 3_000_000, prefix="Downtime")
         ok(cli(server, "admin", "membership", "start", ending.email, plan, "--until", moment(dt.timedelta(hours=1))))
         ok(cli(server, "admin", "membership", "start", starting.email, plan, "--at", moment(dt.timedelta(hours=2))))
         assert me(ending)["quota_bytes"] == 3_000_000 and me(starting)["quota_bytes"] == FREE_QUOTA
-    finally:
-        made.close()
-        server.stop()
 
     write_offset(tmp_path / "clock-offset", dt.timedelta(hours=3))  # the server was down past both boundaries
-    again = Server(tmp_path / "data", env).start()
-    try:
+    with serving(tmp_path / "data", env) as (again, _):
         with again.client(ending.key) as ending_http, again.client(starting.key) as starting_http:
             quota_of = lambda http: http.get("/me").json()["quota_bytes"]  # noqa: E731
             poll(lambda: quota_of(ending_http), lambda quota: quota == FREE_QUOTA)
             poll(lambda: quota_of(starting_http), lambda quota: quota == 3_000_000)
             assert starting_http.get("/me").json()["plans"] == [plan]
-    finally:
-        again.stop()
