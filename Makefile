@@ -40,13 +40,19 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq chromium || echo "chromium not installed: the browser tests will be skipped"
 
+# The suite's temporary files in one folder per checkout and configuration, emptied when a run starts (pytest's
+# own numbered folders keep the last three runs, some GB each) and apart from any other pytest run's.
+TEST_TMP := /tmp/phonecloud-tests-$(shell printf %s "$(CURDIR)" | sha1sum | cut -c1-12)
+
 test: install-test $(TUS_JS)/.installed $(CHROMIUM)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	mkdir -p $(TEST_TMP)
+	$(BIN)/python -m pytest -n 2 --basetemp=$(TEST_TMP)/embedded $(PYTEST_ARGS)
 
 # The whole suite on the scale-out configuration: a real PostgreSQL (Debian's, started in a temporary folder)
 # and a real S3 server (rclone serve s3 on loopback); every test server gets its own database and prefix.
 test-scale: install-test $(TUS_JS)/.installed $(CHROMIUM)
-	$(BIN)/python tests/scaleout.py -n 3 $(PYTEST_ARGS)
+	mkdir -p $(TEST_TMP)
+	$(BIN)/python tests/scaleout.py -n 3 --basetemp=$(TEST_TMP)/scale $(PYTEST_ARGS)
 
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[server,bench,postgres,s3]'

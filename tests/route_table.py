@@ -145,8 +145,8 @@ def form_body(endpoint: Endpoint, ids: dict[str, object]) -> dict[str, object] |
     return {f.alias: values.get(f.field_info.annotation, "x") for f in fields if f.field_info.is_required()}
 
 
-# Fields that change by themselves (a key's last use is written every few minutes).
-_VOLATILE = {"last_used_at"}
+# Fields that reading itself changes: a key's last use (written every few minutes), a part's last download.
+_VOLATILE = {"last_used_at", "downloaded_at"}
 
 
 def _stable(value):

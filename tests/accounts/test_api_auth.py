@@ -1,5 +1,8 @@
 """Health, OpenAPI, sign-in sessions, API keys and /me."""
 
+import subprocess
+import sys
+
 import pytest
 
 from conftest import upload
@@ -89,7 +92,12 @@ def test_only_a_hash_of_each_key_is_stored(server, accounts, user):
     assert all(len(value) == 64 for value in stored)
     sqlite_file = server.data_dir / "phonecloud.sqlite3"
     if sqlite_file.exists():  # the embedded default: not even in the raw file
-        assert user.key.encode() not in sqlite_file.read_bytes()
+        # Read by another process: closing a descriptor of the live database here would drop the app's
+        # SQLite locks (POSIX locks are per process), and the next process to close it would then delete
+        # the write-ahead log the app still writes to, hiding every later write from other processes.
+        raw = subprocess.run([sys.executable, "-c", "import sys; sys.stdout.buffer.write(open(sys.argv[1], 'rb')"
+                              ".read())", str(sqlite_file)], capture_output=True, check=True).stdout
+        assert raw and user.key.encode() not in raw
 
 
 def test_one_user_cannot_revoke_another_users_device(user, other_user):

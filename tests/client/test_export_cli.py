@@ -112,6 +112,9 @@ def test_export_downloads_and_verifies_every_part_then_a_second_run_downloads_no
     assert summary["verified_parts"] == summary["parts"] == 1 and summary["failed"] == 0
     parts = check_out_dir(tmp_path / "out", summary["export_id"])
     assert summary["downloaded_bytes"] == sum(path.stat().st_size for path in parts)
+    on_server = user.http.get(f"/export/{summary['export_id']}").json()
+    assert on_server["verified_at"] == summary["verified_at"] and summary["verified_at"] is not None
+    assert all(part["downloaded_at"] for part in on_server["parts"])
     files = unzip(parts, tmp_path / "unzipped")
     assert (files / ROOT / "Photos from 2019" / "IMG_0001.jpg").read_bytes() == made["bodies"]["IMG_0001.jpg"]
     again = export_cli(client_env, server.url, user, tmp_path / "out")

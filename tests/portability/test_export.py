@@ -288,16 +288,46 @@ def test_a_damaged_original_fails_the_export_with_the_reason(accounts, user):
 def test_another_users_export_is_404_on_every_route(user, other_user):
     make_library(other_user, 900)
     export = make_export(other_user)
+    verified = {"manifest_sha256": export["manifest"]["sha256"]}
     for method, path in [("GET", f"/export/{export['id']}"), ("GET", part_path(export, 1)),
                          ("HEAD", part_path(export, 1)), ("GET", f"/export/{export['id']}/manifest"),
-                         ("DELETE", f"/export/{export['id']}")]:
-        response = user.http.request(method, path)
+                         ("POST", f"/export/{export['id']}/verified"), ("DELETE", f"/export/{export['id']}")]:
+        response = user.http.request(method, path, json=verified if method == "POST" else None)
         assert response.status_code == 404, (method, path)
         if method != "HEAD":
             assert response.json()["error"] == "not_found"
     assert user.http.get("/export").status_code == 404
     assert user.http.get("/export/digests").json()["items"] == []
     assert other_user.http.get(part_path(export, 1)).status_code == 200
+    assert other_user.http.get(f"/export/{export['id']}").json()["verified_at"] is None
+
+
+def test_a_part_counts_as_downloaded_once_a_response_delivered_its_last_byte(user):
+    make_library(user, 910)
+    export = make_export(user)
+    assert [part["downloaded_at"] for part in export["parts"]] == [None]
+    size = export["parts"][0]["size"]
+    for partial in ({"Range": "bytes=0-99"}, {"Range": f"bytes=100-{size - 2}"}):
+        assert user.http.get(part_path(export, 1), headers=partial).status_code == 206
+    assert user.http.head(part_path(export, 1)).status_code == 200
+    assert user.http.get(f"/export/{export['id']}").json()["parts"][0]["downloaded_at"] is None
+    assert user.http.get(part_path(export, 1), headers={"Range": f"bytes={size - 1}-"}).status_code == 206
+    marked = user.http.get(f"/export/{export['id']}").json()["parts"][0]["downloaded_at"]
+    assert marked is not None and dt_parse(marked) >= dt_parse(export["ready_at"])
+
+
+def test_the_client_says_every_part_was_verified_against_the_manifest_it_names(user):
+    make_library(user, 920)
+    export = make_export(user)
+    path = f"/export/{export['id']}/verified"
+    other = hashlib.sha256(b"another manifest").hexdigest()
+    refused = user.http.post(path, json={"manifest_sha256": other})
+    assert refused.status_code == 400 and "another manifest" in refused.json()["message"], refused.text
+    assert user.http.post(path, json={"manifest_sha256": "abc"}).status_code == 422
+    assert user.http.get(f"/export/{export['id']}").json()["verified_at"] is None
+    done = user.http.post(path, json={"manifest_sha256": export["manifest"]["sha256"]})
+    assert done.status_code == 200 and done.json()["verified_at"] is not None, done.text
+    assert user.http.get(f"/export/{export['id']}").json()["verified_at"] == done.json()["verified_at"]
 
 
 def test_asking_twice_while_preparing_gives_one_export_and_old_ones_are_removed(user):

@@ -12,9 +12,11 @@ import json
 import pytest
 from conftest import SHARED_SERVER_ENV, serving, upload
 from media_fixtures import jpeg
+from messages.backup_files import sbr_messages_xml
 from retirement.support import run_due_jobs
 from notices.support import person, unique
 from plans.helpers import assert_fails, assert_refused, cli, ok
+from tus_helpers import created_url, head, patch, photo
 from sqlalchemy import func, select, update
 
 from phonecloud.core.db import utcnow
@@ -385,3 +387,27 @@ def test_a_user_sees_only_their_own_deletion_receipts(services, accounts, clock)
         assert owner == ids[user.email]
     assert outsider.http.get("/me/deletion-receipts").json() == []
     assert outsider.http.get("/me/deletion-receipts", params={"user_id": ids[mine.email]}).json() == []
+
+
+# -- what the kind's data leaves elsewhere --------------------------------------------------------------------
+
+
+def test_deletion_removes_unfinished_uploads_into_the_kind_and_keeps_those_into_other_kinds(services, accounts,
+                                                                                             clock):
+    name = group(services, "SK")
+    user = with_photo(accounts, "halfway", "SK", 7017)
+    half_photo = created_url(user, 60_000, filename="IMG_half.jpg")
+    assert patch(user, half_photo, 0, photo(60_000, 7018)[:20_000]).status_code == 204
+    backup = sbr_messages_xml()
+    half_backup = created_url(user, len(backup), filename="sms.xml", destination="messages")
+    assert patch(user, half_backup, 0, backup[:len(backup) // 2]).status_code == 204
+    planned = plan(services, [name], days=(0.01, 0.02, 0.03, 0.04))  # an hour: the unfinished do not expire
+    clock(0.05 * DAY)
+    run_due_jobs(services)
+    assert services.retirements.get(planned.id).state == "done"
+    assert head(user, half_photo).status_code == 404
+    kept = head(user, half_backup)
+    assert kept.status_code == 200 and kept.headers["upload-offset"] == str(len(backup) // 2)
+    [receipt] = user.http.get("/me/deletion-receipts").json()
+    assert receipt["items"] == 2 and receipt["bytes"] >= 20_000  # the photo, and the upload on its way
+    assert patch(user, half_backup, len(backup) // 2, backup[len(backup) // 2:]).status_code == 204

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from media_fixtures import image_bytes, jpeg
 from messages.backup_files import sbr_messages_xml
 from messages.server_helpers import every, exported, finished, upload_backup
 from notices.support import Mailbox, person, smtp_server, text_of, unique
-from plans.helpers import cli, ok, poll
+from plans.helpers import cli, ok
 
 from phonecloud.core.clock import write_offset
 
@@ -79,6 +78,13 @@ def retirement_notices(user) -> list[dict]:
     answer = user.http.get("/notices")
     assert answer.status_code == 200, answer.text
     return [notice for notice in answer.json() if notice["kind"] == "gallery"]
+
+
+def announcement(user) -> dict:
+    """The user's announcement of the retirement (not a reminder)."""
+    [told] = [notice for notice in retirement_notices(user) if "Gallery sync ends in" in notice["message"]
+              and not notice["message"].startswith("Reminder")]
+    return told
 
 
 def test_the_2022_story(tmp_path):
@@ -154,8 +160,7 @@ def test_the_2022_story(tmp_path):
             for region, _, _ in REGIONS:
                 assert services.retirements.get(plans[region]).state == "announced"
             for user in affected:
-                [told] = [notice for notice in retirement_notices(user) if "Gallery sync ends in" in notice["message"]
-                          and not notice["message"].startswith("Reminder")]
+                told = announcement(user)
                 assert f"Gallery sync ends in {region_of[user.email]}." in told["message"]
                 assert told["required"] and told["yours"]["items"] >= 2 and told["yours"]["bytes"] > 0
             for user in unaffected:
@@ -179,6 +184,7 @@ def test_the_2022_story(tmp_path):
             assert synced.returncode != 0 and "Traceback" not in synced.stderr, synced.stderr
             assert "backup has ended in your region (US)" in synced.stderr, synced.stderr
             assert "Download everything you keep before" in synced.stderr
+            assert "not downloaded an export of everything since this was announced" in synced.stderr, synced.stderr
             assert upload(chinese, jpeg(9183), filename="IMG_cn.jpg").status_code == 201  # exempt: nothing changes
             before_chinese = originals(chinese)
             assert paid.http.get("/me").json()["plans"] == ["Free"]
@@ -187,17 +193,30 @@ def test_the_2022_story(tmp_path):
             assert refunds[0].reference.startswith(f"retirement-{plans['Europe']}-payment-")
             assert messages_digest(paid) == before_messages[paid.email]  # reading and messages go on
 
-            # -- the free user downloads everything during the window ---------------------------------------
-            export_id = free.http.post("/export").json()["id"]
-            run_worker(server)
-            export = poll(lambda: free.http.get(f"/export/{export_id}").json(), lambda got: got["state"] != "preparing")
-            assert export["state"] == "ready", export
+            # -- the free user downloads everything during the window, and the notice says so ----------------
+            told = announcement(free)
+            assert told["retirement_id"] == plans["Americas"] and told["export"] is None
+            out = tmp_path / "everything"
+            exporting = subprocess.Popen([PHONECLOUD, "export", "--out", str(out), "--server", server.url, "--key",
+                                          free.key, "--json"], env=clean_env(PHONECLOUD_CLIENT_DIR=str(tmp_path / "c")),
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 180
+            while exporting.poll() is None:  # the export job waits for a worker: this test's, run meanwhile
+                assert time.monotonic() < deadline, "the export did not finish"
+                run_worker(server)
+                time.sleep(0.2)
+            assert exporting.returncode == 0, exporting.stderr.read()
             archived = set()
-            for part in export["parts"]:
-                data = free.http.get(part["url"].removeprefix("/api/v1")).content
-                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for part in sorted(out.glob("*.zip")):
+                with zipfile.ZipFile(part) as archive:
                     archived |= {sha256(archive.read(name)) for name in archive.namelist()}
             assert set(free_photos.values()) <= archived  # every photo, bit for bit
+            standing = announcement(free)["export"]
+            assert standing["verified_at"] and standing["downloaded_at"], standing
+            assert standing["parts_downloaded"] == standing["parts"] >= 1
+            announced = services.retirements.get(plans["Americas"]).announce_at
+            assert dt.datetime.fromisoformat(standing["snapshot_at"]) >= announced
+            assert announcement(paid)["export"] is None  # the paid member took none
 
             # -- the last reminders, then Europe's and the Americas' deletions --------------------------------
             travel(21)  # each reminder sent while its people still keep their photos
@@ -283,10 +302,13 @@ def test_the_2022_story(tmp_path):
                 assert RECEIPT in subjects and len(subjects) == 2 + len(reminders), subjects
                 assert all(count == 1 for count in subjects.values()), subjects
                 for mail in mails:
-                    if mail["Subject"] == RECEIPT:
-                        assert "deletion receipt" in text_of(mail)
-                        continue
                     text = text_of(mail)
+                    if mail["Subject"] == RECEIPT:  # the user's own receipt, with its numbers
+                        [receipt] = user.http.get("/me/deletion-receipts").json()
+                        assert "deletion receipt" in text and receipt["manifest_sha256"] in text, text
+                        assert f"Deleted: {receipt['items']} items" in text and "Final check: 0 records" in text
+                        continue
+                    assert "You keep " in text and "export of everything" in text, text
                     assert f"Gallery sync ends in {region}." in text, text
                     assert not any(f"Gallery sync ends in {other}." in text for other, _, _ in REGIONS if other != region)
             assert all(len(got.recipients) == 1 for got in box.received)

@@ -14,9 +14,10 @@ import datetime as dt
 import itertools
 import os
 import re
+import time
 
 import pytest
-from conftest import SHARED_SERVER_ENV, serving, upload
+from conftest import SHARED_SERVER_ENV, run_worker, serving, upload
 from media_fixtures import jpeg
 from retirement.support import run_due_jobs
 from notices.support import person
@@ -219,13 +220,35 @@ def test_a_finished_retirement_shows_its_audit_and_report_and_the_user_their_not
         told.sign_in(holder)
         notice = told.page.locator(".notice", has_text="Gallery backup ends here.")
         expect(notice).to_have_count(1)
-        yours = notice.locator('[data-yours="gallery"]')
-        expect(yours).to_have_text(f"You keep 1 item ({format_size(size)}) of it. Download all")
-        expect(yours.get_by_role("link", name="Download all")).to_have_attribute("href", "/download")
+        expect(notice.locator('[data-yours="gallery"]')).to_have_text(f"You keep 1 item ({format_size(size)}) of it.")
+        expect(notice.locator('[data-export-standing="none"]')).to_contain_text(
+            "You have not downloaded an export of everything since this was announced.")
         expect(notice).to_have_attribute("data-required", "")
         told.screenshot(f"retirement-notice-{viewport['width']}")
         if viewport is PHONE:
             fits(told)
+        else:  # one click prepares the export, and the notice follows it to verified
+            notice.get_by_role("button", name="Export everything now").click()
+            expect(told.page).to_have_url(re.compile(r"/download$"))
+            expect(told.page.locator(".flash")).to_contain_text("Your export is being prepared")
+            deadline = time.monotonic() + 120
+            while (export := holder.http.get("/export").json())["state"] == "preparing":  # it waits for the media
+                assert time.monotonic() < deadline, export
+                run_worker(server)
+            assert export["state"] == "ready", export
+            told.page.goto("/")
+            expect(notice.locator('[data-export-standing="ready"]')).to_contain_text("0 of 1 part downloaded")
+            assert holder.http.get(export["parts"][0]["url"].removeprefix("/api/v1")).status_code == 200
+            told.page.reload()
+            expect(notice.locator('[data-export-standing="downloaded"]')).to_contain_text(
+                f"was downloaded on {utcnow():%-d %b %Y}")
+            assert holder.http.post(f"/export/{export['id']}/verified",
+                                    json={"manifest_sha256": export["manifest"]["sha256"]}).status_code == 200
+            told.page.reload()
+            expect(notice.locator('[data-export-standing="verified"]')).to_have_text(
+                f"Your export of everything as of {utcnow():%-d %b %Y} was downloaded and verified on "
+                f"{utcnow():%-d %b %Y}.")
+            told.screenshot(f"retirement-notice-verified-{viewport['width']}")
         assert told.errors == []
 
     for hop in (11 * DAY, 30 * DAY, 10 * DAY):  # the clock of this process, whose services run the steps
@@ -245,7 +268,7 @@ def test_a_finished_retirement_shows_its_audit_and_report_and_the_user_their_not
         expect(page.get_by_role("region", name="Postpone or cancel")).to_have_count(0)
         report = page.get_by_role("region", name="Report")
         expect(report.locator('[data-report="users"] dd')).to_have_text("1")
-        expect(report.locator('[data-report="items"] dd')).to_have_text("1")
+        expect(report.locator('[data-report="items"] dd')).to_have_text("2")  # the photo, and the export of it
         expect(report.locator('[data-report="bytes"] dd')).not_to_have_text("0 B")
         expect(report.locator('[data-report="rows_left"] dd')).to_have_text("0")
         expect(report.locator('[data-report="bytes_left"] dd')).to_have_text("0")
@@ -269,7 +292,7 @@ def test_a_finished_retirement_shows_its_audit_and_report_and_the_user_their_not
         receipt = card.locator(f'[data-receipt="{plan.id}"]')
         expect(receipt).to_have_attribute("data-state", "done")
         expect(receipt.get_by_role("heading")).to_have_text("Photos and videos")
-        expect(receipt.locator("[data-items]")).to_have_text("1")
+        expect(receipt.locator("[data-items]")).to_have_text("2")  # the photo and its export
         expect(receipt.locator("[data-scan]")).to_have_text("nothing left")
         [stored] = holder.http.get("/me/deletion-receipts").json()
         expect(receipt.locator("[data-manifest]")).to_have_attribute("title", stored["manifest_sha256"])

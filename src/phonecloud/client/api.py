@@ -221,6 +221,10 @@ class Api:
                 return None
             raise
 
+    def export_verified(self, export_id: str, manifest_sha256: str) -> dict:
+        """Tell the server that every part was checked against this manifest."""
+        return self._request("POST", f"/export/{export_id}/verified", json={"manifest_sha256": manifest_sha256}).json()
+
     def manifest(self, export_id: str) -> bytes:
         return self._request("GET", f"/export/{export_id}/manifest").content
 

@@ -38,6 +38,7 @@ class ExportSummary:
     verified_parts: int = 0
     failed: int = 0  # parts that did not verify: removed, downloaded again by the next run
     failures: list[dict] = field(default_factory=list)
+    verified_at: str | None = None  # when the server recorded that every part was verified
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -176,4 +177,7 @@ def run_export(api: Api, out: Path, new: bool, reporter: TransferReporter) -> Ex
                 _save_state(out, state)
                 reporter.finished(f"verified: {part['name']}" if not reporter.rich else None)
     summary.verified_parts += len(export["parts"]) - len(todo)
+    if summary.verified_parts == summary.parts and not summary.failed:
+        # The server shows it (a retirement's notices say whether a complete export was taken, and when).
+        summary.verified_at = api.export_verified(export["id"], export["manifest"]["sha256"])["verified_at"]
     return summary

@@ -65,8 +65,10 @@ class DeliveryRow:
 
 class NoticeMail:
     def __init__(self, db: Database, mailer: SmtpMailer | None, settings: EmailSettings, holders: Holders,
+                 personal: Callable[[Notice, int], list[str]] = lambda notice, user_id: [],
                  sleep: Callable[[float], None] = time.sleep):
         self.db = db
+        self.personal = personal  # (notice, user id): what it means for that user, as lines of the email
         self.mailer = mailer
         self.settings = settings
         self.holders = holders
@@ -191,7 +193,7 @@ class NoticeMail:
                        message=notice.message, subject=notice.subject or _first_line(notice.message),
                        level=notice.level, starts_at=notice.starts_at, ends_at=notice.ends_at,
                        app_url=f"{base}/", notices_url=f"{base}/api/v1/notices", unsubscribe_url=unsubscribe,
-                       required=notice.required)
+                       required=notice.required, personal=self.personal(notice, user.id))
         locale = user.locale if self._has_locale(user.locale) else "en"
         message = EmailMessage(policy=_MESSAGE_POLICY)
         message["Subject"] = " ".join(self._render(locale, "notice.subject.txt", context).split())

@@ -14,6 +14,7 @@ from phonecloud.core.http import ROW_ID_MAX, Moment, services
 from phonecloud.core.limits import ApiRoute
 from phonecloud.notices.models import Notice
 from phonecloud.notices.service import MAX_MESSAGE_CHARS, MAX_REGION_CHARS, MAX_SUBJECT_CHARS, Audience
+from phonecloud.portability.schemas import ExportStandingOut
 
 router = APIRouter(tags=["notices"], route_class=ApiRoute)
 
@@ -50,14 +51,20 @@ class NoticeOut(BaseModel):
     withdrawn: bool
     yours: dict[str, int] | None = Field(default=None, description="For a notice about a kind of data: what the "
                                          "caller keeps of it now (items, bytes)")
+    retirement_id: int | None = Field(default=None, description="The feature retirement it belongs to")
+    export: ExportStandingOut | None = Field(default=None, description="For a retirement's notice: the caller's "
+                                             "newest export since it was announced (null: none yet), how many "
+                                             "of its parts were downloaded, and whether it was verified")
 
     @classmethod
-    def of(cls, notice: Notice, usage: dict | None = None) -> NoticeOut:
+    def of(cls, notice: Notice, usage: dict | None = None, exports: dict | None = None) -> NoticeOut:
+        standing = (exports or {}).get(notice.retirement_id)
         return cls(id=notice.id, message=notice.message, subject=notice.subject, level=notice.level,
                    region=notice.region, group=notice.group_name, plan=notice.plan_name, kind=notice.kind,
                    email=notice.email, required=notice.required, starts_at=notice.starts_at,
                    ends_at=notice.ends_at, withdrawn=notice.withdrawn_at is not None,
-                   yours=usage[notice.kind].as_dict() if usage and notice.kind in usage else None)
+                   yours=usage[notice.kind].as_dict() if usage and notice.kind in usage else None,
+                   retirement_id=notice.retirement_id, export=ExportStandingOut.of(standing) if standing else None)
 
 
 def for_user(request: Request, user_id: int) -> list[NoticeOut]:
@@ -65,7 +72,8 @@ def for_user(request: Request, user_id: int) -> list[NoticeOut]:
     running = services(request)
     notices = running.notices.in_force(user_id)
     usage = running.usage(user_id) if any(notice.kind for notice in notices) else None
-    return [NoticeOut.of(notice, usage) for notice in notices]
+    exports = running.exports_since_announcements(user_id, notices)
+    return [NoticeOut.of(notice, usage, exports) for notice in notices]
 
 
 class DeliveryOut(BaseModel):

@@ -38,6 +38,8 @@ class Export(Base):
     file_count: Mapped[int] = mapped_column(Integer, default=0)
     total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    # When `phonecloud export` last reported every part checked against the manifest (SHA-256 of each file).
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ExportPart(Base):
@@ -49,6 +51,8 @@ class ExportPart(Base):
     entries: Mapped[int] = mapped_column(Integer)
     cd_offset: Mapped[int] = mapped_column(BigInteger)
     cd_size: Mapped[int] = mapped_column(BigInteger)
+    # When a response last delivered the part's final byte (a whole download, or the end of resumed ones).
+    downloaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ExportEntry(Base):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from phonecloud.portability.models import PREPARING, Export, ExportEntry, ExportPart
+from phonecloud.portability.models import PREPARING, READY, Export, ExportEntry, ExportPart
 
 
 def owned_export(session: Session, owner_id: int, export_id: uuid.UUID) -> Export | None:
@@ -16,6 +17,12 @@ def owned_export(session: Session, owner_id: int, export_id: uuid.UUID) -> Expor
 
 def latest_export(session: Session, owner_id: int) -> Export | None:
     return session.scalar(select(Export).where(Export.owner_id == owner_id)
+                          .order_by(Export.created_at.desc(), Export.id.desc()).limit(1))
+
+
+def latest_ready_since(session: Session, owner_id: int, since: dt.datetime) -> Export | None:
+    return session.scalar(select(Export).where(Export.owner_id == owner_id, Export.state == READY,
+                                               Export.created_at >= since)
                           .order_by(Export.created_at.desc(), Export.id.desc()).limit(1))
 
 

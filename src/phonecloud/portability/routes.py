@@ -11,7 +11,7 @@ from phonecloud.accounts.http import current_principal
 from phonecloud.accounts.service import Principal
 from phonecloud.core.http import RowId, ranged_answer, services
 from phonecloud.core.limits import ApiRoute
-from phonecloud.portability.schemas import DigestOut, DigestPage, ExportOut
+from phonecloud.portability.schemas import DigestOut, DigestPage, ExportOut, VerifiedIn
 
 router = APIRouter(tags=["export"], route_class=ApiRoute)
 
@@ -50,6 +50,14 @@ def get_export(export_id: uuid.UUID, request: Request, principal: Principal = De
 def delete_export(export_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
     """Forget the export (its parts can no longer be downloaded); the library is untouched."""
     services(request).portability.delete(principal, export_id)
+
+
+@router.post("/export/{export_id}/verified", response_model=ExportOut)
+def export_verified(export_id: uuid.UUID, body: VerifiedIn, request: Request,
+                    principal: Principal = Depends(current_principal)):
+    """Say that every part was downloaded and checked against the manifest whose SHA-256 is given (what
+    `phonecloud export` does at the end); the export then shows verified_at, and so do retirement notices."""
+    return ExportOut.of(services(request).portability.verified(principal, export_id, body.manifest_sha256))
 
 
 @router.get("/export/{export_id}/manifest", response_class=StreamingResponse,

@@ -89,6 +89,19 @@ class PartView:
 
 
 @dataclass(frozen=True)
+class ExportStanding:
+    """How far a user's newest export made since some moment got: prepared, every part downloaded whole,
+    every part checked against the manifest by `phonecloud export`."""
+
+    export_id: uuid.UUID
+    snapshot_at: dt.datetime  # it holds the library as it was then
+    parts: int
+    parts_downloaded: int
+    downloaded_at: dt.datetime | None  # once every part was: when the last one was
+    verified_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class Source:
     """Where a placed entry's bytes are."""
 
@@ -192,6 +205,29 @@ class PortabilityService:
             session.delete(export)
         self.blobs.delete(key)
 
+    def verified(self, principal: Principal, export_id: uuid.UUID, manifest_sha256: str) -> ExportView:
+        """The client checked every part it downloaded against this manifest: noted, with the time."""
+        with self.db.write() as session:
+            export = self._ready(session, principal, export_id)
+            if manifest_sha256 != export.manifest_sha256:
+                raise BadRequest(f"manifest_sha256 {manifest_sha256!r} is not the SHA-256 of export {export_id}'s "
+                                 f"manifest ({export.manifest_sha256}): the parts were checked against another "
+                                 "manifest", field="manifest_sha256")
+            export.verified_at = utcnow()
+            return self._view(session, export)
+
+    def standing(self, owner_id: int, since: dt.datetime) -> ExportStanding | None:
+        """The owner's newest export prepared from a snapshot taken at or after `since`, and how far it got."""
+        with self.db.read() as session:
+            export = repository.latest_ready_since(session, owner_id, since)
+            if export is None:
+                return None
+            parts = repository.parts(session, export.id)
+        downloaded = [part.downloaded_at for part in parts if part.downloaded_at is not None]
+        return ExportStanding(export.id, export.created_at, len(parts), len(downloaded),
+                              max(downloaded) if len(downloaded) == len(parts) and parts else None,
+                              export.verified_at)
+
     # -- reading parts -----------------------------------------------------------------------------------
 
     def _ready(self, session, principal: Principal, export_id: uuid.UUID) -> Export:
@@ -238,7 +274,15 @@ class PortabilityService:
         def entries_from(offset: int) -> Iterator[Placed]:
             return self._placed(export.id, part.number, offset, None, generated)
 
-        return _coalesce(part_bytes(zip_format, info, entries_from, read, start, end))
+        stream = _coalesce(part_bytes(zip_format, info, entries_from, read, start, end))
+        return self._noting_download(stream, export.id, part.number) if end == part.size else stream
+
+    def _noting_download(self, stream: Iterator[bytes], export_id: uuid.UUID, number: int) -> Iterator[bytes]:
+        """The stream; once its last byte (the part's last) is out, the part is noted as downloaded."""
+        yield from stream
+        with self.db.write() as session:
+            session.execute(update(ExportPart).where(ExportPart.export_id == export_id, ExportPart.number == number)
+                            .values(downloaded_at=utcnow()))
 
     @staticmethod
     def _interrupted(export: Export, part: ExportPart, placed: Placed, what: str) -> PartInterrupted:

@@ -21,6 +21,7 @@ from phonecloud.accounts.models import User
 from phonecloud.core.dates import bounded
 from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, Conflict, IntakeClosed, NotFound
+from phonecloud.core.sizes import format_size
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.regions.models import RegionGroup, RegionGroupCountry
 from phonecloud.retirement.models import DeletionReceipt, Retirement, RetirementEvent
@@ -153,6 +154,18 @@ class RetirementService:
                      "finished_at": receipt.finished_at}
                     for receipt in session.scalars(select(DeletionReceipt).where(DeletionReceipt.user_id == user_id)
                                                    .order_by(DeletionReceipt.id.desc()))]
+
+    def receipt_lines(self, plan_id: int, user_id: int) -> list[str]:
+        """One user's receipt of a retirement, as lines of their email (none: no receipt)."""
+        with self.db.read() as session:
+            receipt = session.scalar(select(DeletionReceipt).where(DeletionReceipt.retirement_id == plan_id,
+                                                                   DeletionReceipt.user_id == user_id))
+        if receipt is None:
+            return []
+        return [f"Deleted: {receipt.items} items ({receipt.rows} records, {receipt.blobs} files, "
+                f"{format_size(receipt.bytes)}); {format_size(receipt.released_bytes)} of storage released.",
+                f"Fingerprint of the list of what was deleted (SHA-256): {receipt.manifest_sha256}",
+                f"Final check: {receipt.rows_left} records and {receipt.bytes_left} bytes left."]
 
     @staticmethod
     def log(session: Session, plan_id: int, actor: str, action: str, detail: dict) -> None:

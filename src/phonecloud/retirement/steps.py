@@ -6,7 +6,8 @@ downtime (the job queue keeps them). A job whose time no longer matches the plan
   kind (never to others), shown until deletion; reminders before the stop of sync and the deadline.
 - stop-sync: the intake gate refuses the kind for affected users (see service.check_intake); memberships of
   plans that include only the retired kind end, refunded by the plan's policy.
-- delete: each affected user's data of the kind is purged through the kind's own purge, with their exports;
+- delete: each affected user's data of the kind is purged through the kind's own purge, with their exports
+  and their unfinished uploads into it;
   a receipt per user counts what went (in the transactions that deleted it), and a final scan per user
   checks that no row and no charged byte of the kind is left. The plan's report sums it up.
 """
@@ -41,14 +42,15 @@ _SWEEP_BATCH = 500
 
 class RetirementSteps:
     def __init__(self, db: Database, blobs: BlobStore, retirements: RetirementService, notices: NoticeService,
-                 plans: PlanService, ledger: Ledger, purge_exports: Callable, kinds: Callable[[], dict]):
+                 plans: PlanService, ledger: Ledger, purge_beyond_the_kind: Callable, kinds: Callable[[], dict]):
         self.db = db
         self.blobs = blobs  # for the sweep of blobs that a purge cut short left behind
         self.retirements = retirements
         self.notices = notices
         self.plans = plans
         self.ledger = ledger
-        self.purge_exports = purge_exports  # (user id, record): every export of the user (they hold the kind)
+        # (user id, record, kind): the kind's data held elsewhere: unfinished uploads into it, exports
+        self.purge_beyond_the_kind = purge_beyond_the_kind
         self.kinds = kinds
 
     def run(self, subject: str) -> None:
@@ -229,7 +231,7 @@ class RetirementSteps:
                 blobs=DeletionReceipt.blobs + removed.blobs, bytes=DeletionReceipt.bytes + removed.bytes))
 
         kind.purge_user(receipt.user_id, record)
-        self.purge_exports(receipt.user_id, record)
+        self.purge_beyond_the_kind(receipt.user_id, record, kind)
         self._sweep(plan, kind, receipt.user_id)
         with self.db.write() as session:
             done = session.scalar(select(DeletionReceipt).where(DeletionReceipt.id == receipt.id).with_for_update())

@@ -15,6 +15,7 @@ from phonecloud.core.db import Database
 from phonecloud.core.errors import NotFound
 from phonecloud.core.kinds import DataKind, IntakeGate
 from phonecloud.core.settings import Settings
+from phonecloud.core.sizes import format_size
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.jobs.worker import WorkerPool
 from phonecloud.maintenance.jobs import SWEEP_JOB
@@ -74,7 +75,8 @@ class Services:
             regions=RegionService(db, titles), retirements=RetirementService(db, jobs, lambda: services.kinds),
             notice_mail=NoticeMail(db, open_mailer(settings.smtp_url), EmailSettings(
                 settings.mail_from, settings.public_url, settings.email_per_minute, settings.email_templates),
-                lambda session, kind: services._kind_holders(session, kind)),
+                lambda session, kind: services._kind_holders(session, kind),
+                lambda notice, user_id: services.notice_facts(notice, user_id)),
         )
         services.plans.ensure_default()
         services.accounts.on_created.append(services.plans.apply_in)
@@ -107,6 +109,34 @@ class Services:
         """What the user keeps of each kind: {kind: Usage}."""
         with self.db.read() as session:
             return {name: kind.usage(session, user_id) for name, kind in self.kinds.items()}
+
+    def exports_since_announcements(self, user_id: int, notices) -> dict:
+        """For each retirement whose notices are in force for the user: {retirement id: their newest export
+        prepared since it was announced (portability.service.ExportStanding), or None}."""
+        retirements = {notice.retirement_id for notice in notices if notice.retirement_id and notice.kind}
+        return {plan_id: self.portability.standing(user_id, self.retirements.get(plan_id).announce_at)
+                for plan_id in retirements}
+
+    def notice_facts(self, notice, user_id: int) -> list[str]:
+        """What a notice means for one user, as lines of their email: a deletion receipt's numbers, or what
+        they keep of a retiring kind and whether they took an export of it since the announcement."""
+        if notice.receipts_of:
+            return self.retirements.receipt_lines(notice.receipts_of, user_id)
+        if not (notice.retirement_id and notice.kind):
+            return []
+        with self.db.read() as session:
+            kept = self.kind(notice.kind).usage(session, user_id)
+        lines = [f"You keep {kept.items} items ({format_size(kept.bytes)}) of it."]
+        taken = self.exports_since_announcements(user_id, [notice])[notice.retirement_id]
+        if taken is None:
+            lines.append("You have not downloaded an export of everything since this was announced.")
+        elif taken.verified_at is not None:
+            lines.append(f"Your export of everything as of {taken.snapshot_at:%-d %B %Y} was downloaded and "
+                         f"verified on {taken.verified_at:%-d %B %Y}.")
+        else:
+            lines.append(f"Your export of everything as of {taken.snapshot_at:%-d %B %Y}: {taken.parts_downloaded} "
+                         f"of {taken.parts} parts downloaded, not verified.")
+        return lines
 
     def recovery(self):
         """Startup recovery (see maintenance.recovery), as `phonecloud serve` and `admin recover` run it."""
@@ -154,8 +184,12 @@ class Services:
         """The scheduled steps of feature retirements (see retirement.steps)."""
         from phonecloud.retirement.steps import RetirementSteps
 
+        def purge_beyond_the_kind(user_id: int, record, kind: DataKind) -> None:
+            self.uploads.purge_user(user_id, record, {destination.name for destination in kind.destinations})
+            self.portability.purge_user(user_id, record)  # every export holds the kind's data
+
         return RetirementSteps(self.db, self.blobs, self.retirements, self.notices, self.plans, self.ledger,
-                               self.portability.purge_user, lambda: self.kinds)
+                               purge_beyond_the_kind, lambda: self.kinds)
 
     @cached_property
     def heartbeats(self):

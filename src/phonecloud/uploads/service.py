@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -355,10 +356,14 @@ class UploadService:
 
     # -- account deletion ---------------------------------------------------------------------------------
 
-    def purge_user(self, owner_id: int, record: Record) -> None:
-        """Every resumable upload of the user, finished or not: its staged bytes, then its row."""
+    def purge_user(self, owner_id: int, record: Record, destinations: Collection[str] | None = None) -> None:
+        """Every resumable upload of the user (only those into `destinations`, when given), finished or not:
+        its staged bytes, then its row."""
+        query = select(ResumableUpload.id).where(ResumableUpload.owner_id == owner_id)
+        if destinations is not None:
+            query = query.where(ResumableUpload.destination.in_(destinations))
         with self.db.read() as session:
-            uploads = list(session.scalars(select(ResumableUpload.id).where(ResumableUpload.owner_id == owner_id)))
+            uploads = list(session.scalars(query))
         for upload_id in uploads:
             blob = self.blobs.resumable(upload_id.hex)
             size = blob.size()

@@ -40,7 +40,7 @@ MAX_FORM_BYTES = DEFAULT_BODY_LIMIT  # a page's form is a few fields; refused be
 _loader = ChoiceLoader([FileSystemLoader(TEMPLATES)])
 _environment = Environment(loader=_loader, autoescape=select_autoescape(["html"]), trim_blocks=True,
                            lstrip_blocks=True)
-_environment.filters.update(size=format_size)
+_environment.filters.update(size=format_size, day=lambda moment: moment.strftime("%-d %b %Y"))
 _nav: list[NavEntry] = []  # the kinds' entries, before the pages every account has
 
 
@@ -83,9 +83,11 @@ def render(request: Request, template: str, me: Principal | None, status: int = 
     notices = running.notices.in_force(me.user_id if me else None)
     # a notice about a kind of data says what the user keeps of it: {kind: Usage}
     notice_usage = running.usage(me.user_id) if me is not None and any(notice.kind for notice in notices) else {}
+    # a retirement's notice says whether an export was taken since: {retirement id: ExportStanding | None}
+    notice_exports = running.exports_since_announcements(me.user_id, notices) if me is not None else {}
     html = _environment.get_template(template).render(
         request=request, me=me, csrf=session.csrf_token_for(secret or ""), nav=_nav, notices=notices,
-        notice_usage=notice_usage, flash=session.take_flash(request, cookies), **context)
+        notice_usage=notice_usage, notice_exports=notice_exports, flash=session.take_flash(request, cookies), **context)
     return _with_cookies(HTMLResponse(html, status, headers=SECURITY_HEADERS), cookies)
 
 

@@ -64,6 +64,8 @@ class SyncRun:
             if notice.get("id") not in self.options.notices_shown:
                 self.options.notices_shown.add(notice.get("id"))
                 self.reporter.say(f"notice ({notice.get('level', 'info')}): {notice.get('message', '')}")
+                if notice.get("retirement_id") and notice.get("kind"):
+                    self.reporter.say(f"  {export_standing(notice.get('export'))}")
         closed = (me.get("intake") or {}).get(GALLERY)
         if closed:  # the plan or the region takes no new photos: say why once, rather than per file
             raise ServerError(403, "intake_closed", closed)
@@ -215,3 +217,15 @@ def sync_once(api: Api, state: st.SyncState, roots: Iterable[Path], transfers: i
     options = Options(list(roots), transfers, album_from_folder,
                       notices_shown=notices_shown if notices_shown is not None else set())
     return SyncRun(api, state, options, reporter).run()
+
+
+def export_standing(export: dict | None) -> str:
+    """What a retirement's notice says of the user's export since its announcement, as a line."""
+    if not export:
+        return "you have not downloaded an export of everything since this was announced: `phonecloud export --out DIR`"
+    snapshot = str(export.get("snapshot_at", ""))[:10]
+    if export.get("verified_at"):
+        return f"your export of everything as of {snapshot} was downloaded and verified on {export['verified_at'][:10]}"
+    return (f"your export of everything as of {snapshot}: {export.get('parts_downloaded')} of {export.get('parts')} "
+            "parts downloaded, not verified: `phonecloud export --out DIR` downloads and checks them")
+
