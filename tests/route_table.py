@@ -28,6 +28,7 @@ _DOCUMENTATION = ("/openapi.json", "/docs", "/oauth2-redirect")
 
 
 API = "/api/v1"
+IMMICH = "/api"  # Immich's API (phonecloud.immich), beside phonecloud's own
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class Endpoint:
     @property
     def is_api(self) -> bool:
         return self.path.startswith(API + "/")
+
+    @property
+    def is_immich(self) -> bool:
+        return self.path.startswith(IMMICH + "/") and not self.is_api
 
     def url(self, values: dict[str, object]) -> str:
         """The path with every parameter filled in (relative to /api/v1 for the API's endpoints)."""

@@ -65,7 +65,7 @@ def test_export_then_import_on_a_fresh_server_reproduces_the_library(server, use
     imported = import_cli(client_env, target_server.url, target, tmp_path / "out")
     assert imported.returncode == 0, imported.stderr
     assert imported.summary | {"bytes": 0} == {"uploaded": 4, "duplicates": 0, "bytes": 0, "albums": 1,
-                                               "favorites": 1, "trashed": 1, "skipped": 0, "failed": 0,
+                                               "favorites": 1, "trashed": 1, "skipped": 0, "matched": 4, "failed": 0,
                                                "messages": 0, "message_duplicates": 0, "calls": 0,
                                                "call_duplicates": 0,
                                                "contacts": 0, "contact_duplicates": 0}
@@ -131,8 +131,9 @@ def test_hostile_entries_are_skipped_with_their_reasons_and_the_rest_imported(fr
         add(archive, "Takeout/Google Photos/Album/notes.txt", b"not a photo")
     run = import_cli(client_env, target_server.url, target, hostile)
     assert run.returncode == 0, run.stderr
-    assert run.summary["uploaded"] == 1 and run.summary["skipped"] == 6
-    for why in ("'..'", "absolute path", "backslash", "symbolic link", "zip bomb", "not a photo or video"):
+    assert run.summary["uploaded"] == 1 and run.summary["skipped"] == 7
+    for why in ("'..'", "absolute path", "backslash", "symbolic link", "zip bomb", "not a photo or video",
+                "a sidecar that is not a JSON object"):
         assert why in run.stderr, why
     assert not (tmp_path.parent / "escaped.jpg").exists() and not Path("/etc/absolute.jpg").exists()
     names = {item["original_filename"] for item in target.http.get("/assets").json()["items"]}

@@ -19,6 +19,7 @@ app.command()(client.sync)
 app.command()(portability.export)
 app.command()(portability.pull)
 app.command("import-export")(portability.import_export)
+app.add_typer(portability.import_app, name="import")
 app.add_typer(messages.app, name="messages")
 app.add_typer(contacts.app, name="contacts")
 

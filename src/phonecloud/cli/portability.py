@@ -1,4 +1,5 @@
-"""Client commands to take everything out: `phonecloud export`, `phonecloud pull` and `phonecloud import-export`.
+"""Client commands to take everything out: `phonecloud export`, `phonecloud pull` and `phonecloud import-export`
+(and `phonecloud import takeout`, the same reader for Google's Takeout).
 Same connection options as `phonecloud sync` (--server/--key, PHONECLOUD_SERVER/PHONECLOUD_KEY, saved login)."""
 
 from __future__ import annotations
@@ -121,8 +122,27 @@ def import_export(
     summary = _run(api, "importing", lambda reporter: run_import(api, connection, sources, transfers, reporter),
                    (UnsafeArchive,))
     _report(f"uploaded {summary['uploaded']} ({summary['bytes']} bytes), already there {summary['duplicates']}, "
-            f"albums {summary['albums']}, favourites {summary['favorites']}, trashed {summary['trashed']}, messages "
-            f"{summary['messages']} (already there {summary['message_duplicates']}), calls {summary['calls']} "
-            f"(already there {summary['call_duplicates']}), contacts {summary['contacts']} (already there "
-            f"{summary['contact_duplicates']}), skipped {summary['skipped']}, failed {summary['failed']}",
+            f"with their sidecar {summary['matched']}, albums {summary['albums']}, favourites "
+            f"{summary['favorites']}, trashed {summary['trashed']}, messages {summary['messages']} (already there "
+            f"{summary['message_duplicates']}), calls {summary['calls']} (already there {summary['call_duplicates']}), "
+            f"contacts {summary['contacts']} (already there {summary['contact_duplicates']}), skipped "
+            f"{summary['skipped']}, failed {summary['failed']}",
             summary, json_output)
+
+
+import_app = typer.Typer(help="Bring a library from elsewhere into the server.", no_args_is_help=True)
+
+
+@import_app.command("takeout")
+def import_takeout(
+    sources: list[Path] = typer.Argument(..., exists=True, help="A Google Takeout's zip parts (every part: albums "
+                                         "repeat files of other parts), folders of them, or the unzipped folder"),
+    server: str | None = ServerOption,
+    key: str | None = KeyOption,
+    transfers: int = TransfersOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Import a Google Takeout of Google Photos: each photo and video once, with the capture time, title and
+    favourite of its JSON sidecar (clipped, counted and edited names matched), its albums and its trash; read
+    from the zip parts in place. Safe to run again: nothing is imported twice."""
+    import_export(sources, server, key, transfers, json_output)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import threading
 import zipfile
 from collections import defaultdict
@@ -41,14 +42,15 @@ from phonecloud.client.progress import TransferReporter
 from phonecloud.client.sync.state import SyncState
 from phonecloud.core.names import readable
 from phonecloud.core.dates import DateOutOfRange, clamped, from_unix_seconds, parse_moment
-from phonecloud.portability import takeout
+from phonecloud.portability import takeout, takeout_names
 from phonecloud.portability.archive import SourceFile, open_sources, read_chunks
 
 MAX_JSON_BYTES = 1 << 20
 MAX_FILE_BYTES = 64 << 30  # the server's default upload limit: a larger file it would refuse anyway
 CHECK_BATCH = 1000
 ALBUM_BATCH = 1000
-_SIDECAR_TAIL = "supplemental-metadata"
+# "Photos from 2019" in the account's language ("Fotos von 2019", "Photos de 2019"): albums have a metadata file.
+_LOCALISED_YEAR_FOLDER = re.compile(r"^\D{1,40}\b(1[89]|2[0-2])\d\d$")
 _TRASH_FOLDERS = {"trash", "bin"}
 
 
@@ -61,6 +63,7 @@ class ImportSummary:
     favorites: int = 0
     trashed: int = 0
     skipped: int = 0
+    matched: int = 0  # distinct files that came with a sidecar (Takeout's capture time, title, flags)
     failed: int = 0
     failures: list[dict] = field(default_factory=list)
     messages: int = 0  # message records imported from the export's Messages/ (SMS and MMS)
@@ -96,23 +99,11 @@ def _load_json(source: SourceFile) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _sidecar_target(name: str, media_names: set[str]) -> str | None:
-    """The media file a .json next to it describes: `<file>.json`, `<file>.supplemental-metadata.json` or
-    one of Takeout's shortened forms (`<file>.supplemental-me.json`)."""
-    stem = name[: -len(".json")]
-    if stem in media_names:
-        return stem
-    head, dot, tail = stem.rpartition(".")
-    if dot and tail and _SIDECAR_TAIL.startswith(tail) and head in media_names:
-        return head
-    return None
-
-
 def _kind(folder: str, has_metadata: bool) -> str:
     base = folder.rpartition("/")[2]
     if has_metadata:
         return "album"
-    if takeout.YEAR_FOLDER.match(base):
+    if takeout.YEAR_FOLDER.match(base) or _LOCALISED_YEAR_FOLDER.match(base):
         return "year"
     if base.casefold() in _TRASH_FOLDERS:
         return "trash"
@@ -186,21 +177,27 @@ class ImportRun:
         items: list[Item] = []
         albums: dict[str, dict] = {}
         for folder, entries in folders.items():
-            metadata = entries.get(takeout.ALBUM_METADATA)
+            metadata = next((entries[name] for name in sorted(entries) if takeout_names.is_album_metadata(name)), None)
             kind = _kind(folder, metadata is not None)
             if kind == "album":
                 loaded = _load_json(metadata) if metadata else None
                 albums[folder] = loaded or {"title": readable(folder.rpartition("/")[2])}
-            media = {name for name in entries if not name.endswith((".json", ".html", ".htm"))}
-            sidecars = {}
-            for name in entries:
-                if name.endswith(".json") and name != takeout.ALBUM_METADATA:
-                    target = _sidecar_target(name, media)
-                    if target is not None:
-                        sidecars[target] = entries[name]
+            media = {name for name in entries if not name.lower().endswith((".json", ".html", ".htm"))}
+            jsons = {name for name in entries
+                     if name.lower().endswith(".json") and takeout_names.looks_like_sidecar(name)}
+            sidecars = takeout_names.match_sidecars(media, jsons)
+            for orphan in sorted(jsons - set(sidecars.values())):
+                self._skip(entries[orphan].path, "a sidecar with no photo or video of its name beside it")
             for name in sorted(media):
-                sidecar = _load_json(sidecars[name]) if name in sidecars else None
-                items.append(Item(entries[name], sidecar or {}, folders={folder}))
+                sidecar = _load_json(entries[sidecars[name]]) if name in sidecars else None
+                if name in sidecars and sidecar is None:
+                    self._skip(entries[sidecars[name]].path, "a sidecar that is not a JSON object (its file is "
+                               "imported without it)")
+                sidecar = dict(sidecar or {})
+                original = takeout_names.edited_original(name)
+                if sidecar and original is not None and sidecars.get(original) == sidecars.get(name):
+                    sidecar.pop("title", None)  # an edited copy: its original's times, under its own name
+                items.append(Item(entries[name], sidecar, folders={folder}))
                 if kind == "trash":
                     items[-1].sidecar.setdefault("trashed", True)
         return items, albums
@@ -230,6 +227,7 @@ class ImportRun:
                 first.folders |= item.folders
                 first.sidecar = first.sidecar or item.sidecar
         unique = list(distinct.values())
+        self.summary.matched = sum(1 for item in unique if item.sidecar)
         for start in range(0, len(unique), CHECK_BATCH):
             batch = unique[start:start + CHECK_BATCH]
             existing = self.api.check([(item.sha1, item.sha1) for item in batch])

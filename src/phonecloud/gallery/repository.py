@@ -130,6 +130,12 @@ def usage(session: Session, owner_id: int) -> tuple[int, int]:
     return items, size
 
 
+def counts_by_kind(session: Session, owner_id: int) -> dict[str, int]:
+    """How many photos and videos the owner keeps outside the trash: {"photo": n, "video": n}."""
+    return dict(session.execute(select(Asset.kind, func.count()).where(
+        Asset.owner_id == owner_id, Asset.trashed_at.is_(None)).group_by(Asset.kind)).all())
+
+
 def usage_by_owner(session: Session) -> dict[int, tuple[int, int]]:
     rows = session.execute(select(Asset.owner_id, func.count(), func.sum(Asset.size_bytes)).group_by(Asset.owner_id))
     return {owner_id: (items, size) for owner_id, items, size in rows}

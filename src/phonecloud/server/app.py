@@ -15,6 +15,8 @@ from phonecloud.core.head import HeadAndNoSniff
 from phonecloud.core.http import ERROR_RESPONSES, install_error_handlers
 from phonecloud.core.limits import ApiRoute, RequestLimits
 from phonecloud.core.settings import Settings
+from phonecloud.immich.routes import discovery as immich_discovery
+from phonecloud.immich.routes import router as immich_router
 from phonecloud.notices.routes import router as notices_router
 from phonecloud.plans.routes import router as plans_router
 from phonecloud.portability.routes import router as portability_router
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(regions_router)
     api.include_router(retirement_router)
     app.include_router(api)
+    app.include_router(immich_discovery)  # Immich's clients back up here too (phonecloud.immich)
+    app.include_router(immich_router)
     for kind in KINDS:
         for path, mounted in kind.mounts():
             app.mount(path, mounted)

@@ -1,0 +1,136 @@
+"""Arriving from Google Photos: `phonecloud import takeout` of a two-part Google Takeout of the photo corpus,
+against what one does without it, in the same run: `unzip` of the same parts into an empty folder, then
+`phonecloud sync` of that folder into another fresh server (which gets neither the sidecars' capture times nor
+the albums: it uploads the JSON sidecars' photos under their file times, the export's).
+
+The Takeout is built once into bench/.cache/ from the photo corpus: part 1 holds the year folders ("Photos from
+YYYY", a photo and its `.supplemental-metadata.json` sidecar with photoTakenTime and title), part 2 the rest of
+the year folders and an album folder (`metadata.json`) that repeats every fifth photo of part 1, as Takeout's
+album folders repeat the year folders' files in other parts. Entries are stored, not deflated (JPEGs do not
+shrink; Google's parts deflate them for nothing), so the two sides read the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import zipfile
+from pathlib import Path
+
+import corpus
+from corpus import Corpus
+from servers import BenchError, clean_env, run_client
+from sides import PhoneCloud, _last_line_json, fresh_dir
+from workloads import MB, Row, WorkloadResult, alternating
+
+ALBUM = "Trip to the lake"
+ALBUM_EVERY = 5  # every fifth photo of part 1 is in the album too
+ROOT = "Takeout/Google Photos"
+TARGET = 1.0  # phonecloud's import at least as fast as unzip + sync
+
+
+def takeout_corpus(cache_dir: Path, photos: Corpus) -> Corpus:
+    """Two zip parts of a Takeout of the photo corpus (files: the photos, bytes: the parts' size)."""
+    def build(folder: Path) -> None:
+        paths = sorted(corpus.iter_files(photos.path))
+        half = len(paths) // 2
+        with zipfile.ZipFile(folder / "takeout-001.zip", "w") as first, \
+                zipfile.ZipFile(folder / "takeout-002.zip", "w") as second:
+            for number, path in enumerate(paths):
+                part = first if number < half else second
+                name, taken = os.path.basename(path), 1_400_000_000 + number * 86_400
+                year = 2014 + number * 86_400 // (365 * 86_400)
+                for place in [f"{ROOT}/Photos from {year}"] + (
+                        [f"{ROOT}/{ALBUM}"] if number < half and number % ALBUM_EVERY == 0 else []):
+                    target = part if place.endswith(str(year)) else second
+                    target.write(path, f"{place}/{name}")
+                    target.writestr(f"{place}/{name}.supplemental-metadata.json", json.dumps(
+                        {"title": name, "photoTakenTime": {"timestamp": str(taken)},
+                         "creationTime": {"timestamp": "1733000000"}}))
+            second.writestr(f"{ROOT}/{ALBUM}/metadata.json", json.dumps({"title": ALBUM, "description": ""}))
+
+    built = corpus.cached_corpus(cache_dir, f"takeout-{photos.files}", {"photos": photos.files,
+                                                                      "source": str(photos.path)}, build)
+    return Corpus(built.path, photos.files, built.bytes)
+
+
+def describe_takeout(takeout: Corpus) -> str:
+    return (f"takeout: the photo corpus as a two-part Google Takeout ({takeout.files} photos with sidecars, an "
+            f"album repeating every {ALBUM_EVERY}th photo of part 1 in part 2, {takeout.bytes / 1e6:,.0f} MB "
+            "of stored zip parts)")
+
+
+def _parts(takeout: Corpus) -> list[str]:
+    return sorted(str(path) for path in takeout.path.glob("*.zip"))
+
+
+def _import(tools, session, takeout: Corpus) -> tuple[float, dict]:
+    command = [str(tools.phonecloud), "import", "takeout", *_parts(takeout), "--server", session.url, "--key",
+               session.key, "--json", "--transfers", str(tools.transfers)]
+    run = run_client(command, clean_env(PHONECLOUD_CLIENT_DIR=str(session.client_dir)), tools.client_timeout_s,
+                     session.log_path)
+    summary = _last_line_json(run.stdout)
+    if (summary.get("uploaded"), summary.get("failed"), summary.get("albums")) != (takeout.files, 0, 1):
+        raise BenchError(f"phonecloud import takeout reported {summary}; wanted {takeout.files} uploaded, 1 album")
+    return run.seconds, summary
+
+
+def _unzip_and_sync(tools, session, takeout: Corpus) -> tuple[float, float]:
+    folder = fresh_dir(tools.work_dir / "takeout-unzipped")
+    try:
+        unzipped = sum(run_client(["unzip", "-q", "-o", part, "-d", str(folder)], clean_env(),
+                                  tools.client_timeout_s, session.log_path).seconds for part in _parts(takeout))
+        synced = session.upload(folder)
+        if synced.summary.get("failed") or synced.summary.get("uploaded") != takeout.files:
+            raise BenchError(f"phonecloud sync of the unzipped Takeout reported {synced.summary}")
+        return unzipped, synced.seconds
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _dates_right(session, takeout: Corpus) -> int:
+    """How many photos carry their sidecar's capture time (photoTakenTime) as their file time."""
+    return sum(1 for asset in session.assets() if asset["file_modified_at"].startswith(("2014", "2015", "2016",
+                                                                                       "2017")))
+
+
+def takeout_import(tools, takeout: Corpus, repeats: int) -> WorkloadResult:
+    if shutil.which("unzip") is None:
+        raise BenchError("unzip is not installed (apt-get install unzip)")
+    result = WorkloadResult(
+        "Takeout import",
+        f"Imports a two-part Google Takeout of the photo corpus ({takeout.files} photos, "
+        f"{takeout.bytes / MB:,.0f} MB of zip parts, each photo with a `.supplemental-metadata.json` sidecar, "
+        f"an album in part 2 repeating every {ALBUM_EVERY}th photo of part 1) into an empty server with "
+        f"`phonecloud import takeout PARTS --transfers {tools.transfers}` (read in place, sidecars matched, "
+        f"capture times, titles and the album applied), against `unzip` of the same parts into an empty folder "
+        f"followed by `phonecloud sync --transfers {tools.transfers}` of it into another empty server (no "
+        f"capture times from the sidecars, no album). Both servers `phonecloud serve` without embedded "
+        f"workers. Each run starts fresh servers; the median of {repeats} runs is reported.",
+        baseline="unzip + sync")
+    side = PhoneCloud(tools, PHONECLOUD_EMBEDDED_WORKERS="0")
+    imports, baselines, runs = [], [], []
+    for number, which in alternating(["import", "baseline"], repeats):
+        with side.serve(f"takeout-{which}-{number}") as session:
+            if which == "import":
+                seconds, summary = _import(tools, session, takeout)
+                dated = _dates_right(session, takeout)
+                imports.append(seconds)
+                runs.append(f"import run {number}: {seconds:.2f} s = {takeout.files / seconds:.1f} photos/s; "
+                            f"duplicates {summary['duplicates']}, with their sidecar {summary['matched']}, albums "
+                            f"{summary['albums']}, capture times from the sidecars {dated}/{takeout.files}")
+            else:
+                unzipped, synced = _unzip_and_sync(tools, session, takeout)
+                baselines.append(unzipped + synced)
+                runs.append(f"baseline run {number}: {unzipped + synced:.2f} s (unzip {unzipped:.2f} s, sync "
+                            f"{synced:.2f} s); capture times from the sidecars {_dates_right(session, takeout)}"
+                            f"/{takeout.files}, albums {len(session.get_json('/api/v1/albums'))}")
+    mine, theirs = statistics.median(imports), statistics.median(baselines)
+    result.rows.append(Row("time to arrive", "s", mine, theirs, theirs / mine,
+                           f"(unzip + sync) s / import s, target {TARGET:g}"))
+    result.rows.append(Row("import rate", "photos/s", takeout.files / mine, takeout.files / theirs,
+                           theirs / mine, "phonecloud/baseline photos/s"))
+    result.runs = runs
+    return result
