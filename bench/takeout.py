@@ -12,6 +12,7 @@ shrink; Google's parts deflate them for nothing), so the two sides read the same
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -29,6 +30,11 @@ ALBUM = "Trip to the lake"
 ALBUM_EVERY = 5  # every fifth photo of part 1 is in the album too
 ROOT = "Takeout/Google Photos"
 TARGET = 1.0  # phonecloud's import at least as fast as unzip + sync
+FIRST_TAKEN = 1_400_000_000  # the first photo's photoTakenTime (May 2014); one day later for each next one
+
+
+def taken_at(number: int) -> int:
+    return FIRST_TAKEN + number * 86_400
 
 
 def takeout_corpus(cache_dir: Path, photos: Corpus) -> Corpus:
@@ -40,8 +46,8 @@ def takeout_corpus(cache_dir: Path, photos: Corpus) -> Corpus:
                 zipfile.ZipFile(folder / "takeout-002.zip", "w") as second:
             for number, path in enumerate(paths):
                 part = first if number < half else second
-                name, taken = os.path.basename(path), 1_400_000_000 + number * 86_400
-                year = 2014 + number * 86_400 // (365 * 86_400)
+                name, taken = os.path.basename(path), taken_at(number)
+                year = dt.datetime.fromtimestamp(taken, dt.UTC).year
                 for place in [f"{ROOT}/Photos from {year}"] + (
                         [f"{ROOT}/{ALBUM}"] if number < half and number % ALBUM_EVERY == 0 else []):
                     target = part if place.endswith(str(year)) else second
@@ -51,7 +57,7 @@ def takeout_corpus(cache_dir: Path, photos: Corpus) -> Corpus:
                          "creationTime": {"timestamp": "1733000000"}}))
             second.writestr(f"{ROOT}/{ALBUM}/metadata.json", json.dumps({"title": ALBUM, "description": ""}))
 
-    built = corpus.cached_corpus(cache_dir, f"takeout-{photos.files}", {"photos": photos.files,
+    built = corpus.cached_corpus(cache_dir, f"takeout-{photos.files}", {"photos": photos.files, "layout": 2,
                                                                       "source": str(photos.path)}, build)
     return Corpus(built.path, photos.files, built.bytes)
 
@@ -91,9 +97,10 @@ def _unzip_and_sync(tools, session, takeout: Corpus) -> tuple[float, float]:
 
 
 def _dates_right(session, takeout: Corpus) -> int:
-    """How many photos carry their sidecar's capture time (photoTakenTime) as their file time."""
-    return sum(1 for asset in session.assets() if asset["file_modified_at"].startswith(("2014", "2015", "2016",
-                                                                                       "2017")))
+    """How many photos carry a sidecar's capture time (photoTakenTime) as their file time."""
+    taken = {dt.datetime.fromtimestamp(taken_at(number), dt.UTC) for number in range(takeout.files)}
+    return sum(1 for asset in session.assets()
+               if dt.datetime.fromisoformat(asset["file_modified_at"]) in taken)
 
 
 def takeout_import(tools, takeout: Corpus, repeats: int) -> WorkloadResult:

@@ -121,7 +121,7 @@ def test_bad_input_is_a_4xx_naming_the_problem_and_stores_nothing(immich, user):
         (immich.post("/api/assets", headers={**as_(user), "Content-Type": "application/json"}, content=b"{}"),
          "multipart/form-data"),
         (upload(immich, user, body, fileModifiedAt="yesterday"), "fileModifiedAt"),
-        (upload(immich, user, b"plain text, not a photo"), ""),
+        (upload(immich, user, b"plain text, not a photo"), "not a photo or video"),
         (immich.post("/api/assets", headers={**as_(user), "Content-Type": "multipart/form-data; boundary=b"},
                      content=b"--b\r\nContent-Disposition: form-data; name=\"x\"; " + b"a" * 20_000 + b"\r\n\r\n"),
          "header"),

@@ -42,7 +42,7 @@ from phonecloud.client.progress import TransferReporter
 from phonecloud.client.sync.state import SyncState
 from phonecloud.core.names import readable
 from phonecloud.core.dates import DateOutOfRange, clamped, from_unix_seconds, parse_moment
-from phonecloud.portability import takeout, takeout_names
+from phonecloud.portability import takeout_names
 from phonecloud.portability.archive import SourceFile, open_sources, read_chunks
 
 MAX_JSON_BYTES = 1 << 20
@@ -50,7 +50,7 @@ MAX_FILE_BYTES = 64 << 30  # the server's default upload limit: a larger file it
 CHECK_BATCH = 1000
 ALBUM_BATCH = 1000
 # "Photos from 2019" in the account's language ("Fotos von 2019", "Photos de 2019"): albums have a metadata file.
-_LOCALISED_YEAR_FOLDER = re.compile(r"^\D{1,40}\b(1[89]|2[0-2])\d\d$")
+_YEAR_FOLDER = re.compile(r"^\D{1,40}\b(1[89]|2[0-2])\d\d$")
 _TRASH_FOLDERS = {"trash", "bin"}
 
 
@@ -103,7 +103,7 @@ def _kind(folder: str, has_metadata: bool) -> str:
     base = folder.rpartition("/")[2]
     if has_metadata:
         return "album"
-    if takeout.YEAR_FOLDER.match(base) or _LOCALISED_YEAR_FOLDER.match(base):
+    if _YEAR_FOLDER.match(base):
         return "year"
     if base.casefold() in _TRASH_FOLDERS:
         return "trash"

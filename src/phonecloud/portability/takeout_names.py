@@ -32,14 +32,18 @@ ALBUM_METADATA_NAMES = frozenset(unicodedata.normalize("NFC", name).casefold() f
     "метаданные.json", "メタデータ.json", "元数据.json", "中繼資料.json", "메타데이터.json"))
 _COUNTER = re.compile(r"^(?P<name>.*)\((?P<n>\d{1,4})\)$")
 _MEDIA_COUNTER = re.compile(r"^(?P<stem>.*)\((?P<n>\d{1,4})\)(?P<ext>\.[^.]*)?$")
-_CLIPPED_AT_LEAST = 30  # a clipped name keeps this many characters at least: shorter ones were not clipped
 
 
 def looks_like_sidecar(json_name: str) -> bool:
     """A JSON file named after a media file (with the media's extension, or clipped to Google's length), not
     the album's or the export's own (metadata.json, manifest.json, print-subscriptions.json)."""
     stem = sidecar_key(json_name)[0]
-    return ("." in stem or len(stem) >= CLIPPED_STEM - 1) and not is_album_metadata(json_name)
+    return ("." in stem or _clipped(stem)) and not is_album_metadata(json_name)
+
+
+def _clipped(stem: str) -> bool:
+    """Whether a sidecar's media name may have been cut to Google's length (46 characters, once 47)."""
+    return len(stem) >= CLIPPED_STEM
 
 
 def is_album_metadata(name: str) -> bool:
@@ -88,7 +92,7 @@ def match_sidecars(media: Iterable[str], sidecars: Iterable[str]) -> dict[str, s
             continue
         stem, counter = sidecar_key(json_name)
         by_key.setdefault((stem, counter), json_name)
-        if len(json_name) >= MAX_SIDECAR_NAME - 8 and len(stem) >= _CLIPPED_AT_LEAST:
+        if _clipped(stem):
             clipped.append((stem, counter, json_name))
     matched: dict[str, str] = {}
     taken: set[str] = set()
