@@ -1,7 +1,10 @@
 """Arriving from Google Photos: `phonecloud import takeout` of a two-part Google Takeout of the photo corpus,
 against what one does without it, in the same run: `unzip` of the same parts into an empty folder, then
 `phonecloud sync` of that folder into another fresh server (which gets neither the sidecars' capture times nor
-the albums: it uploads the JSON sidecars' photos under their file times, the export's).
+the albums: it uploads the JSON sidecars' photos under their file times, the export's). A third side measures
+the same Takeout imported on the server, as the web app's Takeout page does it: both parts uploaded as they are
+(POST /api/v1/takeout/parts), then one import job reads them in place (one embedded worker, so that the media
+pipeline waits, as it does on the other sides).
 
 The Takeout is built once into bench/.cache/ from the photo corpus: part 1 holds the year folders ("Photos from
 YYYY", a photo and its `.supplemental-metadata.json` sidecar with photoTakenTime and title), part 2 the rest of
@@ -17,8 +20,11 @@ import json
 import os
 import shutil
 import statistics
+import time
 import zipfile
 from pathlib import Path
+
+import httpx
 
 import corpus
 from corpus import Corpus
@@ -96,6 +102,32 @@ def _unzip_and_sync(tools, session, takeout: Corpus) -> tuple[float, float]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _server_import(session, takeout: Corpus, timeout_s: float) -> tuple[float, dict]:
+    """Seconds from the first byte of part 1 until the server's import job is done, and its report."""
+    started = time.monotonic()
+    with httpx.Client(base_url=session.url + "/api/v1", headers={"Authorization": f"Bearer {session.key}"},
+                      timeout=timeout_s) as client:
+        parts = []
+        for part in _parts(takeout):
+            with open(part, "rb") as body:
+                sent = client.post("/takeout/parts", params={"filename": Path(part).name}, content=body,
+                                   headers={"Content-Type": "application/octet-stream"})
+            if sent.status_code != 201:
+                raise BenchError(f"uploading {part} answered {sent.status_code}: {sent.text[:300]}")
+            parts.append(sent.json()["id"])
+        found = client.post("/takeout/imports", json={"parts": parts}).json()
+        while not found["finished"]:
+            if time.monotonic() - started > timeout_s:
+                raise BenchError(f"the server's Takeout import did not finish in {timeout_s:.0f} s: {found}")
+            time.sleep(0.1)
+            found = client.get(f"/takeout/imports/{found['id']}").json()
+    report = found["report"] or {}
+    if (found["state"], report.get("uploaded"), report.get("failed"), report.get("albums")) != (
+            "done", takeout.files, 0, 1):
+        raise BenchError(f"the server's Takeout import ended {found['state']}: {report or found['error']}")
+    return time.monotonic() - started, report
+
+
 def _dates_right(session, takeout: Corpus) -> int:
     """How many photos carry a sidecar's capture time (photoTakenTime) as their file time."""
     taken = {dt.datetime.fromtimestamp(taken_at(number), dt.UTC) for number in range(takeout.files)}
@@ -115,13 +147,23 @@ def takeout_import(tools, takeout: Corpus, repeats: int) -> WorkloadResult:
         f"capture times, titles and the album applied), against `unzip` of the same parts into an empty folder "
         f"followed by `phonecloud sync --transfers {tools.transfers}` of it into another empty server (no "
         f"capture times from the sidecars, no album). Both servers `phonecloud serve` without embedded "
-        f"workers. Each run starts fresh servers; the median of {repeats} runs is reported.",
+        f"workers. A third side imports on the server: both parts uploaded (POST /api/v1/takeout/parts) and "
+        f"read by the import job (one embedded worker). Each run starts fresh servers; the median of {repeats} "
+        f"runs is reported.",
         baseline="unzip + sync")
     side = PhoneCloud(tools, PHONECLOUD_EMBEDDED_WORKERS="0")
-    imports, baselines, runs = [], [], []
-    for number, which in alternating(["import", "baseline"], repeats):
-        with side.serve(f"takeout-{which}-{number}") as session:
-            if which == "import":
+    on_server = PhoneCloud(tools, PHONECLOUD_EMBEDDED_WORKERS="1")
+    imports, baselines, server_imports, runs = [], [], [], []
+    for number, which in alternating(["import", "baseline", "server"], repeats):
+        with (on_server if which == "server" else side).serve(f"takeout-{which}-{number}") as session:
+            if which == "server":
+                seconds, report = _server_import(session, takeout, tools.client_timeout_s)
+                server_imports.append(seconds)
+                runs.append(f"server import run {number}: {seconds:.2f} s = {takeout.files / seconds:.1f} photos/s "
+                            f"(both parts uploaded, then read by the import job); with their sidecar "
+                            f"{report['matched']}, albums {report['albums']}, capture times from the sidecars "
+                            f"{_dates_right(session, takeout)}/{takeout.files}")
+            elif which == "import":
                 seconds, summary = _import(tools, session, takeout)
                 dated = _dates_right(session, takeout)
                 imports.append(seconds)
@@ -139,5 +181,8 @@ def takeout_import(tools, takeout: Corpus, repeats: int) -> WorkloadResult:
                            f"(unzip + sync) s / import s, target {TARGET:g}"))
     result.rows.append(Row("import rate", "photos/s", takeout.files / mine, takeout.files / theirs,
                            theirs / mine, "phonecloud/baseline photos/s"))
+    on_the_server = statistics.median(server_imports)
+    result.rows.append(Row("time to arrive, imported on the server", "s", on_the_server, theirs,
+                           theirs / on_the_server, "(unzip + sync) s / (parts uploaded + import job) s"))
     result.runs = runs
     return result

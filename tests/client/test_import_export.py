@@ -33,7 +33,8 @@ def import_cli(env: dict[str, str], url: str, user: User, *sources: Path) -> Run
 
 
 def library_view(user: User) -> tuple[dict, dict]:
-    """What the round trip must keep: per SHA-1 the name, dates, favourite and trash; per album title its
+    """What the round trip must keep: per SHA-1 the name, dates, favourite, trash, description, archived flag
+    and people; per album title its
     description, creation date and members (by SHA-1)."""
     assets = user.http.get("/assets", params={"limit": 1000}).json()["items"]
     assets += user.http.get("/assets", params={"limit": 1000, "trashed": True}).json()["items"]
@@ -42,7 +43,8 @@ def library_view(user: User) -> tuple[dict, dict]:
     assets = [user.http.get(f"/assets/{asset['id']}").json() for asset in assets]
     sha1_of = {asset["id"]: asset["sha1"] for asset in assets}
     view = {asset["sha1"]: (asset["original_filename"], asset["sort_at"], asset["media"]["taken_at"],
-                            asset["media"]["date_source"], asset["is_favorite"], asset["trashed"]) for asset in assets}
+                            asset["media"]["date_source"], asset["is_favorite"], asset["trashed"],
+                            asset["description"], asset["is_archived"], asset["people"]) for asset in assets}
     albums = {}
     for album in user.http.get("/albums").json():
         members = user.http.get(f"/albums/{album['id']}/assets").json()["items"]
@@ -58,6 +60,10 @@ def originals(user: User) -> dict[str, bytes]:
 
 def test_export_then_import_on_a_fresh_server_reproduces_the_library(server, user, fresh_server, client_env, tmp_path):
     make_library(user, 3000)
+    first = user.http.get("/assets", params={"limit": 1}).json()["items"][0]
+    described = user.http.patch(f"/assets/{first['id']}", json={
+        "description": "Grandma's 90th – Oma wird 90 🎂", "is_archived": True, "people": ["Oma", "Lena"]})
+    assert described.status_code == 200 and described.json()["people"] == ["Oma", "Lena"], described.text
     exported = export_cli(client_env, server.url, user, tmp_path / "out")
     assert exported.returncode == 0, exported.stderr
     target_server, target_accounts = fresh_server
@@ -65,7 +71,8 @@ def test_export_then_import_on_a_fresh_server_reproduces_the_library(server, use
     imported = import_cli(client_env, target_server.url, target, tmp_path / "out")
     assert imported.returncode == 0, imported.stderr
     assert imported.summary | {"bytes": 0} == {"uploaded": 4, "duplicates": 0, "bytes": 0, "albums": 1,
-                                               "favorites": 1, "trashed": 1, "skipped": 0, "matched": 4, "failed": 0,
+                                               "favorites": 1, "described": 1, "trashed": 1, "skipped": 0,
+                                               "matched": 4, "failed": 0,
                                                "messages": 0, "message_duplicates": 0, "calls": 0,
                                                "call_duplicates": 0,
                                                "contacts": 0, "contact_duplicates": 0}

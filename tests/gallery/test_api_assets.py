@@ -173,3 +173,29 @@ def test_bulk_check_refuses_bad_hashes_and_too_many_items(user):
     assert many.status_code == 422
     assert user.http.post("/assets/check", content=b"{not json", headers={"Content-Type": "application/json"}
                           ).status_code == 422
+
+
+def test_a_description_archived_flag_people_and_a_place_are_set_each_alone_and_checked(user, other_user):
+    asset = upload_at(user, 700, dt.datetime(2022, 10, 14, tzinfo=dt.UTC))
+    assert (asset["description"], asset["is_archived"], asset["people"]) == ("", False, [])
+    url = f"/assets/{asset['id']}"
+    set_all = user.http.patch(url, json={"description": "Am Strand", "is_archived": True,
+                                         "people": ["Ana", "Ana", "Bo"]})
+    assert set_all.status_code == 200, set_all.text
+    assert (set_all.json()["description"], set_all.json()["is_archived"], set_all.json()["people"]) == (
+        "Am Strand", True, ["Ana", "Bo"])  # a name once
+    only_flag = user.http.patch(url, json={"is_archived": False}).json()
+    assert (only_flag["description"], only_flag["is_archived"], only_flag["people"]) == (
+        "Am Strand", False, ["Ana", "Bo"])
+
+    for body, problem in (({"description": "x" * 10_001}, "description"), ({"people": [""]}, "people"),
+                          ({"description": "a\x00b"}, "NUL"), ({"is_archived": "perhaps"}, "is_archived")):
+        refused = user.http.patch(url, json=body)
+        assert 400 <= refused.status_code < 500 and problem in refused.text, (body, refused.text)
+    placed = user.http.patch(url, json={"place": {"latitude": -33.8568, "longitude": 151.2153}}).json()
+    assert placed["place"] == {"latitude": -33.8568, "longitude": 151.2153, "altitude": None}
+    assert placed["media"]["latitude"] is None  # the file's own GPS stays the file's
+    off_the_map = user.http.patch(url, json={"place": {"latitude": 91, "longitude": 0}})
+    assert off_the_map.status_code in (400, 422) and "latitude" in off_the_map.text
+    assert other_user.http.patch(url, json={"description": "mine now"}).status_code == 404
+    assert user.http.get(url).json()["description"] == "Am Strand"

@@ -6,7 +6,10 @@ parameter has no factory below fails the guard test instead of escaping the matr
 from __future__ import annotations
 
 import base64
+import io
+import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -88,6 +91,32 @@ def _contact(owner: User, made: dict) -> int:
     return owner.http.get("/contacts").json()["contacts"][0]["id"]
 
 
+def _takeout_zip(name: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"Takeout/Google Photos/Photos from 2019/{name}", jpeg(7005))
+    return buffer.getvalue()
+
+
+def _takeout_part(owner: User, made: dict) -> str:
+    """An uploaded Takeout part that no import has taken."""
+    return owner.http.post("/takeout/parts", params={"filename": "owner-secret-001.zip"},
+                           content=_takeout_zip("owner-secret.jpg")).json()["id"]
+
+
+def _takeout_import(owner: User, made: dict) -> str:
+    """A finished Takeout import of a part of its own."""
+    part = owner.http.post("/takeout/parts", params={"filename": "owner-secret-002.zip"},
+                           content=_takeout_zip("owner-secret-2.jpg")).json()["id"]
+    import_id = owner.http.post("/takeout/imports", json={"parts": [part]}).json()["id"]
+    while not owner.http.get(f"/takeout/imports/{import_id}").json()["finished"]:
+        time.sleep(0.05)
+    imported = next(item for item in owner.http.get("/assets").json()["items"]
+                    if item["original_filename"] == "owner-secret-2.jpg")
+    settled(owner, imported["id"])  # its derivatives stop changing, so the snapshots compare
+    return import_id
+
+
 # How to make an object of the owner's for each id parameter, in dependency order (an album holds the
 # asset). A route whose id parameter is missing here fails test_every_id_parameter_has_a_factory.
 FACTORIES: dict[str, Callable[[User, dict], object]] = {
@@ -103,6 +132,8 @@ FACTORIES: dict[str, Callable[[User, dict], object]] = {
     "part_id": _message_part,
     "book_id": _address_book,
     "contact_id": _contact,
+    "takeout_part_id": _takeout_part,
+    "takeout_id": _takeout_import,
 }
 # What each kind of id looks like when no object has it: the intruder's request for one of these must
 # be answered exactly as its request for the owner's.
@@ -110,7 +141,8 @@ NEVER_MADE: dict[str, object] = {
     "asset_id": uuid.UUID(int=1), "album_id": uuid.UUID(int=2), "device_id": 2_000_000_000,
     "session_id": 2_000_000_000, "upload_id": uuid.UUID(int=3).hex, "export_id": uuid.UUID(int=4), "number": 1,
     "import_id": uuid.UUID(int=5), "conversation_id": uuid.UUID(int=6), "part_id": uuid.UUID(int=7),
-    "book_id": 2_000_000_000, "contact_id": 2_000_000_000,
+    "book_id": 2_000_000_000, "contact_id": 2_000_000_000, "takeout_part_id": uuid.UUID(int=8),
+    "takeout_id": uuid.UUID(int=9),
 }
 # Requests that are only well-formed with a header saying what they mean: each variant is tried.
 VARIANTS: dict[str, list[dict[str, str]]] = {

@@ -220,3 +220,48 @@ def delete_user(
                f"{'nothing left' if clean else 'something left: ' + json.dumps(receipt['final_scan'])}")
     if not clean:
         raise typer.Exit(1)
+
+
+@app.command("import-takeout")
+def import_takeout(
+    email: str,
+    paths: list[str] = typer.Argument(..., help="Absolute paths on this server: a Takeout's zip parts (every part), "
+                                      "folders of them, or the unzipped folder"),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the server's job workers to finish it and "
+                              "print its report (else print the import's id and return)"),
+    json_output: bool = typer.Option(False, "--json", help="Print the import as JSON on the last line"),
+) -> None:
+    """Import a Google Takeout that lies on the server's disk into EMAIL's gallery, as a job of the server's
+    workers (`phonecloud serve` or `phonecloud worker` must run): read in place, never moved or deleted. The user
+    follows it on the Takeout page like one they uploaded."""
+    import json
+    import time
+    from pathlib import Path
+
+    from phonecloud.accounts.service import Principal
+    from phonecloud.gallery.takeout.schemas import ImportOut
+
+    services = open_services()
+    user = attempt(lambda: services.accounts.user_by_email(email))
+    takeout = services.kind("gallery").service.takeout
+    started = attempt(lambda: takeout.start_from_paths(user.id, [Path(path) for path in paths]))
+    owner = Principal(user.id, user.email, user.is_admin)
+    found = ImportOut.of(*takeout.get(owner, started.id))
+    typer.echo(f"import {found.id} of {len(found.parts)} part(s) queued for {user.email}", err=json_output)
+    while wait and not found.finished:
+        time.sleep(0.5)
+        found = ImportOut.of(*takeout.get(owner, started.id))
+    if found.report:
+        report = found.report
+        for failure in report.failures:
+            typer.echo(f"  {failure.path}: {failure.reason}", err=True)
+        typer.echo(f"imported {report.uploaded} ({report.bytes} bytes), already there {report.duplicates}, with their "
+                   f"sidecar {report.matched}, albums {report.albums}, favourites {report.favorites}, described "
+                   f"{report.described}, trashed {report.trashed}, skipped {report.skipped}, failed {report.failed}",
+                   err=json_output)
+    elif found.error:
+        typer.echo(f"error: {found.error}", err=True)
+    if json_output:
+        typer.echo(json.dumps(found.model_dump(mode="json")))
+    if found.state == "failed" or (found.report and found.report.failed):
+        raise typer.Exit(1)

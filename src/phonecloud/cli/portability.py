@@ -123,7 +123,8 @@ def import_export(
                    (UnsafeArchive,))
     _report(f"uploaded {summary['uploaded']} ({summary['bytes']} bytes), already there {summary['duplicates']}, "
             f"with their sidecar {summary['matched']}, albums {summary['albums']}, favourites "
-            f"{summary['favorites']}, trashed {summary['trashed']}, messages {summary['messages']} (already there "
+            f"{summary['favorites']}, described {summary['described']}, trashed {summary['trashed']}, messages "
+            f"{summary['messages']} (already there "
             f"{summary['message_duplicates']}), calls {summary['calls']} (already there {summary['call_duplicates']}), "
             f"contacts {summary['contacts']} (already there {summary['contact_duplicates']}), skipped "
             f"{summary['skipped']}, failed {summary['failed']}",

@@ -186,6 +186,14 @@ class Api:
     def favorite(self, asset_id: str) -> None:
         self._request("PUT", f"/assets/{asset_id}/favorite")
 
+    def describe(self, asset_id: str, description: str | None, archived: bool | None, people: list[str] | None,
+                 place: dict | None) -> None:
+        """Set an asset's description, archived flag, people's names and place ({latitude, longitude,
+        altitude}) as Google Photos had them (None: leave as it is)."""
+        body = {key: value for key, value in (("description", description), ("is_archived", archived),
+                                              ("people", people), ("place", place)) if value is not None}
+        self._request("PATCH", f"/assets/{asset_id}", json=body)
+
     def trash(self, asset_id: str) -> None:
         self._request("POST", f"/assets/{asset_id}/trash")
 

@@ -49,6 +49,7 @@ MAX_JSON_BYTES = 1 << 20
 MAX_FILE_BYTES = 64 << 30  # the server's default upload limit: a larger file it would refuse anyway
 CHECK_BATCH = 1000
 ALBUM_BATCH = 1000
+MAX_DESCRIPTION, MAX_NAME, MAX_PEOPLE = 10_000, 200, 200  # what the server keeps of a photo's description
 # "Photos from 2019" in the account's language ("Fotos von 2019", "Photos de 2019"): albums have a metadata file.
 _YEAR_FOLDER = re.compile(r"^\D{1,40}\b(1[89]|2[0-2])\d\d$")
 _TRASH_FOLDERS = {"trash", "bin"}
@@ -61,6 +62,7 @@ class ImportSummary:
     bytes: int = 0
     albums: int = 0  # made or filled
     favorites: int = 0
+    described: int = 0  # given their sidecar's description, archived flag, people's names or place
     trashed: int = 0
     skipped: int = 0
     matched: int = 0  # distinct files that came with a sidecar (Takeout's capture time, title, flags)
@@ -135,6 +137,43 @@ def _takeout_time(value: object) -> dt.datetime | None:
     return None
 
 
+def _coordinates(value: object) -> tuple[float, float, float | None] | None:
+    """(latitude, longitude, altitude) of a Takeout geoData, None for none (Takeout writes zeros for none)."""
+    if not isinstance(value, dict):
+        return None
+    numbers = [value.get(name) for name in ("latitude", "longitude", "altitude")]
+    if not all(isinstance(number, (int, float)) and not isinstance(number, bool) for number in numbers[:2]):
+        return None
+    latitude, longitude = float(numbers[0]), float(numbers[1])
+    if (latitude, longitude) == (0.0, 0.0) or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    altitude = numbers[2] if isinstance(numbers[2], (int, float)) and not isinstance(numbers[2], bool) else None
+    return latitude, longitude, float(altitude) if altitude is not None and -20_000 <= altitude <= 100_000 else None
+
+
+def _place(sidecar: dict) -> dict | None:
+    """Where Google Photos placed it (geoData) when that is not the file's own GPS (geoDataExif): edited or
+    estimated there, and lost unless kept."""
+    given, exif = _coordinates(sidecar.get("geoData")), _coordinates(sidecar.get("geoDataExif"))
+    if given is None or (exif is not None and max(abs(given[0] - exif[0]), abs(given[1] - exif[1])) < 1e-6):
+        return None
+    return {"latitude": given[0], "longitude": given[1], "altitude": given[2]}
+
+
+def _description(sidecar: dict) -> tuple[str | None, bool | None, list[str] | None, dict | None] | None:
+    """(description, archived, people's names, place) of a sidecar, each None when it has none; None for none
+    at all."""
+    text = sidecar.get("description")
+    description = text[:MAX_DESCRIPTION] if isinstance(text, str) and text.strip() else None
+    archived = True if sidecar.get("archived") is True else None
+    listed = sidecar.get("people") if isinstance(sidecar.get("people"), list) else []
+    names = [person["name"].strip()[:MAX_NAME] for person in listed
+             if isinstance(person, dict) and isinstance(person.get("name"), str) and person["name"].strip()]
+    people = list(dict.fromkeys(names))[:MAX_PEOPLE] or None
+    found = (description, archived, people, _place(sidecar))
+    return found if any(value is not None for value in found) else None
+
+
 def _sha1(source: SourceFile) -> str:
     digest = hashlib.sha1()
     for chunk in read_chunks(source):
@@ -161,6 +200,7 @@ class ImportRun:
             self._import_messages(backups)
             self._import_contacts(vcards)
         self._restore_favorites(items)
+        self._restore_descriptions(items)
         self._restore_albums(items, albums)
         self._restore_trash(items)
         return self.summary
@@ -344,6 +384,17 @@ class ImportRun:
         for asset_id in favorites:
             self._attempt("(favourites)", self.api.favorite, asset_id)
         self.summary.favorites = len(favorites)
+
+    def _restore_descriptions(self, items: list[Item]) -> None:
+        """Each asset's description, archived flag, people (Takeout's `people`: [{"name"}]) and place, from the
+        first of its places whose sidecar has any."""
+        described: dict[str, tuple] = {}
+        for item in items:
+            if item.asset_id and item.asset_id not in described and (found := _description(item.sidecar)):
+                described[item.asset_id] = found
+        for asset_id, found in sorted(described.items()):
+            if self._attempt("(descriptions)", self.api.describe, asset_id, *found):
+                self.summary.described += 1
 
     def _restore_albums(self, items: list[Item], albums: dict[str, dict]) -> None:
         members: dict[str, set[str]] = defaultdict(set)

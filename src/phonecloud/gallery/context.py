@@ -19,6 +19,7 @@ class Gallery:
     library: GalleryService
     albums: AlbumService
     intake: GalleryIntake
+    takeout: object = None  # gallery.takeout.service.TakeoutImports, which reads into these services
     _settings: object = None
     _media: object = None
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -4,6 +4,7 @@ pipeline, whose capture dates the layout is made of."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,9 @@ def asset_info(asset: Asset, media: AssetMedia | None, sha256: str | None, base_
         latitude=media.latitude if media else None, longitude=media.longitude if media else None,
         altitude=media.altitude if media else None, favorite=asset.is_favorite,
         trashed=asset.trashed_at is not None, url=f"{base_url}/api/v1/assets/{asset.id}",
+        description=asset.description, archived=asset.is_archived, people=tuple(json.loads(asset.people)),
+        place=(asset.place_latitude, asset.place_longitude, asset.place_altitude)
+        if asset.place_latitude is not None and asset.place_longitude is not None else None,
     )
 
 

@@ -134,6 +134,8 @@ class GalleryIntake(KindIntake):
             mime_type=media.mime, original_filename=record_filename(meta.filename), size_bytes=staged.size,
             sha1=staged.sha1, crc32=staged.crc32, blob_key=key, file_modified_at=meta.file_modified_at,
             sort_at=meta.file_modified_at, uploaded_at=utcnow(), is_favorite=False, trashed_at=None,
+            description="", is_archived=False, people="[]", place_latitude=None, place_longitude=None,
+            place_altitude=None,
         )
         with self.db.write() as session:
             if prepaid is None:

@@ -3,6 +3,7 @@ renders them. Registered in phonecloud.server.kinds; everything else that concer
 
 from __future__ import annotations
 
+from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import select
@@ -16,6 +17,9 @@ from phonecloud.gallery.export import GallerySection
 from phonecloud.gallery.ingest import GalleryIntake
 from phonecloud.gallery.models import Asset
 from phonecloud.gallery.service import TRASH_PURGE_JOB, GalleryService
+from phonecloud.gallery.takeout import blobs as takeout_blobs
+from phonecloud.gallery.takeout.intake import TakeoutIntake
+from phonecloud.gallery.takeout.service import IMPORT_JOB as TAKEOUT_JOB, TakeoutImports
 from phonecloud.media.jobs import MEDIA_JOB
 from phonecloud.media.models import AssetMedia
 
@@ -41,12 +45,24 @@ def build(running) -> DataKind:
                              check_intake),
         _settings=settings,
     )
+    takeout_intake = TakeoutIntake(running.db, running.blobs, running.quota, running.jobs, settings.max_upload_bytes,
+                                   check_intake)
+    gallery.takeout = takeout = TakeoutImports(running.db, running.blobs, running.quota, running.jobs, gallery)
 
     def usage(session, user_id: int) -> Usage:
-        return Usage(*repository.usage(session, user_id))
+        """Its photos and videos, and the bytes of Takeout parts waiting to be read (charged, not items)."""
+        items, size = repository.usage(session, user_id)
+        return Usage(items, size + takeout.usage(session, user_id)[1])
 
     def usage_by_owner(session) -> dict[int, Usage]:
-        return {owner: Usage(*counts) for owner, counts in repository.usage_by_owner(session).items()}
+        waiting = takeout.usage_by_owner(session)
+        owners = repository.usage_by_owner(session)
+        return {owner: Usage(owners.get(owner, (0, 0))[0], owners.get(owner, (0, 0))[1] + waiting.get(owner, (0, 0))[1])
+                for owner in owners.keys() | waiting.keys()}
+
+    def purge_user(user_id: int, record) -> None:
+        takeout.purge_user(user_id, record)
+        gallery.library.purge_user(user_id, record)
 
     def start_daily_purge() -> None:
         gallery.library.schedule_trash_purge(utcnow().date())  # once a day, however often asked
@@ -54,16 +70,19 @@ def build(running) -> DataKind:
     return DataKind(
         name=NAME, title=KIND.title, service=gallery,
         jobs={MEDIA_JOB: lambda subject: gallery.media().process(subject),
-              TRASH_PURGE_JOB: gallery.library.run_trash_purge},
+              TRASH_PURGE_JOB: gallery.library.run_trash_purge, TAKEOUT_JOB: takeout.run},
         on_workers_start=start_daily_purge,
         export_sections=(GallerySection(),),
-        destinations=(gallery.intake,),
+        destinations=(gallery.intake, takeout_intake),
         usage=usage, usage_by_owner=usage_by_owner,
         summary_fields=lambda used: {"asset_count": used.items},
-        orphans=blobs.orphans,
-        referenced_keys=_referenced_keys, content_sha1=blobs.content_sha1,
+        orphans=lambda session, keys: blobs.orphans(session, keys) + takeout_blobs.orphans(session, keys),
+        referenced_keys=lambda session: chain(_referenced_keys(session), takeout_blobs.referenced_keys(session)),
+        content_sha1=blobs.content_sha1,
         scrub_totals=repository.scrub_totals, scrub_page=repository.scrub_page,
-        purge_user=gallery.library.purge_user, rows_left=repository.rows_of_owner,
+        purge_user=purge_user,
+        rows_left=lambda session, user_id: repository.rows_of_owner(session, user_id) + takeout.rows_of_owner(
+            session, user_id),
         manifest=repository.manifest,
         check_intake=check_intake,
         closers=(gallery.close,),
@@ -72,14 +91,15 @@ def build(running) -> DataKind:
 
 def _api_routers():
     from phonecloud.gallery.routes import router
+    from phonecloud.gallery.takeout.routes import router as takeout
 
-    return (router,)
+    return router, takeout
 
 
 def _web_routers():
-    from phonecloud.gallery.web import albums, library
+    from phonecloud.gallery.web import albums, library, takeout
 
-    return library.router, albums.router
+    return library.router, albums.router, takeout.router
 
 
 def _template_filters():

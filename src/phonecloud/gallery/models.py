@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phonecloud.core.db import Base, UTCDateTime, utcnow
@@ -29,6 +29,15 @@ class Asset(Base):
     sort_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     is_favorite: Mapped[bool] = mapped_column(Boolean, default=False)
     trashed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What Google Photos (and people) say of a photo beyond its bytes: kept from imports, given back by exports.
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    is_archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    people: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # JSON: the names, as tags
+    # Where Google Photos placed it when that is not the file's own GPS (edited, or estimated); the media
+    # pipeline's place (AssetMedia) stays the file's.
+    place_latitude: Mapped[float | None] = mapped_column(Float)
+    place_longitude: Mapped[float | None] = mapped_column(Float)
+    place_altitude: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         UniqueConstraint("owner_id", "sha1", name="uq_assets_owner_sha1"),

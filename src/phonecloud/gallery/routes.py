@@ -16,7 +16,7 @@ from phonecloud.core.http import ErrorOut, Moment, ranged_answer
 from phonecloud.core.limits import ApiRoute
 from phonecloud.core.names import safe_filename
 from phonecloud.gallery.schemas import (
-    AlbumChangeResponse, AlbumIn, AlbumOut, AlbumPatch, AssetIds, AssetOut, AssetPage, CheckRequest,
+    AlbumChangeResponse, AlbumIn, AlbumOut, AlbumPatch, AssetIds, AssetOut, AssetPatch, AssetPage, CheckRequest,
     CheckResponse, OriginalsRequest, UploadOut, asset_out,
 )
 from phonecloud.gallery.context import gallery_of
@@ -153,6 +153,15 @@ def thumbnail(asset_id: uuid.UUID, request: Request, principal: Principal = Depe
 def preview(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
     """A JPEG of 1440 px on the long side, upright, sRGB; 409 while it is being made, 404 if it cannot be."""
     return _derivative("preview", asset_id, request, principal)
+
+
+@router.patch("/assets/{asset_id}", response_model=AssetOut)
+def describe_asset(asset_id: uuid.UUID, body: AssetPatch, request: Request,
+                   principal: Principal = Depends(current_principal)):
+    """Set an asset's description, archived flag, people's names or place (what is not given stays as it is)."""
+    place = (body.place.latitude, body.place.longitude, body.place.altitude) if body.place else None
+    return _one(request, gallery_of(request).library.describe(principal, asset_id, body.description,
+                                                              body.is_archived, body.people, place))
 
 
 @router.post("/assets/{asset_id}/trash", response_model=AssetOut)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import typing
 import uuid
 from typing import Annotated, Any, ClassVar
@@ -61,6 +62,18 @@ def media_out(media: AssetMedia | None) -> MediaOut:
     return out
 
 
+class Place(BaseModel):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    altitude: float | None = Field(default=None, ge=-20_000, le=100_000)
+
+
+def place_of(asset: Asset) -> Place | None:
+    if asset.place_latitude is None or asset.place_longitude is None:
+        return None
+    return Place(latitude=asset.place_latitude, longitude=asset.place_longitude, altitude=asset.place_altitude)
+
+
 class AssetOut(TypedDict):
     id: uuid.UUID
     kind: str
@@ -76,6 +89,11 @@ class AssetOut(TypedDict):
     is_favorite: bool
     trashed: bool
     trashed_at: dt.datetime | None
+    description: str
+    is_archived: Annotated[bool, Field(description="Archived in Google Photos (kept, out of the way)")]
+    people: Annotated[list[str], Field(description="People's names in it, as tags (from a Takeout)")]
+    place: Annotated[Place | None, Field(description="Where Google Photos placed it, when that is not the "
+                                         "file's own GPS (media has the file's)")]
     media: MediaOut
 
 
@@ -86,7 +104,9 @@ def asset_out(asset: Asset, media: AssetMedia | None = None) -> AssetOut:
         "filename": safe_filename(asset.original_filename, sniff_extension(asset.mime_type)),
         "size_bytes": asset.size_bytes, "sha1": asset.sha1, "file_modified_at": asset.file_modified_at,
         "uploaded_at": asset.uploaded_at, "sort_at": asset.sort_at, "is_favorite": asset.is_favorite,
-        "trashed": asset.trashed_at is not None, "trashed_at": asset.trashed_at, "media": media_out(media),
+        "trashed": asset.trashed_at is not None, "trashed_at": asset.trashed_at, "description": asset.description,
+        "is_archived": asset.is_archived, "people": json.loads(asset.people), "place": place_of(asset),
+        "media": media_out(media),
     }
 
 
@@ -122,6 +142,14 @@ class CheckResult(TypedDict):
 
 class CheckResponse(BaseModel):
     results: list[CheckResult]
+
+
+class AssetPatch(BaseModel):
+    max_body_bytes: ClassVar[int] = 256 << 10  # a description of 10,000 characters escaped, and the names
+    description: str | None = Field(default=None, max_length=10_000)
+    is_archived: bool | None = None
+    people: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(default=None, max_length=200)
+    place: Place | None = None
 
 
 class AlbumIn(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -163,6 +164,28 @@ class GalleryService:
             if asset is None:
                 raise NotFound(f"no asset {asset_id}")
             asset.is_favorite = favorite
+        return asset
+
+    def describe(self, principal: Principal, asset_id: uuid.UUID, description: str | None = None,
+                 archived: bool | None = None, people: list[str] | None = None,
+                 place: tuple[float, float, float | None] | None = None) -> Asset:
+        """Set what is given of an asset's description, archived flag, people's names and place (latitude,
+        longitude, altitude) as Google Photos had them (None: unchanged)."""
+        for text in [description or "", *(people or ())]:
+            if "\x00" in text:
+                raise BadRequest("a description or a name cannot hold a NUL character")
+        with self.db.write() as session:
+            asset = repository.owned_asset(session, principal.user_id, asset_id)
+            if asset is None:
+                raise NotFound(f"no asset {asset_id}")
+            if description is not None:
+                asset.description = description
+            if archived is not None:
+                asset.is_archived = archived
+            if people is not None:
+                asset.people = json.dumps(list(dict.fromkeys(people)), ensure_ascii=False)
+            if place is not None:
+                asset.place_latitude, asset.place_longitude, asset.place_altitude = place
         return asset
 
     def delete_forever(self, principal: Principal, asset_id: uuid.UUID) -> None:

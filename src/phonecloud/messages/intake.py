@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 
-from phonecloud.accounts.models import User
 from phonecloud.accounts.service import Principal
 from phonecloud.core.db import utcnow
 from phonecloud.core.errors import Conflict, NotFound
@@ -21,31 +20,15 @@ from phonecloud.messages.blobs import import_key
 from phonecloud.messages.detect import BackupFormat, detect
 from phonecloud.messages.importer import IMPORT_ATTEMPTS, IMPORT_JOB, job_subject
 from phonecloud.messages.models import FAILED, QUEUED, MessageImport
-from phonecloud.uploads.intake import Finished, IntakeMeta, KindIntake, Prepaid
+from phonecloud.uploads.intake import Finished, IntakeMeta, Prepaid, WholeFileIntake
 from phonecloud.uploads.staged import StagedUpload
 
 DESTINATION = "messages"
 
 
-class MessagesIntake(KindIntake):
+class MessagesIntake(WholeFileIntake):
     name = DESTINATION
     identify = staticmethod(detect)
-
-    # -- before the bytes ---------------------------------------------------------------------------------
-
-    def check_room(self, principal: Principal, size: int) -> None:
-        """Refuse, before any byte is read, a declared size that cannot fit (the final charge is atomic)."""
-        if size > self.max_upload_bytes:
-            raise self.too_large(size)
-        with self.db.read() as session:
-            user = session.get(User, principal.user_id)
-        if user.used_bytes + size > self.quota.limit(user):
-            raise self.quota.exceeded(user, size)
-
-    def stage(self, principal: Principal, meta: IntakeMeta, expected_size: int | None = None) -> StagedUpload:
-        expected = expected_size if expected_size is not None else meta.declared_size
-        allowance = self.quota.allowance(principal.user_id, principal.room_bytes, expected, lambda: None)
-        return StagedUpload(self.blobs, self.max_upload_bytes, self.identify, allowance)
 
     # -- after the bytes ----------------------------------------------------------------------------------
 
@@ -55,33 +38,21 @@ class MessagesIntake(KindIntake):
         upload is an import of its own (one of a file already imported adds nothing, and says so)."""
         import_id = uuid.uuid4()
         key = import_key(principal.user_id, import_id)
-        try:
-            staged.feed(list(last_chunks))
-            staged.finish(meta.declared_size, meta.declared_sha1)
-            self._commit_blob(staged, key)
-        finally:
-            staged.abort()
-        found: BackupFormat = staged.content
-        row = MessageImport(id=import_id, owner_id=principal.user_id, filename=record_filename(meta.filename),
-                            format=found.name, state=QUEUED, size_bytes=staged.size, sha1=staged.sha1,
-                            blob_key=key, attempts=0, records_read=0, bytes_read=0, imported=0, duplicates=0,
-                            skipped=0, skipped_reasons="{}", attachments=0, created_at=utcnow())
-        try:
-            with self.db.write() as session:
-                if prepaid is None:
-                    self.quota.charge(session, principal.user_id, staged.size)
-                session.add(row)
-                session.flush()
-                JobQueue.enqueue_in(session, IMPORT_JOB, job_subject(import_id), max_attempts=IMPORT_ATTEMPTS + 1,
-                                    owner_id=principal.user_id)
-                if prepaid is not None:
-                    prepaid.settle(session, import_id, created=True)
-        except BaseException:
-            self.blobs.delete(key)
-            raise
-        self.jobs.wake()
-        return Finished(import_id, True, row)
 
+        def row(staged: StagedUpload) -> MessageImport:
+            found: BackupFormat = staged.content
+            return MessageImport(id=import_id, owner_id=principal.user_id, filename=record_filename(meta.filename),
+                                 format=found.name, state=QUEUED, size_bytes=staged.size, sha1=staged.sha1,
+                                 blob_key=key, attempts=0, records_read=0, bytes_read=0, imported=0, duplicates=0,
+                                 skipped=0, skipped_reasons="{}", attachments=0, created_at=utcnow())
+
+        def queue(session) -> None:
+            JobQueue.enqueue_in(session, IMPORT_JOB, job_subject(import_id), max_attempts=IMPORT_ATTEMPTS + 1,
+                                owner_id=principal.user_id)
+
+        finished = self.keep_file(principal, staged, meta, last_chunks, prepaid, import_id, key, row, queue)
+        self.jobs.wake()
+        return finished
 
     # -- again --------------------------------------------------------------------------------------------
 

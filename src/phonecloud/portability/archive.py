@@ -36,6 +36,14 @@ class SourceFile:
     open: Callable[[], BinaryIO]
 
 
+@dataclass(frozen=True)
+class ArchivePart:
+    """A zip part that is not a file of its own (a blob of the server's store): opened when read."""
+
+    label: str
+    open: Callable[[], BinaryIO]
+
+
 @dataclass
 class Sources:
     files: list[SourceFile]
@@ -93,26 +101,34 @@ class OpenedSources:
         self.stack.close()
 
 
-def open_sources(paths: list[Path], max_file_bytes: int) -> OpenedSources:
+def open_sources(paths: list[Path | ArchivePart], max_file_bytes: int) -> OpenedSources:
     """Every file of the given zip parts and folders (a folder of zip parts counts as those parts)."""
     stack = ExitStack()
     sources = Sources([], [])
     try:
         for path in paths:
+            if isinstance(path, ArchivePart):
+                _open_zip(stack, path.label, path.open, max_file_bytes, sources)
+                continue
             parts = sorted(path.glob("*.zip")) if path.is_dir() else [path]
             if path.is_dir() and not parts:
                 _folder_entries(path, sources)
                 continue
             for part in parts:
-                try:
-                    archive = stack.enter_context(zipfile.ZipFile(part))
-                except (zipfile.BadZipFile, OSError) as error:
-                    raise UnsafeArchive(f"{part}: not a readable zip archive: {error}") from None
-                _zip_entries(archive, part.name, max_file_bytes, sources)
+                _open_zip(stack, part.name, lambda part=part: open(part, "rb"), max_file_bytes, sources)
     except BaseException:
         stack.close()
         raise
     return OpenedSources(stack, sources)
+
+
+def _open_zip(stack: ExitStack, label: str, opener: Callable[[], BinaryIO], max_file_bytes: int,
+              sources: Sources) -> None:
+    try:
+        archive = stack.enter_context(zipfile.ZipFile(stack.enter_context(opener())))
+    except (zipfile.BadZipFile, OSError) as error:
+        raise UnsafeArchive(f"{label}: not a readable zip archive: {error}") from None
+    _zip_entries(archive, label, max_file_bytes, sources)
 
 
 def read_chunks(source: SourceFile, chunk: int = 1 << 20) -> Iterator[bytes]:

@@ -61,6 +61,10 @@ class AssetInfo:
     favorite: bool
     trashed: bool
     url: str
+    description: str = ""
+    archived: bool = False
+    people: tuple[str, ...] = ()
+    place: tuple[float, float, float | None] | None = None  # where Google Photos had it, if not the file's GPS
 
     @property
     def year(self) -> int:
@@ -229,9 +233,9 @@ def iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _geo(asset: AssetInfo) -> dict[str, float]:
-    return {"latitude": asset.latitude or 0.0, "longitude": asset.longitude or 0.0,
-            "altitude": asset.altitude or 0.0, "latitudeSpan": 0.0, "longitudeSpan": 0.0}
+def _geo(latitude: float | None, longitude: float | None, altitude: float | None) -> dict[str, float]:
+    return {"latitude": latitude or 0.0, "longitude": longitude or 0.0, "altitude": altitude or 0.0,
+            "latitudeSpan": 0.0, "longitudeSpan": 0.0}
 
 
 def to_json(value: dict) -> bytes:
@@ -239,7 +243,8 @@ def to_json(value: dict) -> bytes:
 
 
 def sidecar(asset: AssetInfo, album_folders: list[str]) -> bytes:
-    """Takeout's per-file JSON (geoData repeats geoDataExif: phonecloud does not edit places)."""
+    """Takeout's per-file JSON: geoDataExif is the file's GPS, geoData the place Google Photos had when an import
+    brought one that is not the file's (else the file's again)."""
     extension = {
         "id": asset.id, "kind": asset.kind, "mimeType": asset.mime_type, "size": asset.size, "sha1": asset.sha1,
         **({"sha256": asset.sha256} if asset.sha256 else {}),
@@ -249,9 +254,12 @@ def sidecar(asset: AssetInfo, album_folders: list[str]) -> bytes:
         "albums": album_folders,
     }
     return to_json({
-        "title": asset.original_filename, "description": "", "creationTime": timestamp(asset.uploaded_at),
-        "photoTakenTime": timestamp(asset.taken), "geoData": _geo(asset), "geoDataExif": _geo(asset),
-        "url": asset.url, "favorited": asset.favorite, "archived": False, "trashed": asset.trashed,
+        "title": asset.original_filename, "description": asset.description,
+        "creationTime": timestamp(asset.uploaded_at), "photoTakenTime": timestamp(asset.taken),
+        "geoData": _geo(*(asset.place or (asset.latitude, asset.longitude, asset.altitude))),
+        "geoDataExif": _geo(asset.latitude, asset.longitude, asset.altitude),
+        **({"people": [{"name": name} for name in asset.people]} if asset.people else {}),
+        "url": asset.url, "favorited": asset.favorite, "archived": asset.archived, "trashed": asset.trashed,
         "phonecloud": extension,
     })
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from phonecloud.accounts.models import User
 from phonecloud.accounts.quota import QuotaLedger
 from phonecloud.accounts.service import Principal
 from phonecloud.core.blobstore import BlobStore
@@ -119,6 +120,51 @@ class KindIntake:
             if error.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise InsufficientStorage("the server's storage is full; nothing was stored") from error
             raise
+
+
+class WholeFileIntake(KindIntake):
+    """A destination that keeps each upload as a file of its own until a job has read it (a messages backup, a
+    Takeout part): never a duplicate of anything, so its whole size must fit in the free quota."""
+
+    def check_room(self, principal: Principal, size: int) -> None:
+        """Refuse, before any byte is read, a declared size that cannot fit (the final charge is atomic)."""
+        if size > self.max_upload_bytes:
+            raise self.too_large(size)
+        with self.db.read() as session:
+            user = session.get(User, principal.user_id)
+        if user.used_bytes + size > self.quota.limit(user):
+            raise self.quota.exceeded(user, size)
+
+    def stage(self, principal: Principal, meta: IntakeMeta, expected_size: int | None = None) -> StagedUpload:
+        expected = expected_size if expected_size is not None else meta.declared_size
+        allowance = self.quota.allowance(principal.user_id, principal.room_bytes, expected, lambda: None)
+        return StagedUpload(self.blobs, self.max_upload_bytes, self.identify, allowance)
+
+    def keep_file(self, principal: Principal, staged: StagedUpload, meta: IntakeMeta, last_chunks: list[bytes],
+                  prepaid: Prepaid | None, item_id: uuid.UUID, key: str, make_row: Callable[[StagedUpload], Any],
+                  also: Callable[[Session], None] = lambda session: None) -> Finished:
+        """The whole upload committed as the blob `key`, then its row (make_row) written and its size charged
+        in one transaction with also(session): all or nothing."""
+        try:
+            staged.feed(list(last_chunks))
+            staged.finish(meta.declared_size, meta.declared_sha1)
+            self._commit_blob(staged, key)
+        finally:
+            staged.abort()
+        row = make_row(staged)
+        try:
+            with self.db.write() as session:
+                if prepaid is None:
+                    self.quota.charge(session, principal.user_id, staged.size)
+                session.add(row)
+                session.flush()
+                also(session)
+                if prepaid is not None:
+                    prepaid.settle(session, item_id, created=True)
+        except BaseException:
+            self.blobs.delete(key)
+            raise
+        return Finished(item_id, True, row)
 
 
 class Intake:

@@ -86,6 +86,10 @@ def asset_from_api(item: dict, sha256: str | None, server: str) -> AssetInfo:
         taken_offset_minutes=media.get("taken_at_offset_minutes"), date_source=media.get("date_source"),
         latitude=media.get("latitude"), longitude=media.get("longitude"), altitude=media.get("altitude"),
         favorite=item["is_favorite"], trashed=item["trashed"], url=f"{server}/api/v1/assets/{item['id']}",
+        description=item.get("description", ""), archived=item.get("is_archived", False),
+        people=tuple(item.get("people", ())),
+        place=(item["place"]["latitude"], item["place"]["longitude"], item["place"]["altitude"])
+        if item.get("place") else None,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import io
 import logging
 import re
 import tempfile
@@ -115,6 +116,11 @@ class BlobStore(abc.ABC):
     def iterate(self, prefix: str = "") -> Iterator[str]:
         """Every committed key that starts with prefix, in no particular order."""
 
+    def open_seekable(self, key: str, buffer_size: int = 1 << 20) -> io.BufferedReader:
+        """The blob as a read-only file that seeks (for readers that jump about, such as a zip's central
+        directory): each read past the buffer is one ranged get. Raises BlobNotFound."""
+        return io.BufferedReader(_RangedReader(self, key, self.size(key)), buffer_size)
+
     @contextmanager
     def local_file(self, key: str) -> Iterator[str]:
         """A path on local disk holding the blob's bytes, for libraries that need a file (decoders).
@@ -188,3 +194,35 @@ class ResumableBlob(abc.ABC):
     @abc.abstractmethod
     def discard(self) -> None: ...
 
+
+
+class _RangedReader(io.RawIOBase):
+    """A blob's bytes read by ranges from wherever the store keeps them."""
+
+    def __init__(self, store: BlobStore, key: str, size: int):
+        self._store, self._key, self._size, self._position = store, key, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer) -> int:
+        end = min(self._size, self._position + len(buffer))
+        if end <= self._position:
+            return 0
+        filled = 0
+        for chunk in self._store.get(self._key, self._position, end):
+            buffer[filled:filled + len(chunk)] = chunk
+            filled += len(chunk)
+        self._position += filled
+        return filled

@@ -163,6 +163,12 @@ class LocalBlobStore(BlobStore):
             raise BlobNotFound(key)
         yield str(path)
 
+    def open_seekable(self, key: str, buffer_size: int = 1 << 20):
+        try:
+            return open(self.path_for(key), "rb", buffering=buffer_size)
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+
     def resumable(self, name: str) -> LocalResumableBlob:
         check_resumable_name(name)
         return LocalResumableBlob(self, self.root / _RESUMABLE / name)

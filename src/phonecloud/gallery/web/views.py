@@ -4,6 +4,7 @@ viewer's info panel. Presentation only: which items, in which order, is the serv
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -112,18 +113,33 @@ def _taken(media: AssetMedia | None, asset: Asset) -> list[InfoRow]:
                     "date-source")]
 
 
-def _place(media: AssetMedia) -> list[InfoRow]:
-    if media.latitude is None or media.longitude is None:
+def _place_row(label: str, latitude: float | None, longitude: float | None, altitude: float | None,
+               field: str) -> list[InfoRow]:
+    if latitude is None or longitude is None:
         return []
-    text = (f"{abs(media.latitude):.5f}° {'N' if media.latitude >= 0 else 'S'}, "
-            f"{abs(media.longitude):.5f}° {'E' if media.longitude >= 0 else 'W'}")
-    if media.altitude is not None:
-        text += f", {media.altitude:.0f} m"
-    return [InfoRow("Place", text, "place", f"geo:{media.latitude:.6f},{media.longitude:.6f}")]
+    text = (f"{abs(latitude):.5f}° {'N' if latitude >= 0 else 'S'}, "
+            f"{abs(longitude):.5f}° {'E' if longitude >= 0 else 'W'}")
+    if altitude is not None:
+        text += f", {altitude:.0f} m"
+    return [InfoRow(label, text, field, f"geo:{latitude:.6f},{longitude:.6f}")]
+
+
+def _place(media: AssetMedia) -> list[InfoRow]:
+    return _place_row("Place", media.latitude, media.longitude, media.altitude, "place")
+
+
+def _described(asset: Asset) -> list[InfoRow]:
+    """What an import (or the API) said of the photo beyond its bytes."""
+    people = json.loads(asset.people)
+    return ([InfoRow("Description", asset.description, "description")] if asset.description else []) + (
+        [InfoRow("People", ", ".join(people), "people")] if people else []) + (
+        [InfoRow("Archived", "yes (as it was in Google Photos)", "archived")] if asset.is_archived else []) + (
+        _place_row("Place in Google Photos", asset.place_latitude, asset.place_longitude, asset.place_altitude,
+                   "google-place"))
 
 
 def info(asset: Asset, media: AssetMedia | None) -> list[InfoRow]:
-    rows = _taken(media, asset)
+    rows = _described(asset) + _taken(media, asset)
     if media is not None:
         camera = " ".join(part for part in (media.make, media.model) if part)
         if media.make and media.model and media.model.lower().startswith(media.make.lower()):

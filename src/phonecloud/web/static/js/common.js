@@ -25,6 +25,33 @@ export function send(method, url, { body = null, headers = {}, onProgress = null
   });
 }
 
+// Sizes as the rest of the app writes them: KiB below a mebibyte, then MiB.
+export function mebibytes(count) {
+  const MiB = 1 << 20;
+  if (count < MiB) return `${Math.ceil(count / 1024)} KiB`;
+  return `${(count / MiB).toFixed(count < 10 * MiB ? 1 : 0)} MiB`;
+}
+
+// One file's line in an upload list: its name, its state and a bar; the caller updates them.
+export function fileRow(list, file, label) {
+  const item = document.createElement("li");
+  item.className = "upload-item";
+  item.dataset.state = "waiting";
+  const name = document.createElement("span");
+  name.className = "name";
+  name.textContent = file.name;
+  const state = document.createElement("span");
+  state.className = "state";
+  state.textContent = `waiting · ${mebibytes(file.size)}`;
+  const bar = document.createElement("progress");
+  bar.max = file.size || 1;
+  bar.value = 0;
+  bar.setAttribute("aria-label", `${label} ${file.name}`);
+  item.append(name, state, bar);
+  list.append(item);
+  return { item, state, bar };
+}
+
 export function errorMessage(response) {
   return (response.json && response.json.message) || `the server answered ${response.status}`;
 }

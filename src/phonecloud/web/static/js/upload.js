@@ -1,17 +1,9 @@
 // The upload page: files dropped or picked go up three at a time, small ones in one request to the
 // plain upload endpoint and large ones over tus, with progress for each file and for all of them.
-import { errorMessage, send } from "./common.js";
+import { errorMessage, fileRow, mebibytes, send } from "./common.js";
 import { tusUpload } from "./tus.js";
 
 const PARALLEL = 3;
-
-function formatBytes(count) {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = count;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
-  return `${unit ? value.toFixed(1) : value} ${units[unit]}`;
-}
 
 async function plainUpload(file, onProgress) {
   const query = new URLSearchParams({
@@ -22,25 +14,6 @@ async function plainUpload(file, onProgress) {
   });
   if (response.status !== 200 && response.status !== 201) throw new Error(errorMessage(response));
   return { assetId: response.json.id, duplicate: response.json.duplicate };
-}
-
-function entry(list, file) {
-  const item = document.createElement("li");
-  item.className = "upload-item";
-  item.dataset.state = "waiting";
-  const name = document.createElement("span");
-  name.className = "name";
-  name.textContent = file.name;
-  const state = document.createElement("span");
-  state.className = "state";
-  state.textContent = `waiting · ${formatBytes(file.size)}`;
-  const bar = document.createElement("progress");
-  bar.max = file.size || 1;
-  bar.value = 0;
-  bar.setAttribute("aria-label", `Progress of ${file.name}`);
-  item.append(name, state, bar);
-  list.append(item);
-  return { item, state, bar };
 }
 
 export function initUpload() {
@@ -63,7 +36,7 @@ export function initUpload() {
     const sent = Array.from(totals.sent.values()).reduce((sum, value) => sum + value, 0);
     overall.max = totals.bytes || 1;
     overall.value = sent;
-    overallText.textContent = `${totals.finished} of ${totals.files} files · ${formatBytes(sent)} of ${formatBytes(totals.bytes)}`
+    overallText.textContent = `${totals.finished} of ${totals.files} files · ${mebibytes(sent)} of ${mebibytes(totals.bytes)}`
       + (totals.duplicates ? ` · ${totals.duplicates} already in your library` : "")
       + (totals.failed ? ` · ${totals.failed} failed` : "");
     doneLink.hidden = totals.finished < totals.files;
@@ -105,7 +78,7 @@ export function initUpload() {
   const add = (files) => {
     panel.hidden = false;
     for (const file of files) {
-      queue.push({ file, row: entry(list, file) });
+      queue.push({ file, row: fileRow(list, file, "Progress of") });
       totals.bytes += file.size;
       totals.files += 1;
     }
