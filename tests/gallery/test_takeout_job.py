@@ -132,10 +132,13 @@ def test_hostile_parts_fail_the_import_or_are_skipped_with_their_reason_and_noth
     assert used_bytes(user) < charged  # the kept part's charge went with it
 
     slip = upload_part(user, _zip({"../../outside.jpg": jpeg(9104), "Takeout/Google Photos/x.jpg.json": b"[]",
-                                   "Takeout/Google Photos/Photos from 2019/ok.jpg": jpeg(9105)}), "slip.zip")
+                                   "Takeout/Google Photos/Photos from 2019/ok.jpg": jpeg(9105),
+                                   "Takeout/Google Photos/Photos from 2019/empty.jpg": b""}), "slip.zip")
     done = imported(user, [slip.json()["id"]])
     assert done["state"] == "done" and done["report"]["uploaded"] == 1, done
     assert any("../../outside.jpg" in failure["path"] and "skipped" in failure["reason"]
+               for failure in done["report"]["failures"]), done["report"]
+    assert any(failure["path"].endswith("empty.jpg") and "empty file" in failure["reason"]
                for failure in done["report"]["failures"]), done["report"]
     assert not (tmp_path.parent / "outside.jpg").exists()
 

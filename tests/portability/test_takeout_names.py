@@ -27,6 +27,7 @@ def clipped(name: str, supplemental: bool = True) -> str:
     ("IMG_0001.jpg(2).json", ("IMG_0001.jpg", "2")),
     ("IMG_0001.jpg.supplemental-metadata(12).json", ("IMG_0001.jpg", "12")),
     ("metadata.json", ("metadata", None)),
+    ("1530000000123.supplemental-metadata.json", ("1530000000123", None)),  # an original with no extension
 ])
 def test_a_sidecars_name_gives_the_file_it_points_at_and_its_counter(json_name, key):
     assert sidecar_key(json_name) == key
@@ -88,3 +89,34 @@ def test_album_metadata_in_the_accounts_language_and_what_is_no_sidecar():
         assert not looks_like_sidecar(name), name
     assert looks_like_sidecar("IMG_0001.jpg.json") and looks_like_sidecar("IMG_0001.jpg.suppl.json")
     assert looks_like_sidecar(clipped(LONG)) and looks_like_sidecar(clipped(LONG, supplemental=False))
+
+
+def test_a_name_of_emoji_is_clipped_by_its_utf16_length():
+    """Google counts in UTF-16 units (Java strings): 23 emoji fill the 46 units a clipped name keeps."""
+    faces = "".join(chr(0x1F600 + n) for n in range(30))
+    media = f"{faces}.jpg"
+    sidecar = faces[:23] + ".json"
+    assert match_sidecars([media], [sidecar]) == {media: sidecar}
+    assert match_sidecars([f"{faces[:5]}.jpg"], [faces[:5] + ".json"]) == {}  # short: not a clipped name
+
+
+def test_an_edited_copy_alone_in_its_folder_finds_its_originals_sidecar():
+    """An album may hold only the edited copy, beside the sidecar of its original (here by every form)."""
+    long_stem = "Screenshot_20240101_120000_com.example.messenger"
+    cases = {"IMG_0100-edited.jpg": "IMG_0100.jpg.supplemental-metadata.json",
+             "IMG_0101-modifié.jpg": "IMG_0101.jpg.json",
+             "IMG_0102~2-bearbeitet.jpg": "IMG_0102~2.jpg.supplemental-meta.json",
+             "1530000000123-edited.jpg": "1530000000123.supplemental-metadata.json",
+             f"{long_stem}-edited.jpg": clipped(f"{long_stem}.jpg")}
+    for media, sidecar in cases.items():
+        assert match_sidecars([media], [sidecar]) == {media: sidecar}, media
+    assert match_sidecars(["IMG_0103-edited.jpg"], ["IMG_0104.jpg.json"]) == {}
+
+
+def test_duplicates_share_a_clipped_sidecar_that_had_no_room_for_their_counter():
+    stem = "PXL_20240101_101010101.NIGHT_landscape_of_the_old_town"
+    first, second = f"{stem}.jpg", f"{stem}(1).jpg"
+    sidecar = clipped(first)
+    assert match_sidecars([first, second], [sidecar]) == {first: sidecar, second: sidecar}
+    counted = clipped(first)[:-5] + "(3).json"  # a clipped sidecar that kept its counter goes to that file only
+    assert match_sidecars([second], [counted]) == {}

@@ -229,6 +229,9 @@ class ImportRun:
             for orphan in sorted(jsons - set(sidecars.values())):
                 self._skip(entries[orphan].path, "a sidecar with no photo or video of its name beside it")
             for name in sorted(media):
+                if entries[name].size == 0:
+                    self._skip(entries[name].path, "an empty file (0 bytes): no photo or video in it")
+                    continue
                 sidecar = _load_json(entries[sidecars[name]]) if name in sidecars else None
                 if name in sidecars and sidecar is None:
                     self._skip(entries[sidecars[name]].path, "a sidecar that is not a JSON object (its file is "

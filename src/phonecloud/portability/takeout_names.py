@@ -2,13 +2,19 @@
 exports really have (as seen in real Takeouts and described by the tools that read them):
 
 - a sidecar is `<media>.json`, or since 2024 `<media>.supplemental-metadata.json`;
-- the sidecar's whole name is cut to 51 characters (46 or 47 before `.json`), so the media name, or the
-  `.supplemental-metadata` after it, is clipped: `IMG_20190101_123456_very_long_na.json`,
-  `IMG_0001.jpg.supplemental-metad.json`, `IMG_0001.jpg.suppl.json`;
+- the sidecar's whole name is cut to 51 characters (46 or 47 before `.json`; counted as Java counts them, in
+  UTF-16 units, so an emoji counts twice), so the media name, or the `.supplemental-metadata` after it, is
+  clipped: `IMG_20190101_123456_very_long_na.json`, `IMG_0001.jpg.supplemental-metad.json`,
+  `IMG_0001.jpg.suppl.json`;
 - a second file of the same name in a folder is `IMG(1).jpg`, and its sidecar carries the counter at the end
-  instead: `IMG.jpg(1).json`, `IMG.jpg.supplemental-metadata(1).json`;
+  instead: `IMG.jpg(1).json`, `IMG.jpg.supplemental-metadata(1).json`; when the sidecar's name is clipped there
+  is no room for the counter, and the duplicates share one sidecar;
 - an edited copy (`IMG-edited.jpg`, and the word in the account's language: `-bearbeitet`, `-modifié`, …) has
-  no sidecar of its own: it shares its original's.
+  no sidecar of its own: it shares its original's, which may sit in the folder without the original itself
+  (an album holding only the edited copy), and may name an original without an extension.
+
+Checked against the name pairs that immich-go's matcher tests record from its users' Takeouts (34 pairs, all
+agreeing), and against the Takeout folders of its test data (see the note on issue 20).
 
 Pure functions of names: the importer (client/importer.py) reads the files."""
 
@@ -42,8 +48,8 @@ def looks_like_sidecar(json_name: str) -> bool:
 
 
 def _clipped(stem: str) -> bool:
-    """Whether a sidecar's media name may have been cut to Google's length (46 characters, once 47)."""
-    return len(stem) >= CLIPPED_STEM
+    """Whether a sidecar's media name may have been cut to Google's length (46 UTF-16 units, once 47)."""
+    return len(stem.encode("utf-16-le")) // 2 >= CLIPPED_STEM
 
 
 def is_album_metadata(name: str) -> bool:
@@ -57,8 +63,8 @@ def sidecar_key(json_name: str) -> tuple[str, str | None]:
     if found := _COUNTER.match(stem):
         stem, counter = found["name"], found["n"]
     head, dot, tail = stem.rpartition(".")
-    if dot and head and tail and SUPPLEMENTAL.startswith(tail) and "." in head:
-        stem = head  # `.supplemental-metadata`, whole or clipped (a media name keeps its own extension)
+    if dot and head and tail and (tail == SUPPLEMENTAL or (SUPPLEMENTAL.startswith(tail) and "." in head)):
+        stem = head  # `.supplemental-metadata`, whole, or clipped after a media name's own extension
     elif stem.endswith(".") and "." in stem[:-1]:
         stem = stem[:-1]  # clipped right after the media name's own dot
     return stem, counter
@@ -102,22 +108,35 @@ def match_sidecars(media: Iterable[str], sidecars: Iterable[str]) -> dict[str, s
             matched[name] = json_name
             taken.add(json_name)
 
-    for name in media:  # exact: `IMG(1).jpg.json` holds the counter where the file has it
-        take(name, by_key.get((name, None)))
-    for name in media:  # the counter moved to the end: `IMG(1).jpg` <- `IMG.jpg(1).json`
-        if name not in matched:
-            base, counter = _media_key(name)
-            if counter is not None:
-                take(name, by_key.get((base, counter)))
-    for name in media:  # clipped to Google's length
-        if name not in matched:
-            base, counter = _media_key(name)
-            for stem, json_counter, json_name in clipped:
-                if json_counter == counter and json_name not in taken and (
-                        base.startswith(stem) or name.startswith(stem)):
-                    take(name, json_name)
-                    break
-    for name in media:  # an edited copy shares its original's
-        if name not in matched and (original := edited_original(name)) is not None and original in matched:
-            matched[name] = matched[original]
+    def exact(name: str) -> str | None:  # `IMG(1).jpg.json` holds the counter where the file has it
+        return by_key.get((name, None))
+
+    def counter_moved(name: str) -> str | None:  # `IMG(1).jpg` <- `IMG.jpg(1).json`
+        base, counter = _media_key(name)
+        return by_key.get((base, counter)) if counter is not None else None
+
+    def cut(name: str, free: bool = True, counter_dropped: bool = False) -> str | None:  # clipped to Google's length
+        base, counter = _media_key(name)
+        for stem, json_counter, json_name in clipped:
+            if json_counter == (None if counter_dropped else counter) and not (free and json_name in taken) and (
+                    base.startswith(stem) or name.startswith(stem)):
+                return json_name
+        return None
+
+    for rule in (exact, counter_moved, cut):
+        for name in media:
+            if name not in matched:
+                take(name, rule(name))
+    for name in media:  # a clipped sidecar has no room for a duplicate's counter: `IMG(1).jpg` shares `IMG.jpg`'s
+        if name not in matched and _media_key(name)[1] is not None:
+            if (found := cut(name, free=False, counter_dropped=True)) is not None:
+                matched[name] = found
+    for name in media:  # an edited copy shares its original's, found as the original's would be
+        if name not in matched and (original := edited_original(name)) is not None:
+            bare = original.rpartition(".")[0] or original  # an original without an extension
+            found = matched.get(original) or next((json_name for candidate in (original, bare) for rule in (
+                exact, counter_moved, lambda candidate: cut(candidate, free=False)) if (json_name := rule(candidate))),
+                None)
+            if found is not None:
+                matched[name] = found
     return matched
