@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from cli_runner import phonecloud
-from media_fixtures import jpeg
-from takeout_fixtures import SKIPS, build_takeout, by_sha1, check_library
+from media.test_media_pipeline import wait_ready
+from media_fixtures import jpeg, mp4
+from takeout_fixtures import SKIPS, build_takeout, by_sha1, check_library, sidecar
 
 pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
 
@@ -199,3 +200,21 @@ def test_deleting_the_account_removes_its_parts_and_imports_with_a_clean_receipt
     assert receipt["final_scan"]["clean"], receipt
     assert receipt["removed"]["gallery"]["blobs"] == 2  # the free part and the failed import's
     assert receipt["removed"]["gallery"]["bytes"] >= free["size_bytes"]
+
+
+def test_a_live_photos_video_takes_its_stills_sidecar_keeps_its_name_and_is_paired(accounts):
+    user = accounts.create(name="takeout-live")
+    year = "Takeout/Google Photos/Photos from 2021"
+    part = upload_part(user, _zip({
+        f"{year}/IMG_0900.JPG": jpeg(9109), f"{year}/IMG_0900.MOV": mp4(frames=20),
+        f"{year}/IMG_0900.JPG.supplemental-metadata.json": sidecar("IMG_0900.JPG", "2021-05-01T08:00:00+00:00",
+                                                                   favorited=True)})).json()["id"]
+    done = imported(user, [part])
+    assert (done["report"]["uploaded"], done["report"]["matched"]) == (2, 2), done["report"]
+    kept = {item["original_filename"]: item for item in user.http.get("/assets").json()["items"]}
+    assert set(kept) == {"IMG_0900.JPG", "IMG_0900.MOV"}  # the video under its own name, not the still's
+    assert {item["file_modified_at"] for item in kept.values()} == {"2021-05-01T08:00:00Z"}
+    assert all(item["is_favorite"] for item in kept.values())
+    still, clip = wait_ready(user, kept["IMG_0900.JPG"]["id"]), wait_ready(user, kept["IMG_0900.MOV"]["id"])
+    assert (still["live_photo_pair_id"], clip["live_photo_pair_id"]) == (kept["IMG_0900.MOV"]["id"],
+                                                                        kept["IMG_0900.JPG"]["id"])

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from phonecloud.portability.takeout_names import (edited_original, is_album_metadata, looks_like_sidecar,
-                                                  match_sidecars, sidecar_key)
+from phonecloud.portability.takeout_names import (describes_another, edited_original, is_album_metadata,
+                                                  looks_like_sidecar, match_sidecars, sidecar_key)
 
 LONG = "Holiday_at_the_seaside_with_the_whole_family_and_friends.jpg"
 
@@ -120,3 +120,13 @@ def test_duplicates_share_a_clipped_sidecar_that_had_no_room_for_their_counter()
     assert match_sidecars([first, second], [sidecar]) == {first: sidecar, second: sidecar}
     counted = clipped(first)[:-5] + "(3).json"  # a clipped sidecar that kept its counter goes to that file only
     assert match_sidecars([second], [counted]) == {}
+
+
+def test_a_live_photos_video_shares_its_stills_sidecar_under_its_own_name():
+    media = ["IMG_0004.HEIC", "IMG_0004.MOV", "IMG_0005.MOV", "IMG_0006.MOV"]
+    sidecars = ["IMG_0004.HEIC.supplemental-metadata.json", "IMG_0005.MOV.json"]
+    assert match_sidecars(media, sidecars) == {"IMG_0004.HEIC": sidecars[0], "IMG_0004.MOV": sidecars[0],
+                                               "IMG_0005.MOV": sidecars[1]}  # IMG_0006.MOV: a video alone
+    assert describes_another("IMG_0004.MOV", "IMG_0004.HEIC") and describes_another("IMG-edited.jpg", "IMG.jpg")
+    assert not describes_another("IMG_0004.HEIC", "IMG_0004.HEIC")
+    assert not describes_another("PXL_0001.mp4", "TST_0001.mp4")  # its own sidecar, under another title

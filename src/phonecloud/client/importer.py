@@ -237,9 +237,8 @@ class ImportRun:
                     self._skip(entries[sidecars[name]].path, "a sidecar that is not a JSON object (its file is "
                                "imported without it)")
                 sidecar = dict(sidecar or {})
-                original = takeout_names.edited_original(name)
-                if sidecar and original is not None and sidecars.get(original) == sidecars.get(name):
-                    sidecar.pop("title", None)  # an edited copy: its original's times, under its own name
+                if sidecar and takeout_names.describes_another(name, sidecar.get("title")):
+                    sidecar.pop("title", None)  # an edited copy or a Live Photo's video: shared times, own name
                 items.append(Item(entries[name], sidecar, folders={folder}))
                 if kind == "trash":
                     items[-1].sidecar.setdefault("trashed", True)
@@ -289,7 +288,8 @@ class ImportRun:
     def _send(self, item: Item) -> None:
         source = item.source
         title = item.sidecar.get("title")
-        filename = title if isinstance(title, str) and 0 < len(title) <= 4096 else readable(source.path.rpartition("/")[2])
+        own_name = readable(source.path.rpartition("/")[2])
+        filename = title if isinstance(title, str) and 0 < len(title) <= 4096 else own_name
 
         def chunks():
             for chunk in read_chunks(source):

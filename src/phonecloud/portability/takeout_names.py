@@ -9,6 +9,8 @@ exports really have (as seen in real Takeouts and described by the tools that re
 - a second file of the same name in a folder is `IMG(1).jpg`, and its sidecar carries the counter at the end
   instead: `IMG.jpg(1).json`, `IMG.jpg.supplemental-metadata(1).json`; when the sidecar's name is clipped there
   is no room for the counter, and the duplicates share one sidecar;
+- a Live Photo's video (`IMG_0001.MOV` beside `IMG_0001.HEIC`) has no sidecar of its own either: it shares
+  its still's, whose title names the still;
 - an edited copy (`IMG-edited.jpg`, and the word in the account's language: `-bearbeitet`, `-modifié`, …) has
   no sidecar of its own: it shares its original's, which may sit in the folder without the original itself
   (an album holding only the edited copy), and may name an original without an extension.
@@ -36,6 +38,8 @@ ALBUM_METADATA_NAMES = frozenset(unicodedata.normalize("NFC", name).casefold() f
     "metadata.json", "métadonnées.json", "metadaten.json", "metadatos.json", "metadati.json", "metadados.json",
     "metagegevens.json", "metadane.json", "metadata.json", "metadatat.json", "metaadatok.json", "metadatové.json",
     "метаданные.json", "メタデータ.json", "元数据.json", "中繼資料.json", "메타데이터.json"))
+# The videos of Live Photos (Apple's .MOV) and of phones that copied the idea.
+LIVE_VIDEO_EXTENSIONS = frozenset({"mov", "mp4"})
 _COUNTER = re.compile(r"^(?P<name>.*)\((?P<n>\d{1,4})\)$")
 _MEDIA_COUNTER = re.compile(r"^(?P<stem>.*)\((?P<n>\d{1,4})\)(?P<ext>\.[^.]*)?$")
 
@@ -75,6 +79,15 @@ def _media_key(name: str) -> tuple[str, str | None]:
     if found := _MEDIA_COUNTER.match(name):
         return found["stem"] + (found["ext"] or ""), found["n"]
     return name, None
+
+
+def describes_another(name: str, sidecar_title: object) -> bool:
+    """Whether the sidecar matched to this file names another one (an edited copy's original, a Live Photo's
+    still): the file keeps its own name, and takes the sidecar's times and flags."""
+    if edited_original(name) is not None:
+        return True
+    return isinstance(sidecar_title, str) and (
+        name.rpartition(".")[2].casefold() != sidecar_title.rpartition(".")[2].casefold())
 
 
 def edited_original(name: str) -> str | None:
@@ -131,6 +144,11 @@ def match_sidecars(media: Iterable[str], sidecars: Iterable[str]) -> dict[str, s
         if name not in matched and _media_key(name)[1] is not None:
             if (found := cut(name, free=False, counter_dropped=True)) is not None:
                 matched[name] = found
+    stills = {name.rpartition(".")[0]: json_name for name, json_name in matched.items()}
+    for name in media:  # a Live Photo's video shares its still's
+        stem, dot, extension = name.rpartition(".")
+        if name not in matched and dot and extension.lower() in LIVE_VIDEO_EXTENSIONS and stem in stills:
+            matched[name] = stills[stem]
     for name in media:  # an edited copy shares its original's, found as the original's would be
         if name not in matched and (original := edited_original(name)) is not None:
             bare = original.rpartition(".")[0] or original  # an original without an extension
