@@ -5,6 +5,10 @@ the page is opened again."""
 
 from __future__ import annotations
 
+import io
+import time
+import zipfile
+
 import pytest
 from playwright.sync_api import expect
 
@@ -51,3 +55,39 @@ def test_a_takeout_imported_in_the_browser_with_progress_and_its_report(browse, 
     page.goto("/takeout")
     expect(page.locator(".takeout-imports li")).to_have_count(1)
     expect(page.locator(".takeout-imports li")).to_contain_text(f"2 parts · done · {len(takeout['bodies'])} imported")
+
+
+def test_a_failed_import_keeps_its_part_until_it_is_deleted_from_the_page(browse, accounts, tmp_path):
+    member = accounts.create(name="takeout-web-failed")
+    broken = tmp_path / "takeout-broken-001.zip"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("Takeout/Google Photos/Photos from 2019/a.jpg", b"x" * 100)
+    broken.write_bytes(buffer.getvalue()[:-30])  # cut: no end of central directory, so no readable zip
+    visit = browse(PHONE)
+    visit.sign_in(member)
+    page = visit.page
+    page.goto("/takeout")
+    expect(page.locator("#takeout[data-ready]")).to_have_count(1)
+    page.locator("#takeout-parts").set_input_files([broken])
+    expect(page.locator("#takeout-state")).to_have_text("The import stopped.", timeout=60_000)
+    expect(page.locator("#takeout-report")).to_contain_text("not a readable zip archive")
+    assert member.http.get("/me").json()["used_bytes"] > 0  # the part is kept, and charged
+
+    page.goto("/takeout")
+    failed = page.locator(".takeout-imports li")
+    expect(failed).to_contain_text("failed")
+    with page.expect_navigation():  # the page reloads once the import is queued again
+        failed.get_by_role("button", name="Try again").click()
+    import_id = member.http.get("/takeout/imports").json()[0]["id"]
+    deadline = time.monotonic() + 60
+    while not member.http.get(f"/takeout/imports/{import_id}").json()["finished"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    page.goto("/takeout")
+    expect(page.locator(".takeout-imports li")).to_contain_text("failed")
+    visit.screenshot("takeout-failed-360")
+    page.locator(".takeout-imports li").get_by_role("button", name="Delete it and its parts").click()
+    expect(page.locator(".takeout-imports li")).to_have_count(0)
+    assert member.http.get("/me").json()["used_bytes"] == 0
+    assert not visit.errors

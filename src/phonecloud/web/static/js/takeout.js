@@ -71,6 +71,23 @@ async function follow(id, state, bar) {
   }
 }
 
+// A failed import keeps its parts (and their charge): tried again once its cause has passed, or deleted.
+function initEarlierImports() {
+  for (const button of document.querySelectorAll("[data-takeout-retry], [data-takeout-delete]")) {
+    button.addEventListener("click", async () => {
+      const retry = button.dataset.takeoutRetry;
+      if (!retry && !window.confirm("Delete this import and the parts it keeps?")) return;
+      const url = `/api/v1/takeout/imports/${retry || button.dataset.takeoutDelete}`;
+      const response = await send(retry ? "POST" : "DELETE", retry ? `${url}/retry` : url);
+      if (response.status >= 400) {
+        button.closest("li").append(` ${errorMessage(response)}`);
+        return;
+      }
+      window.location.reload();
+    });
+  }
+}
+
 function initTakeout() {
   const form = document.getElementById("takeout");
   if (!form) return;
@@ -118,3 +135,4 @@ function initTakeout() {
 }
 
 initTakeout();
+initEarlierImports();
