@@ -62,7 +62,8 @@ def test_zip_parts_bring_back_the_contacts_into_the_default_book_and_a_second_ru
     first = import_cli(client_env, target_server.url, target, out)
     assert first.returncode == 0, first.stderr
     assert first.summary | {"bytes": 0} == {
-        "uploaded": 1, "duplicates": 0, "bytes": 0, "albums": 0, "favorites": 0, "trashed": 0, "skipped": 0,
+        "uploaded": 1, "duplicates": 0, "bytes": 0, "albums": 0, "favorites": 0, "described": 0, "trashed": 0,
+        "skipped": 0,
         "matched": 1,
         "failed": 0, "messages": 0, "message_duplicates": 0, "calls": 0, "call_duplicates": 0,
         "contacts": CARDS, "contact_duplicates": 0}

@@ -66,7 +66,8 @@ def test_zip_parts_bring_back_the_messages_and_calls_and_a_second_run_adds_nothi
     first = import_cli(client_env, target_server.url, target, out)
     assert first.returncode == 0, first.stderr
     assert first.summary | {"bytes": 0} == {
-        "uploaded": 1, "duplicates": 0, "bytes": 0, "albums": 0, "favorites": 0, "trashed": 0, "skipped": 0,
+        "uploaded": 1, "duplicates": 0, "bytes": 0, "albums": 0, "favorites": 0, "described": 0, "trashed": 0,
+        "skipped": 0,
         "matched": 1,
         "failed": 0, "messages": len(MESSAGES), "message_duplicates": 0, "calls": len(CALLS), "call_duplicates": 0,
         "contacts": 0, "contact_duplicates": 0}
