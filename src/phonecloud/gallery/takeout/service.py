@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from contextlib import ExitStack
 from pathlib import Path
 
 from sqlalchemy import func, select, update
@@ -194,13 +193,12 @@ class TakeoutImports:
         begun = self._begin(import_id)
         if begun is None:
             return
-        imported, parts, principal = begun
+        parts, principal = begun
         recorder = ProgressRecorder(lambda *counts: self._progress(import_id, *counts))
         try:
-            with ExitStack() as stack:
-                sources = [self._source(stack, part) for part in parts]
-                run = ServerImportRun(GalleryOnServer(self.gallery, principal), None, TRANSFERS, recorder)
-                summary = run.run(sources).as_dict()
+            sources = [self._source(part) for part in parts]
+            run = ServerImportRun(GalleryOnServer(self.gallery, principal), None, TRANSFERS, recorder)
+            summary = run.run(sources).as_dict()
         except UnsafeArchive as error:
             self._fail(import_id, str(error))
         except BlobNotFound:
@@ -213,7 +211,7 @@ class TakeoutImports:
             recorder.flush(force=True)
             self._done(import_id, summary)
 
-    def _begin(self, import_id: uuid.UUID) -> tuple[TakeoutImport, list[TakeoutPart], Principal] | None:
+    def _begin(self, import_id: uuid.UUID) -> tuple[list[TakeoutPart], Principal] | None:
         with self.db.write() as session:
             imported = session.get(TakeoutImport, import_id)
             if imported is None or imported.state not in (QUEUED, RUNNING):
@@ -229,9 +227,9 @@ class TakeoutImports:
         if attempts > IMPORT_ATTEMPTS:
             self._fail(import_id, f"gave up after {IMPORT_ATTEMPTS} attempts; the last failed with: {last_error}")
             return None
-        return imported, parts, principal
+        return parts, principal
 
-    def _source(self, stack: ExitStack, part: TakeoutPart) -> Path | ArchivePart:
+    def _source(self, part: TakeoutPart) -> Path | ArchivePart:
         if part.path is not None:
             return Path(part.path)
         self.blobs.size(part.blob_key)  # BlobNotFound now, not inside the reader
