@@ -52,13 +52,14 @@ def build(running) -> DataKind:
     def usage(session, user_id: int) -> Usage:
         """Its photos and videos, and the bytes of Takeout parts waiting to be read (charged, not items)."""
         items, size = repository.usage(session, user_id)
-        return Usage(items, size + takeout.usage(session, user_id)[1])
+        return Usage(items, size + takeout.waiting_bytes(session, user_id))
 
     def usage_by_owner(session) -> dict[int, Usage]:
-        waiting = takeout.usage_by_owner(session)
-        owners = repository.usage_by_owner(session)
-        return {owner: Usage(owners.get(owner, (0, 0))[0], owners.get(owner, (0, 0))[1] + waiting.get(owner, (0, 0))[1])
-                for owner in owners.keys() | waiting.keys()}
+        totals = {owner: Usage(*counts) for owner, counts in repository.usage_by_owner(session).items()}
+        for owner, size in takeout.waiting_bytes_by_owner(session).items():
+            kept = totals.get(owner, Usage())
+            totals[owner] = Usage(kept.items, kept.bytes + size)
+        return totals
 
     def purge_user(user_id: int, record) -> None:
         takeout.purge_user(user_id, record)

@@ -262,16 +262,16 @@ class TakeoutImports:
     # -- the gallery kind's hooks ----------------------------------------------------------------------------
 
     @staticmethod
-    def usage(session: Session, user_id: int) -> tuple[int, int]:
-        """(parts, bytes) of uploaded parts the user is charged for."""
-        return session.execute(select(func.count(), func.coalesce(func.sum(TakeoutPart.size_bytes), 0)).where(
-            TakeoutPart.owner_id == user_id, TakeoutPart.blob_key.is_not(None))).one()
+    def waiting_bytes(session: Session, user_id: int) -> int:
+        """The bytes of uploaded parts the user is charged for."""
+        return session.scalar(select(func.coalesce(func.sum(TakeoutPart.size_bytes), 0)).where(
+            TakeoutPart.owner_id == user_id, TakeoutPart.blob_key.is_not(None)))
 
     @staticmethod
-    def usage_by_owner(session: Session) -> dict[int, tuple[int, int]]:
-        rows = session.execute(select(TakeoutPart.owner_id, func.count(), func.sum(TakeoutPart.size_bytes))
+    def waiting_bytes_by_owner(session: Session) -> dict[int, int]:
+        rows = session.execute(select(TakeoutPart.owner_id, func.sum(TakeoutPart.size_bytes))
                                .where(TakeoutPart.blob_key.is_not(None)).group_by(TakeoutPart.owner_id))
-        return {owner: (count, size) for owner, count, size in rows}
+        return dict(rows.all())
 
     @staticmethod
     def rows_of_owner(session: Session, user_id: int) -> int:
