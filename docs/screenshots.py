@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Regenerates the README's screenshots (docs/screenshots/): the timeline, the viewer with its info panel, a
-conversation of the Messages pages and the admin console, at desktop (1280 x 800) and phone (360 x 740, 2x) widths, in Debian's headless Chromium:
+conversation of the Messages pages, the admin console and a Google Takeout imported on its page, at desktop (1280 x 800) and phone (360 x 740, 2x) widths, in Debian's headless Chromium:
 
     .venv/bin/python docs/screenshots.py [--out docs/screenshots]
 
@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import SHARED_CORPUS, Accounts, Server, upload  # noqa: E402  (the tests' server and accounts)
 from messages.backup_files import MESSAGES, MessageSpec, PartSpec, sbr_messages_xml  # noqa: E402
 from messages.server_helpers import imported  # noqa: E402
+from takeout_fixtures import build_takeout  # noqa: E402
 from web.conftest import CHROMIUM, DESKTOP, PHONE, Browsing  # noqa: E402
 from web.flows import wait_until_processed  # noqa: E402
 from web.photos import generated_photos  # noqa: E402
@@ -73,6 +74,20 @@ def shoot(browser, server: Server, user, viewport: dict, scale: int, suffix: str
     visit.close()
 
 
+def shoot_takeout(browser, server: Server, user, viewport: dict, scale: int, suffix: str, out: Path,
+                  parts: list[Path]) -> None:
+    """The Takeout page once a two-part Takeout chosen on it is imported: each part's bar, the report."""
+    visit = Browsing(browser, server, viewport, scale)
+    page = visit.page
+    visit.sign_in(user)
+    page.goto("/takeout")
+    page.locator("#takeout[data-ready]").wait_for(state="attached")
+    page.locator("#takeout-parts").set_input_files(parts)
+    page.get_by_role("link", name="See them in your photos").wait_for(timeout=120_000)
+    page.screenshot(path=str(out / f"takeout-{suffix}.png"))
+    visit.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -85,6 +100,8 @@ def main() -> None:
         accounts = Accounts(server)
         try:
             alex, _sam = accounts.create(name="alex"), accounts.create(name="sam")
+            arriving = {"desktop": accounts.create(name="jo"), "phone": accounts.create(name="kim")}
+            parts = build_takeout(Path(work))["parts"]
             promote(accounts, alex)
             taken = photos()
             ids = {name: upload(alex, body, filename=name).json()["id"] for name, body in taken}
@@ -102,6 +119,9 @@ def main() -> None:
                 signed.close()
                 shoot(browser, server, alex, {"width": DESKTOP["width"], "height": 800}, 1, "desktop", args.out, ids)
                 shoot(browser, server, alex, PHONE, 2, "phone", args.out, ids)
+                for suffix, viewport, scale in (("desktop", {"width": DESKTOP["width"], "height": 800}, 1),
+                                                ("phone", PHONE, 2)):
+                    shoot_takeout(browser, server, arriving[suffix], viewport, scale, suffix, args.out, parts)
                 browser.close()
         finally:
             accounts.close()
