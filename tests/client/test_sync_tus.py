@@ -11,9 +11,13 @@ from sqlalchemy import select
 
 from cli_runner import clean_env, phonecloud
 from conftest import User
+from phonecloud.client.api import Api
 from phonecloud.client.config import Connection
+from phonecloud.client.sync.resumable import RESUME_RETRIES, upload_resumably
+from phonecloud.client.sync.scan import FoundFile
 from phonecloud.client.sync.state import SyncState
 from phonecloud.uploads.models import ResumableUpload
+from tcp_proxy import CountingProxy
 from tus_helpers import created_url, head, patch, photo
 
 THRESHOLD = 1 << 20
@@ -95,3 +99,24 @@ def test_an_upload_the_server_no_longer_has_is_started_again(server, accounts, u
     assert (summary["uploaded"], summary["failed"]) == (1, 0)
     rows = resumable_rows(accounts, user)
     assert len(rows) == 1 and rows[0].state == "completed" and rows[0].id.hex not in url
+
+
+def test_an_upload_outlives_a_server_that_stays_down_longer_than_one_request_retries(server, user, tmp_path):
+    """A server restarting on a loaded machine is away for many tries: the upload waits for it (its waits
+    counted across PATCHes and HEADs, never more than RESUME_RETRIES in a row) and goes on from its offset."""
+    body = photo(6 * THRESHOLD, seed=54)
+    path = phone_file(tmp_path, "VID_away.jpg", body)
+    retries = 2
+    proxy = CountingProxy(server.port, cut_at=2 * THRESHOLD, refusals=retries + 3)
+    api = Api(Connection(proxy.url, user.key), retries=retries, backoff=0.01)
+    state = client_state(server, user, tmp_path / "client")
+    try:
+        found = FoundFile(str(path), len(body), path.stat().st_mtime_ns)
+        uploaded = upload_resumably(api, state, found, hashlib.sha1(body).hexdigest())
+    finally:
+        api.close()
+        state.close()
+        proxy.close()
+    assert proxy.refused == retries + 3 < RESUME_RETRIES
+    assert user.http.get(f"/assets/{uploaded.asset_id}/original").content == body
+    assert proxy.sent - len(body) < 2 * THRESHOLD  # went on from the server's offset, not from the start

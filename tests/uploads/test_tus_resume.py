@@ -15,87 +15,21 @@ import hashlib
 import os
 import random
 import signal
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import PHONECLOUD, Accounts, Server, free_port
+from conftest import PHONECLOUD, Accounts, Server
 from media_fixtures import jpeg
+from tcp_proxy import CountingProxy
 
 SIZE = 1 << 30
 CHECKPOINT = 8 << 20
 CHUNK = 2 * CHECKPOINT
 BLOCK = 1 << 20
 RUN_TIMEOUT = 900  # seconds; a bound on the whole scenario (a loaded machine ran it in 305 s), never of speed
-
-
-class CountingProxy:
-    """A TCP proxy on loopback that counts the bytes clients send and can cut every connection."""
-
-    def __init__(self, upstream_port: int):
-        self.upstream_port = upstream_port
-        self.port = free_port()
-        self.sent = 0
-        self._lock = threading.Lock()
-        self._connections: list[socket.socket] = []
-        self._listener = socket.create_server(("127.0.0.1", self.port))
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            except OSError:
-                client.close()  # the server is down: the client sees the connection fail, as it would
-                continue
-            with self._lock:
-                self._connections += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-
-    def _pump(self, source: socket.socket, target: socket.socket, counted: bool) -> None:
-        try:
-            while data := source.recv(256 << 10):
-                target.sendall(data)
-                if counted:
-                    with self._lock:
-                        self.sent += len(data)
-        except OSError:
-            pass
-        for sock in (source, target):  # one side ended: end the other, as a real peer's close would
-            _hang_up(sock)
-
-    def drop_connections(self) -> None:
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for sock in connections:
-            _hang_up(sock)
-
-    def close(self) -> None:
-        self._closed = True
-        self._listener.close()
-        self.drop_connections()
-
-
-def _hang_up(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    sock.close()
 
 
 def write_big_photo(path: Path) -> str:

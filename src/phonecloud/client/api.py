@@ -68,8 +68,10 @@ class Api:
         finally:
             self._http.close()
 
-    def _request(self, method: str, url: str, make_content: Callable[[], object] | None = None, **kwargs):
-        """Send, trying again after network failures and transient answers (errors.Retry)."""
+    def _request(self, method: str, url: str, make_content: Callable[[], object] | None = None,
+                 retry: Retry | None = None, **kwargs):
+        """Send, trying again after network failures and transient answers (by `retry`, else the client's)."""
+        retry = retry or self.retry
         failures = 0
         while True:
             try:
@@ -86,9 +88,9 @@ class Api:
                     return response
                 failure, cause = _refusal(response), None
             failures += 1
-            if not failure.transient or not self.retry.again(failures):
+            if not failure.transient or not retry.again(failures):
                 raise failure from cause
-            self.retry.pause(failures)
+            retry.pause(failures)
 
     def me(self) -> dict:
         return self._request("GET", "/me").json()
@@ -130,10 +132,10 @@ class Api:
             **_TUS, "Upload-Length": str(size), "Upload-Metadata": metadata, "Content-Length": "0"})
         return response.headers["location"]
 
-    def tus_status(self, url: str) -> TusProgress | None:
+    def tus_status(self, url: str, retry: Retry | None = None) -> TusProgress | None:
         """Where the upload stands on the server; None when it is gone (expired or terminated)."""
         try:
-            return _progress(self._request("HEAD", url, headers=_TUS))
+            return _progress(self._request("HEAD", url, headers=_TUS, retry=retry))
         except ServerError as error:
             if error.status in (404, 410):
                 return None

@@ -70,6 +70,10 @@ class Retry:
     retries: int = 5
     backoff: float = 0.5
 
+    def at_least(self, retries: int) -> Retry:
+        """This policy with at least `retries` retries (the same waits)."""
+        return Retry(max(self.retries, retries), self.backoff)
+
     def again(self, failures: int) -> bool:
         """Whether to try again after this many failures in a row."""
         return failures <= self.retries

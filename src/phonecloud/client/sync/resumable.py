@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phonecloud.client.api import Api, TusProgress, Uploaded
-from phonecloud.client.errors import ServerError
+from phonecloud.client.errors import Retry, ServerError
 from phonecloud.client.sync.scan import FoundFile, file_chunks
 from phonecloud.client.sync.state import SyncState
 from phonecloud.core.dates import from_nanoseconds
@@ -26,6 +26,9 @@ DEFAULT_THRESHOLD = 16 << 20
 # Worth another try after a HEAD, besides what is transient for every request (errors.py): an offset that
 # moved (409), an upload still held by a connection the server has not yet seen broken (423).
 _RESUMABLE_STATUS = {409, 423}
+# Failures in a row (a PATCH or a HEAD) a resumable upload outlives: with the default waits, about two
+# minutes, as long as a server takes to restart on a loaded machine; what it had received is kept meanwhile.
+RESUME_RETRIES = 9
 
 
 def threshold() -> int:
@@ -68,20 +71,24 @@ def upload_source_resumably(api: Api, state: SyncState, source: Source, sha1: st
         url = api.tus_start(source.filename, from_nanoseconds(source.mtime_ns), source.size, sha1, destination)
         state.remember_resumable(source.key, source.size, source.mtime_ns, sha1, url)
         progress = TusProgress(0, None, False)
+    patience, once = api.retry.at_least(RESUME_RETRIES), Retry(0)
     failures = 0
     while progress.asset_id is None:
         try:
+            if failures:  # where the server stands now (it may have kept more than the last answer said)
+                known = progress.offset
+                progress = api.tus_status(url, retry=once)
+                if progress is None:
+                    raise ServerError(410, "upload_expired", f"the server dropped the upload of {source.key}")
+                if progress.offset > known:
+                    failures = 0  # it moved on: only failures in a row count
+                if progress.asset_id is not None:
+                    break
             progress = api.tus_send_chunks(url, source.chunks(progress.offset), source.size, progress.offset)
         except ServerError as error:
             failures += 1
-            if not (error.transient or error.status in _RESUMABLE_STATUS) or not api.retry.again(failures):
+            if not (error.transient or error.status in _RESUMABLE_STATUS) or not patience.again(failures):
                 raise
-            api.retry.pause(failures)
-            offset = progress.offset
-            progress = api.tus_status(url)
-            if progress is None:
-                raise ServerError(410, "upload_expired", f"the server dropped the upload of {source.key}") from error
-            if progress.offset > offset:
-                failures = 0  # it moved on: only failures in a row count
+            patience.pause(failures)
     state.forget_resumable(source.key)
     return Uploaded(progress.asset_id, progress.duplicate)
