@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 from conftest import free_port
 
@@ -11,14 +12,17 @@ from conftest import free_port
 class CountingProxy:
     """Counts the bytes clients send and can cut every connection; with `cut_at`, it cuts them all once that
     many bytes have passed and then refuses the next `refusals` connections, as a server that went down for
-    a while would."""
+    a while would; with `hold_at`, it stops passing on what clients send once that many bytes have passed
+    (`holding` is then set), as a stalled network would, until released or closed."""
 
-    def __init__(self, upstream_port: int, cut_at: int | None = None, refusals: int = 0):
+    def __init__(self, upstream_port: int, cut_at: int | None = None, refusals: int = 0,
+                 hold_at: int | None = None):
         self.upstream_port = upstream_port
         self.port = free_port()
         self.sent = 0
         self.refused = 0
-        self._cut_at, self._refusals = cut_at, refusals
+        self._cut_at, self._refusals, self._hold_at = cut_at, refusals, hold_at
+        self.holding = threading.Event()
         self._lock = threading.Lock()
         self._connections: list[socket.socket] = []
         self._listener = socket.create_server(("127.0.0.1", self.port))
@@ -59,6 +63,11 @@ class CountingProxy:
     def _pump(self, source: socket.socket, target: socket.socket, counted: bool) -> None:
         try:
             while data := source.recv(256 << 10):
+                if counted and self._hold_at is not None and self.sent >= self._hold_at:
+                    self.holding.set()
+                    while not self._closed and self._hold_at is not None:
+                        time.sleep(0.01)
+                    return
                 target.sendall(data)
                 if counted and self._count(len(data)):
                     self.drop_connections()
@@ -81,6 +90,11 @@ class CountingProxy:
             connections, self._connections = self._connections, []
         for sock in connections:
             _hang_up(sock)
+
+    def release(self) -> None:
+        """The stalled connections cut, and the proxy passing everything on from now on."""
+        self._hold_at = None
+        self.drop_connections()
 
     def close(self) -> None:
         self._closed = True

