@@ -228,3 +228,29 @@ def test_items_the_target_refuses_are_named_and_a_second_run_sends_only_those(se
     assert again.returncode == 0, again.stderr
     assert (again.summary["sent"], again.summary["already_there"]) == (run.summary["failed"], run.summary["verified"])
     assert len(library_of(target)) == 4
+
+
+def test_the_library_moves_to_immich_through_its_api_with_everything(server, user, other_user, client_env):
+    """Against phonecloud's own Immich-compatible API (checked with Immich's own clients in tests/immich)."""
+    made = described_library(user, 3800)
+    archived = made["assets"]["IMG_0002.jpg"]["id"]
+    assert user.http.patch(f"/assets/{archived}", json={"is_archived": True}).status_code == 200
+    target = ["--to", "immich", "--to-server", f"{server.url}/api", "--to-key", other_user.key]
+    run = migrate(client_env, server, user, *target)
+    assert run.returncode == 0, run.stderr
+    assert (run.summary["sent"], run.summary["verified"], run.summary["failed"]) == (4, 4, 0), run.stdout
+    source, moved = library_of(user), library_of(other_user)
+    assert moved.keys() == source.keys()
+    for sha1, asset in source.items():
+        copy = moved[sha1]
+        for key in ("original_filename", "size_bytes", "sort_at", "is_favorite", "trashed", "description",
+                    "is_archived"):
+            assert copy[key] == asset[key], (key, asset["original_filename"])
+    place = moved[made["assets"]["IMG_0001.jpg"]["sha1"]]["place"]
+    assert (place["latitude"], place["longitude"]) == (PLACE["latitude"], PLACE["longitude"])  # Immich keeps no altitude
+    [album] = other_user.http.get("/albums").json()
+    members = other_user.http.get(f"/albums/{album['id']}/assets").json()["items"]
+    assert {asset["original_filename"] for asset in members} == {"IMG_0001.jpg", "VID_0003.mp4"}
+    again = migrate(client_env, server, user, *target)
+    assert (again.summary["sent"], again.summary["already_there"]) == (0, 4), again.stdout
+    assert len(other_user.http.get("/albums").json()) == 1

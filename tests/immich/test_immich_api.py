@@ -172,6 +172,41 @@ def test_one_user_never_reaches_anothers_photos_or_albums(immich, user, other_us
     assert immich.get("/api/assets/statistics", headers=as_(other_user)).json()["total"] == 1
 
 
+def test_an_asset_is_read_updated_and_trashed_as_immich_does_it(immich, user):
+    body = jpeg(6030)
+    asset_id = upload(immich, user, body).json()["id"]
+    read = immich.get(f"/api/assets/{asset_id}", headers=as_(user)).json()
+    assert read["checksum"] == base64.b64encode(hashlib.sha1(body).digest()).decode()
+    assert (read["originalFileName"], read["exifInfo"]["fileSizeInByte"], read["isTrashed"]) == (
+        "IMG_0001.jpg", len(body), False)
+    changed = immich.put(f"/api/assets/{asset_id}", headers=as_(user), json={
+        "description": "At the lake", "isFavorite": True, "visibility": "archive", "latitude": 46.5,
+        "longitude": 6.6})
+    assert changed.status_code == 200, changed.text
+    mine = user.http.get(f"/assets/{asset_id}").json()
+    assert (mine["description"], mine["is_favorite"], mine["is_archived"]) == ("At the lake", True, True)
+    assert (mine["place"]["latitude"], mine["place"]["longitude"]) == (46.5, 6.6)
+    assert immich.put(f"/api/assets/{asset_id}", headers=as_(user), json={"isArchived": False}).json()[
+        "isArchived"] is False  # Immich before 1.133
+    trashed = immich.request("DELETE", "/api/assets", headers=as_(user), json={"ids": [asset_id], "force": False})
+    assert trashed.status_code == 204 and user.http.get(f"/assets/{asset_id}").json()["trashed"] is True
+
+
+def test_bad_updates_and_deletions_for_good_are_refused_and_change_nothing(immich, user, other_user):
+    asset_id = upload(immich, user, jpeg(6031)).json()["id"]
+    for body, field in [({"latitude": 10.0}, "latitude"), ({"latitude": 91.0, "longitude": 0.0}, None),
+                        ({"visibility": "locked"}, None), ({"description": "x" * 10_001}, None)]:
+        refused = immich.put(f"/api/assets/{asset_id}", headers=as_(user), json=body)
+        assert refused.status_code in (400, 422) and refused.json()["message"], (body, refused.text)
+    forever = immich.request("DELETE", "/api/assets", headers=as_(user), json={"ids": [asset_id], "force": True})
+    assert forever.status_code == 400 and "force" in forever.json()["message"]
+    theirs = immich.request("DELETE", "/api/assets", headers=as_(other_user), json={"ids": [asset_id]})
+    assert theirs.status_code == 404
+    assert immich.get(f"/api/assets/{asset_id}", headers=as_(other_user)).status_code == 404
+    mine = user.http.get(f"/assets/{asset_id}").json()
+    assert (mine["trashed"], mine["description"], mine["place"]) == (False, "", None)
+
+
 @pytest.mark.parametrize("body", [
     b"", b"garbage", b"--b", b"--b\r\n", b"--b\r\n\r\n", b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--",
     b"--b\r\nContent-Disposition: form-data; name=\"assetData\"\r\n\r\n" + bytes(range(256)) * 4,

@@ -10,12 +10,12 @@ from phonecloud.cli.common import fail
 from phonecloud.cli.portability import JsonOption, TransfersOption, _api, _report, _run
 from phonecloud.client.config import Connection
 
-TARGETS = "phonecloud --to-server URL --to-key KEY, or rclone:REMOTE:PATH"
+TARGETS = "phonecloud or immich (with --to-server URL --to-key KEY), or rclone:REMOTE:PATH"
 
 
 def migrate(
     to: str = typer.Option(..., "--to", metavar="TARGET", help=f"Where to: {TARGETS}"),
-    to_server: str | None = typer.Option(None, "--to-server", help="The target server's URL (phonecloud)"),
+    to_server: str | None = typer.Option(None, "--to-server", help="The target server's URL (phonecloud, immich)"),
     to_key: str | None = typer.Option(None, "--to-key", help="An API key of your account on the target server"),
     server: str | None = ServerOption,
     key: str | None = KeyOption,
@@ -54,14 +54,18 @@ def migrate(
 
 
 def _destination(to: str, to_server: str | None, to_key: str | None, api, transfers: int, reporter):
-    if to == "phonecloud":
-        from phonecloud.client.migrate.to_phonecloud import PhonecloudDestination
-
+    if to in ("phonecloud", "immich"):
         if not (to_server and to_key):
-            fail("--to phonecloud needs --to-server URL and --to-key KEY", 2)
+            fail(f"--to {to} needs --to-server URL and --to-key KEY", 2)
         target = Connection(to_server.rstrip("/"), to_key)
         if target == api.connection:
             fail("the target is the library being moved: give another server or account", 2)
+        if to == "immich":
+            from phonecloud.client.migrate.to_immich import ImmichDestination
+
+            return ImmichDestination(api, target.server, target.key, transfers, reporter)
+        from phonecloud.client.migrate.to_phonecloud import PhonecloudDestination
+
         return PhonecloudDestination(api, target, transfers, reporter)
     if to.startswith("rclone:"):
         from phonecloud.client.migrate.to_rclone import RcloneDestination

@@ -3,13 +3,14 @@ clients send them, or as a bearer token). Both generations of paths are served: 
 command-line client) and Immich 1.x's (its 2.x client), each pair by the same handler.
 
 Covered: discovery (`/.well-known/immich`), server ping, version, features and media types, the caller's
-user and API key, the duplicate check, uploads (multipart, streamed into staging), asset statistics, and
-albums (list, create, add assets). Nothing else of Immich's API is: phonecloud's own API is at /api/v1."""
+user and API key, the duplicate check, uploads (multipart, streamed into staging), an asset (read, update
+its description, favourite, archive and position), moving assets to the trash, asset statistics, and albums
+(list, create, add assets). Nothing else of Immich's API is: phonecloud's own API is at /api/v1."""
 
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -19,7 +20,7 @@ from phonecloud import __version__
 from phonecloud.accounts.http import current_principal
 from phonecloud.accounts.service import Principal
 from phonecloud.core.db import utcnow
-from phonecloud.core.errors import Unauthorized
+from phonecloud.core.errors import BadRequest, Unauthorized
 from phonecloud.core.http import ERROR_RESPONSES, services
 from phonecloud.core.limits import ApiRoute
 from phonecloud.gallery.context import gallery_of
@@ -159,6 +160,43 @@ def add_to_album(album_id: uuid.UUID, body: AssetIdsIn, request: Request,
     return view(request).add_to_album(principal, album_id, body.ids)
 
 
+def get_asset(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(immich_principal)) -> dict:
+    return view(request).asset(principal, asset_id)
+
+
+class AssetUpdateIn(BaseModel):
+    max_body_bytes: ClassVar[int] = 1 << 20
+    description: str | None = Field(default=None, max_length=10_000)
+    isFavorite: bool | None = None
+    isArchived: bool | None = None  # Immich before 1.133
+    visibility: Literal["archive", "timeline"] | None = None  # Immich 1.133 and later
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+def update_asset(asset_id: uuid.UUID, body: AssetUpdateIn, request: Request,
+                 principal: Principal = Depends(immich_principal)) -> dict:
+    if (body.latitude is None) != (body.longitude is None):
+        raise BadRequest("latitude and longitude go together", field="latitude")
+    archived = body.isArchived if body.visibility is None else body.visibility == "archive"
+    position = (body.latitude, body.longitude) if body.latitude is not None else None
+    return view(request).update_asset(principal, asset_id, body.description, body.isFavorite, archived, position)
+
+
+class AssetDeleteIn(BaseModel):
+    max_body_bytes: ClassVar[int] = 8 << 20
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=65_000, fail_fast=True)
+    force: bool = False
+
+
+def delete_assets(body: AssetDeleteIn, request: Request, principal: Principal = Depends(immich_principal)) -> None:
+    """To the trash. Deleting for good stays phonecloud's own trash's business (its API and pages)."""
+    if body.force:
+        raise BadRequest("force: phonecloud deletes for good only from its trash; send force false to move "
+                         "these to the trash", field="force")
+    view(request).trash(principal, body.ids)
+
+
 paths("/server/ping", "/server-info/ping")(ping)
 paths("/server/version", "/server-info/version")(version)
 paths("/server/features", "/server-info/features")(features)
@@ -171,3 +209,6 @@ paths("/assets", "/asset/upload")(upload, "POST", 201)
 paths("/albums", "/album")(albums)
 paths("/albums", "/album")(create_album, "POST", 201)
 paths("/albums/{album_id}/assets", "/album/{album_id}/assets")(add_to_album, "PUT")
+paths("/assets/{asset_id}")(get_asset)  # after /assets/statistics, which it would otherwise take
+paths("/assets/{asset_id}")(update_asset, "PUT")
+paths("/assets")(delete_assets, "DELETE", 204)

@@ -14,7 +14,7 @@ from phonecloud.core.names import MEDIA_EXTENSIONS
 from phonecloud.gallery import repository
 from phonecloud.gallery.albums import MAX_ALBUM_CHANGE
 from phonecloud.gallery.context import Gallery
-from phonecloud.gallery.models import Album
+from phonecloud.gallery.models import Album, Asset
 
 VIDEO_EXTENSIONS = frozenset({"mp4", "m4v", "mov", "qt", "3gp", "3g2", "mkv", "webm", "avi", "mts", "m2ts"})
 # Immich names its users by UUID; a phonecloud account's is derived from its number, the same every time.
@@ -58,6 +58,25 @@ def album_of(album: Album, count: int, principal: Principal) -> dict:
             "hasSharedLink": False, "isActivityEnabled": False, "albumThumbnailAssetId": None, "assets": []}
 
 
+def checksum_of(sha1: str) -> str:
+    """A SHA-1 as Immich sends it back: base64 of its 20 bytes."""
+    return base64.b64encode(bytes.fromhex(sha1)).decode()
+
+
+def asset_of(asset: Asset, principal: Principal) -> dict:
+    """An asset as Immich describes one (the fields its clients read)."""
+    place = (asset.place_latitude, asset.place_longitude) if asset.place_latitude is not None else (None, None)
+    return {"id": str(asset.id), "ownerId": user_of(principal)["id"], "deviceId": "", "deviceAssetId": "",
+            "type": "VIDEO" if asset.kind == "video" else "IMAGE", "originalFileName": asset.original_filename,
+            "originalMimeType": asset.mime_type, "checksum": checksum_of(asset.sha1),
+            "fileCreatedAt": asset.sort_at.isoformat(), "fileModifiedAt": asset.file_modified_at.isoformat(),
+            "localDateTime": asset.sort_at.isoformat(), "updatedAt": asset.uploaded_at.isoformat(),
+            "isFavorite": asset.is_favorite, "isArchived": asset.is_archived, "isTrashed": asset.trashed_at is not None,
+            "visibility": "archive" if asset.is_archived else "timeline", "isOffline": False, "hasMetadata": True,
+            "exifInfo": {"description": asset.description, "fileSizeInByte": asset.size_bytes,
+                         "latitude": place[0], "longitude": place[1]}, "people": [], "tags": []}
+
+
 class ImmichView:
     def __init__(self, gallery: Gallery):
         self.gallery = gallery
@@ -74,6 +93,25 @@ class ImmichView:
             else:
                 results.append({"id": found["id"], "action": "accept"})
         return results
+
+    def asset(self, principal: Principal, asset_id: uuid.UUID) -> dict:
+        return asset_of(self.gallery.library.get_asset(principal, asset_id), principal)
+
+    def update_asset(self, principal: Principal, asset_id: uuid.UUID, description: str | None,
+                     favorite: bool | None, archived: bool | None, position: tuple[float, float] | None) -> dict:
+        """Immich's asset update: what is given of the description, favourite, archive and position."""
+        library = self.gallery.library
+        if favorite is not None:
+            library.set_favorite(principal, asset_id, favorite)
+        place = (*position, None) if position else None
+        return asset_of(library.describe(principal, asset_id, description, archived, None, place), principal)
+
+    def trash(self, principal: Principal, asset_ids: list[uuid.UUID]) -> None:
+        """Immich's delete without force: to the trash (checked for the caller first: all or none)."""
+        for asset_id in asset_ids:
+            self.gallery.library.get_asset(principal, asset_id)
+        for asset_id in asset_ids:
+            self.gallery.library.set_trashed(principal, asset_id, True)
 
     def statistics(self, principal: Principal) -> dict[str, int]:
         with self.gallery.library.db.read() as session:

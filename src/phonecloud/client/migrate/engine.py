@@ -16,7 +16,7 @@ from phonecloud.client.api import Api
 from phonecloud.client.migrate.record import ALREADY_THERE, VERIFIED, MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, read_library
 from phonecloud.client.progress import TransferReporter
-from phonecloud.portability.takeout import AssetInfo
+from phonecloud.portability.takeout import AlbumInfo, AssetInfo
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,46 @@ class Migration:
                 self.summary.bytes += asset.size
             self.summary.failures.append({"path": f"{asset.original_filename} ({asset.id})", "reason": reason})
         self.reporter.finished(f"failed: {asset.original_filename}: {reason}")
+
+
+class Describer(Protocol):
+    """A target that takes the library's metadata item by item, and albums."""
+
+    def describe(self, asset: AssetInfo, target_ref: str) -> None:
+        """Its favourite, description, archive, people and place, as the target can keep them."""
+
+    def trash(self, target_refs: list[str]) -> None: ...
+
+    def create_album(self, album: AlbumInfo) -> str: ...
+
+    def fill(self, album_ref: str, members: list[str]) -> bool:
+        """Add the members to the target's album; False when that album is gone (deleted there since)."""
+
+
+def put_metadata(target: Describer, library: Library, record: MigrationRecord) -> int:
+    """The metadata of every item that arrived and is not yet settled, the trash, then every album made
+    (once: the record keeps it) and filled with what arrived; the number of albums."""
+    rows = record.load()
+    on_target = {asset_id: row.target_ref for asset_id, row in rows.items() if row.arrived}
+    settled, trashed = [], []
+    for asset in library.assets:
+        row = rows.get(asset.id)
+        if row is not None and row.arrived and not row.settled:
+            target.describe(asset, row.target_ref)
+            settled.append(asset.id)
+            if asset.trashed:
+                trashed.append(row.target_ref)
+    if trashed:
+        target.trash(trashed)
+    record.settle(settled)
+    made = record.albums()
+    for album in library.albums:
+        members = [on_target[asset_id] for asset_id in library.members.get(album.id, []) if asset_id in on_target]
+        if album.id not in made or not target.fill(made[album.id], members):
+            made[album.id] = target.create_album(album)
+            record.album(album.id, made[album.id])
+            target.fill(made[album.id], members)
+    return len(library.albums)
 
 
 def _done(row: Row | None, asset: AssetInfo) -> bool:

@@ -12,14 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from phonecloud.client.api import Api
 from phonecloud.client.config import Connection, client_dir
 from phonecloud.client.errors import ServerError
-from phonecloud.client.migrate.engine import Arrival, Arrived, Failed
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, put_metadata
 from phonecloud.client.migrate.record import MigrationRecord
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
 from phonecloud.client.sync import resumable
 from phonecloud.client.sync.state import SyncState
 from phonecloud.core.dates import nanoseconds
-from phonecloud.portability.takeout import AssetInfo
+from phonecloud.portability.takeout import AlbumInfo, AssetInfo
 
 CHECK_BATCH = 1000
 ALBUM_BATCH = 1000
@@ -86,25 +86,9 @@ class PhonecloudDestination:
     # -- the library's metadata --------------------------------------------------------------------------
 
     def finish(self, library: Library, record: MigrationRecord) -> int:
-        rows = record.load()
-        on_target = {asset_id: row.target_ref for asset_id, row in rows.items() if row.arrived}
-        settled = []
-        for asset in library.assets:
-            row = rows.get(asset.id)
-            if row is not None and row.arrived and not row.settled:
-                self._describe(asset, row.target_ref)
-                settled.append(asset.id)
-        record.settle(settled)
-        made = record.albums()
-        for album in library.albums:
-            members = [on_target[asset_id] for asset_id in library.members.get(album.id, []) if asset_id in on_target]
-            if album.id not in made or not self._fill(made[album.id], members):
-                made[album.id] = self.api.create_album(album.title, album.description, album.created_at)
-                record.album(album.id, made[album.id])
-                self._fill(made[album.id], members)
-        return len(library.albums)
+        return put_metadata(self, library, record)
 
-    def _describe(self, asset: AssetInfo, target_id: str) -> None:
+    def describe(self, asset: AssetInfo, target_id: str) -> None:
         if asset.favorite:
             self.api.favorite(target_id)
         place = {"latitude": asset.place[0], "longitude": asset.place[1], "altitude": asset.place[2]} \
@@ -112,11 +96,15 @@ class PhonecloudDestination:
         if asset.description or asset.archived or asset.people or place:
             self.api.describe(target_id, asset.description or None, asset.archived or None,
                               list(asset.people) or None, place)
-        if asset.trashed:
+
+    def trash(self, target_ids: list[str]) -> None:
+        for target_id in target_ids:
             self.api.trash(target_id)
 
-    def _fill(self, album_id: str, members: list[str]) -> bool:
-        """Add the members to the target's album; False when that album is gone (deleted there since)."""
+    def create_album(self, album: AlbumInfo) -> str:
+        return self.api.create_album(album.title, album.description, album.created_at)
+
+    def fill(self, album_id: str, members: list[str]) -> bool:
         try:
             for start in range(0, len(members), ALBUM_BATCH):
                 self.api.add_to_album(album_id, members[start:start + ALBUM_BATCH])

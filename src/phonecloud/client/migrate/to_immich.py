@@ -1,0 +1,166 @@
+"""An Immich server as the target, through its public API (an API key sent as `x-api-key`): the duplicate
+check by SHA-1 (`POST /api/assets/bulk-upload-check`), each original streamed as a multipart upload
+(`POST /api/assets`, its SHA-1 in `x-immich-checksum`, its capture and modification times as Immich's
+`fileCreatedAt` and `fileModifiedAt`), read back by the checksum Immich keeps (`GET /api/assets/{id}`); then
+favourites, descriptions, archive and positions (`PUT /api/assets/{id}`: `visibility` from Immich 1.133,
+`isArchived` before), the trash (`DELETE /api/assets` without force) and albums (`/api/albums`)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from phonecloud import __version__
+from phonecloud.client.api import Api
+from phonecloud.client.errors import Retry, ServerError, network_error, refusal
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, put_metadata
+from phonecloud.client.migrate.record import MigrationRecord
+from phonecloud.client.migrate.source import Library, original_chunks
+from phonecloud.client.progress import TransferReporter
+from phonecloud.portability.takeout import AlbumInfo, AssetInfo
+
+CHECK_BATCH = 1000
+ALBUM_BATCH = 1000
+DEVICE_ID = "phonecloud-migrate"
+VISIBILITY_SINCE = (1, 133)  # the Immich release that replaced isArchived by visibility
+
+
+class ChunkReader:
+    """A file-like view of a stream of chunks, for httpx's multipart encoder (which reads files)."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks, self._left = chunks, b""
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._left:
+            try:
+                self._left = next(self._chunks)
+            except StopIteration:
+                return b""
+        wanted = len(self._left) if size < 0 else size
+        piece, self._left = self._left[:wanted], self._left[wanted:]
+        return piece
+
+
+class ImmichDestination:
+    def __init__(self, source: Api, server: str, key: str, transfers: int, reporter: TransferReporter):
+        self.source, self.transfers, self.reporter = source, transfers, reporter
+        self.server = server.rstrip("/").removesuffix("/api")
+        self.retry = Retry()
+        self._http = httpx.Client(base_url=f"{self.server}/api", timeout=httpx.Timeout(60.0, connect=15.0),
+                                  headers={"x-api-key": key, "User-Agent": f"phonecloud-migrate/{__version__}"},
+                                  limits=httpx.Limits(max_connections=transfers + 2))
+        key_digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        self.identity, self.label = f"immich {self.server} {key_digest}", f"Immich at {self.server}"
+        self._visibility = False
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, fresh: Callable[[], dict] | None = None, **kwargs) -> httpx.Response:
+        """Send, trying again after network failures and transient answers; fresh() gives each try the
+        arguments that a try uses up (an upload's body)."""
+        failures = 0
+        while True:
+            try:
+                answer = self._http.request(method, path, **kwargs, **(fresh() if fresh else {}))
+            except httpx.TransportError as error:
+                failure: ServerError = network_error(f"{self.server}/api{path}", error)
+            else:
+                if answer.status_code < 400:
+                    return answer
+                failure = refusal(answer.status_code, answer.read(), str(answer.url))
+            failures += 1
+            if not failure.transient or not self.retry.again(failures):
+                raise failure
+            self.retry.pause(failures)
+
+    def present(self, assets: list[AssetInfo], library: Library) -> dict[str, Arrival]:
+        """Immich's own duplicate check by SHA-1 (which also proves the key and says the server's version)."""
+        version = self._request("GET", "/server/version").json()
+        self._visibility = (version.get("major", 0), version.get("minor", 0)) >= VISIBILITY_SINCE
+        found = {}
+        for start in range(0, len(assets), CHECK_BATCH):
+            batch = assets[start:start + CHECK_BATCH]
+            body = {"assets": [{"id": asset.id, "checksum": asset.sha1} for asset in batch]}
+            for result in self._request("POST", "/assets/bulk-upload-check", json=body).json()["results"]:
+                if result.get("action") == "reject" and result.get("assetId"):
+                    found[result["id"]] = Arrival(result["assetId"], "sha1")
+        return found
+
+    def transfer(self, assets: list[AssetInfo], library: Library, arrived: Arrived, failed: Failed) -> None:
+        with ThreadPoolExecutor(self.transfers) as pool:
+            for future in [pool.submit(self._send, asset, arrived, failed) for asset in assets]:
+                future.result()
+
+    def _send(self, asset: AssetInfo, arrived: Arrived, failed: Failed) -> None:
+        try:
+            target_id = self._upload(asset)
+        except ServerError as error:
+            failed(asset, str(error))
+            return
+        try:
+            stored = self._request("GET", f"/assets/{target_id}").json()
+        except ServerError as error:
+            failed(asset, f"sent, but could not be read back: {error}", sent=True)
+            return
+        size = (stored.get("exifInfo") or {}).get("fileSizeInByte")
+        if stored.get("checksum") != base64.b64encode(bytes.fromhex(asset.sha1)).decode() or size not in (None,
+                                                                                                          asset.size):
+            failed(asset, f"sent, but Immich holds other bytes as {target_id}", sent=True)
+            return
+        arrived(asset, Arrival(target_id, "sha1"))
+
+    def _upload(self, asset: AssetInfo) -> str:
+        def counted() -> Iterator[bytes]:
+            for chunk in original_chunks(self.source, asset):
+                self.reporter.advance(len(chunk))
+                yield chunk
+
+        fields = {"deviceAssetId": f"{asset.original_filename}-{asset.size}", "deviceId": DEVICE_ID,
+                  "fileCreatedAt": asset.taken.isoformat(), "fileModifiedAt": asset.file_modified_at.isoformat(),
+                  "isFavorite": "true" if asset.favorite else "false", "filename": asset.original_filename}
+        answer = self._request(
+            "POST", "/assets", data=fields, headers={"x-immich-checksum": asset.sha1},
+            timeout=httpx.Timeout(300.0, connect=15.0),
+            fresh=lambda: {"files": {"assetData": (asset.original_filename, ChunkReader(counted()), asset.mime_type)}})
+        return answer.json()["id"]
+
+    # -- the library's metadata --------------------------------------------------------------------------
+
+    def finish(self, library: Library, record: MigrationRecord) -> int:
+        return put_metadata(self, library, record)
+
+    def describe(self, asset: AssetInfo, target_id: str) -> None:
+        change: dict = {}
+        if asset.favorite:
+            change["isFavorite"] = True
+        if asset.description:
+            change["description"] = asset.description
+        if asset.archived:
+            change.update({"visibility": "archive"} if self._visibility else {"isArchived": True})
+        if asset.place:
+            change.update(latitude=asset.place[0], longitude=asset.place[1])
+        if change:
+            self._request("PUT", f"/assets/{target_id}", json=change)
+
+    def trash(self, target_ids: list[str]) -> None:
+        self._request("DELETE", "/assets", json={"ids": target_ids, "force": False})
+
+    def create_album(self, album: AlbumInfo) -> str:
+        created = self._request("POST", "/albums", json={"albumName": album.title, "description": album.description})
+        return created.json()["id"]
+
+    def fill(self, album_id: str, members: list[str]) -> bool:
+        try:
+            for start in range(0, len(members), ALBUM_BATCH):
+                self._request("PUT", f"/albums/{album_id}/assets", json={"ids": members[start:start + ALBUM_BATCH]})
+        except ServerError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
