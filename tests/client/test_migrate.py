@@ -247,7 +247,8 @@ def test_the_library_moves_to_immich_through_its_api_with_everything(server, use
                     "is_archived"):
             assert copy[key] == asset[key], (key, asset["original_filename"])
     place = moved[made["assets"]["IMG_0001.jpg"]["sha1"]]["place"]
-    assert (place["latitude"], place["longitude"]) == (PLACE["latitude"], PLACE["longitude"])  # Immich keeps no altitude
+    # Immich keeps a position without its altitude
+    assert (place["latitude"], place["longitude"]) == (PLACE["latitude"], PLACE["longitude"])
     [album] = other_user.http.get("/albums").json()
     members = other_user.http.get(f"/albums/{album['id']}/assets").json()["items"]
     assert {asset["original_filename"] for asset in members} == {"IMG_0001.jpg", "VID_0003.mp4"}
