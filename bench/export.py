@@ -76,13 +76,14 @@ def describe_library(library: Corpus) -> str:
 
 
 @contextlib.contextmanager
-def rclone_serving(tools: Tools, protocol: str, root: Path, label: str):
-    """`rclone serve http|webdav ROOT` (read-only, no config file); yields its URL."""
+def rclone_serving(tools: Tools, protocol: str, root: Path, label: str, read_only: bool = True):
+    """`rclone serve http|webdav ROOT` (read-only unless asked, no config file); yields its URL."""
     home = fresh_dir(tools.work_dir / f"rclone-{label}")
     config = home / "rclone.conf"
     config.touch()
     url = f"http://{LOOPBACK}:{free_port()}"
-    command = [str(tools.rclone), "serve", protocol, str(root), "--addr", url.removeprefix("http://"), "--read-only"]
+    command = [str(tools.rclone), "serve", protocol, str(root), "--addr", url.removeprefix("http://"),
+               *(["--read-only"] if read_only else [])]
     try:
         with running_server(command, clean_env(RCLONE_CONFIG=str(config)),
                             tools.log_dir / f"rclone-{label}.server.log", f"{url}/"):

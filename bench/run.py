@@ -34,10 +34,10 @@ RESULTS_QUICK = WORK_DIR / "RESULTS-quick.md"
 
 
 WORKLOADS = ("ingest", "large", "noop", "thumbs", "pipeline", "tus", "export", "pull", "scale", "web", "messages",
-             "contacts", "takeout")
+             "contacts", "takeout", "migrate")
 CORPUS_OF = {"ingest": "photos", "large": "video", "noop": "tree", "thumbs": "photos", "pipeline": "photos",
              "tus": "video", "export": "library", "pull": "photos", "scale": "photos", "web": "timeline",
-             "messages": "messages", "contacts": "contacts", "takeout": "takeout"}
+             "messages": "messages", "contacts": "contacts", "takeout": "takeout", "migrate": "photos"}
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,7 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
     import contacts
     import export
     import messages
+    import migrate
     import pipeline
     import scale
     import takeout
@@ -217,6 +218,7 @@ def run_workloads(tools, wanted: list[str], corpora: dict, repeats: int) -> dict
         "messages": lambda file: messages.messages_import(tools, file, repeats),
         "contacts": lambda vdir: contacts.contacts_sync(tools, vdir, repeats),
         "takeout": lambda parts: takeout.takeout_import(tools, parts, repeats),
+        "migrate": lambda photos: migrate.migration(tools, photos, repeats),
     }
     shutil.rmtree(tools.work_dir, ignore_errors=True)  # server folders a crashed run left behind
     results = {}

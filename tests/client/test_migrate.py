@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import signal
 import subprocess
 from contextlib import contextmanager
@@ -181,7 +182,7 @@ def test_a_file_of_someone_elses_at_a_path_is_left_as_it_is_and_named(server, us
 def test_an_unknown_remote_or_a_missing_path_is_refused_with_rclones_reason(server, user, client_env):
     run = migrate(client_env, server, user, "--to", "rclone:nosuchremote:photos")
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
-    assert "rclone could not list the remote" in run.stderr and "nosuchremote" in run.stderr, run.stderr
+    assert "rclone could not reach the remote" in run.stderr and "nosuchremote" in run.stderr, run.stderr
     run = migrate(client_env, server, user, "--to", "rclone:photos")
     assert run.returncode == 1 and "names no remote" in run.stderr, run.stderr
 
@@ -255,3 +256,32 @@ def test_the_library_moves_to_immich_through_its_api_with_everything(server, use
     again = migrate(client_env, server, user, *target)
     assert (again.summary["sent"], again.summary["already_there"]) == (0, 4), again.stdout
     assert len(other_user.http.get("/albums").json()) == 1
+
+
+def test_a_run_killed_while_rclone_writes_resumes_and_replaces_only_what_it_left_cut_short(
+        server, user, client_env, tmp_path):
+    bodies = {f"IMG_{number}.jpg": photo(3 << 20, seed=3900 + number) for number in range(6)}
+    for name, body in bodies.items():
+        assert upload(user, body, filename=name).status_code == 201
+    (tmp_path / "dav").mkdir()
+    with webdav(tmp_path / "dav") as remote:
+        port = int(remote.split("127.0.0.1:")[1].split("'")[0])
+        proxy = CountingProxy(port, hold_at=8 << 20)
+        through = remote.replace(f"127.0.0.1:{port}", f"127.0.0.1:{proxy.port}")
+        command = [PHONECLOUD, "migrate", "--server", server.url, "--key", user.key, "--to", f"rclone:{through}",
+                   "--json"]
+        try:
+            killed = subprocess.Popen(command, env=client_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+            assert proxy.holding.wait(120), "rclone never reached the held upload"
+            os.killpg(killed.pid, signal.SIGKILL)  # phonecloud and the rclone it runs
+            killed.wait()
+            proxy.release()
+            run = migrate(client_env, server, user, "--to", f"rclone:{through}")
+        finally:
+            proxy.close()
+    assert run.returncode == 0, run.stderr
+    assert run.summary["failed"] == 0 and run.summary["sent"] + run.summary["already_there"] == 6, run.stdout
+    assert run.summary["sent"] < 6  # what the killed run had sent whole stayed
+    for name, body in bodies.items():
+        assert (tmp_path / "dav" / "photos" / "Photos from 2022" / name).read_bytes() == body

@@ -33,10 +33,11 @@ class Destination(Protocol):
     identity: str  # what the record is kept under, with the source's connection
     label: str  # for people
 
-    def present(self, assets: list[AssetInfo], library: Library) -> dict[str, Arrival]:
-        """Of these assets, those the target holds already (verified), by asset id."""
+    def present(self, assets: list[AssetInfo], library: Library, known: dict[str, Row]) -> dict[str, Arrival]:
+        """Of these assets, those the target holds already (verified), by asset id; `known`: the record."""
 
-    def transfer(self, assets: list[AssetInfo], library: Library, arrived: Arrived, failed: Failed) -> None:
+    def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
+                 failed: Failed) -> None:
         """Send each asset, verify it on the target, and call arrived or failed for it (from any thread)."""
 
     def finish(self, library: Library, record: MigrationRecord) -> int:
@@ -76,7 +77,7 @@ class Migration:
         library = read_library(self.api)
         known = self.record.load()
         pending = [asset for asset in library.assets if not _done(known.get(asset.id), asset)]
-        found = self.destination.present(pending, library)  # also proves the target answers
+        found = self.destination.present(pending, library, known)  # also proves the target answers
         to_send = [asset for asset in pending if asset.id not in found]
         summary = self.summary
         summary.items, summary.already_there = len(library.assets), len(library.assets) - len(to_send)
@@ -90,7 +91,7 @@ class Migration:
                                     arrival.verified_by)
         self.reporter.planned(len(to_send), summary.to_send_bytes)
         if to_send:
-            self.destination.transfer(to_send, library, self._arrived, self._failed)
+            self.destination.transfer(to_send, library, self.record, self._arrived, self._failed)
         summary.albums = self.destination.finish(library, self.record)
         return summary
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from phonecloud.client.config import Connection
 VERIFIED = "verified"
 ALREADY_THERE = "already_there"
 FAILED = "failed"
+SENDING = "sending"  # handed to a target that writes in place (rclone): a killed run may leave it cut short
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class MigrationRecord:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()  # the targets' transfer threads record as items arrive
         self._db.executescript(
             """
             PRAGMA journal_mode=WAL;
@@ -65,8 +68,9 @@ class MigrationRecord:
         self._db.close()
 
     def load(self) -> dict[str, Row]:
-        rows = self._db.execute("SELECT asset_id, sha1, state, target_ref, verified_by, reason, settled FROM items")
-        return {row[0]: Row(*row[:6], bool(row[6])) for row in rows}
+        with self._lock:
+            rows = self._db.execute("SELECT asset_id, sha1, state, target_ref, verified_by, reason, settled FROM items")
+            return {row[0]: Row(*row[:6], bool(row[6])) for row in rows}
 
     def arrived(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str, verified_by: str) -> None:
         self._put(asset_id, sha1, size, state, target_ref, verified_by, None)
@@ -74,18 +78,27 @@ class MigrationRecord:
     def failed(self, asset_id: str, sha1: str, size: int, reason: str) -> None:
         self._put(asset_id, sha1, size, FAILED, None, None, reason)
 
+    def sending(self, asset_id: str, sha1: str, size: int, target_ref: str) -> None:
+        self._put(asset_id, sha1, size, SENDING, target_ref, None, None)
+
     def _put(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str | None,
              verified_by: str | None, reason: str | None) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO items (asset_id, sha1, size, state, target_ref, verified_by, reason, settled, at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-            (asset_id, sha1, size, state, target_ref, verified_by, reason, dt.datetime.now(dt.UTC).isoformat()))
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO items (asset_id, sha1, size, state, target_ref, verified_by, reason, settled,"
+                " at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                (asset_id, sha1, size, state, target_ref, verified_by, reason, dt.datetime.now(dt.UTC).isoformat()))
 
     def settle(self, asset_ids: list[str]) -> None:
-        self._db.executemany("UPDATE items SET settled = 1 WHERE asset_id = ?", [(asset_id,) for asset_id in asset_ids])
+        with self._lock:
+            self._db.executemany("UPDATE items SET settled = 1 WHERE asset_id = ?",
+                                 [(asset_id,) for asset_id in asset_ids])
 
     def albums(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT album_id, target_ref FROM albums"))
+        with self._lock:
+            return dict(self._db.execute("SELECT album_id, target_ref FROM albums"))
 
     def album(self, album_id: str, target_ref: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO albums (album_id, target_ref) VALUES (?, ?)", (album_id, target_ref))
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO albums (album_id, target_ref) VALUES (?, ?)",
+                             (album_id, target_ref))

@@ -18,7 +18,7 @@ from phonecloud import __version__
 from phonecloud.client.api import Api
 from phonecloud.client.errors import Retry, ServerError, network_error, refusal
 from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, put_metadata
-from phonecloud.client.migrate.record import MigrationRecord
+from phonecloud.client.migrate.record import MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
 from phonecloud.portability.takeout import AlbumInfo, AssetInfo
@@ -79,7 +79,7 @@ class ImmichDestination:
                 raise failure
             self.retry.pause(failures)
 
-    def present(self, assets: list[AssetInfo], library: Library) -> dict[str, Arrival]:
+    def present(self, assets: list[AssetInfo], library: Library, known: dict[str, Row]) -> dict[str, Arrival]:
         """Immich's own duplicate check by SHA-1 (which also proves the key and says the server's version)."""
         version = self._request("GET", "/server/version").json()
         self._visibility = (version.get("major", 0), version.get("minor", 0)) >= VISIBILITY_SINCE
@@ -92,7 +92,8 @@ class ImmichDestination:
                     found[result["id"]] = Arrival(result["assetId"], "sha1")
         return found
 
-    def transfer(self, assets: list[AssetInfo], library: Library, arrived: Arrived, failed: Failed) -> None:
+    def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
+                 failed: Failed) -> None:
         with ThreadPoolExecutor(self.transfers) as pool:
             for future in [pool.submit(self._send, asset, arrived, failed) for asset in assets]:
                 future.result()

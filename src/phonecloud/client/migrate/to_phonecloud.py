@@ -13,7 +13,7 @@ from phonecloud.client.api import Api
 from phonecloud.client.config import Connection, client_dir
 from phonecloud.client.errors import ServerError
 from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, put_metadata
-from phonecloud.client.migrate.record import MigrationRecord
+from phonecloud.client.migrate.record import MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
 from phonecloud.client.sync import resumable
@@ -39,7 +39,7 @@ class PhonecloudDestination:
         finally:
             self.state.close()
 
-    def present(self, assets: list[AssetInfo], library: Library) -> dict[str, Arrival]:
+    def present(self, assets: list[AssetInfo], library: Library, known: dict[str, Row]) -> dict[str, Arrival]:
         """The target's own de-duplication by SHA-1 says which bytes it holds already."""
         self.api.me()  # a wrong key or server is said before anything else
         found = {}
@@ -49,7 +49,8 @@ class PhonecloudDestination:
             found.update({asset_id: Arrival(target_id, "sha1") for asset_id, target_id in answers.items() if target_id})
         return found
 
-    def transfer(self, assets: list[AssetInfo], library: Library, arrived: Arrived, failed: Failed) -> None:
+    def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
+                 failed: Failed) -> None:
         with ThreadPoolExecutor(self.transfers) as pool:
             for future in [pool.submit(self._send, asset, arrived, failed) for asset in assets]:
                 future.result()

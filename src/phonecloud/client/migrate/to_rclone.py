@@ -29,16 +29,18 @@ from phonecloud.client.api import Api
 from phonecloud.client.config import client_dir
 from phonecloud.client.errors import NO_STATUS, ServerError
 from phonecloud.client.migrate.engine import Arrival, Arrived, Failed
-from phonecloud.client.migrate.record import MigrationRecord
+from phonecloud.client.migrate.record import SENDING, MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
 from phonecloud.portability import takeout
 from phonecloud.portability.takeout import AssetInfo
 
-BATCH_FILES = 500
-BATCH_BYTES = 256 << 20
+# A batch is what one `rclone copy` sends while the next is fetched: large enough that rclone's start and its
+# listing of the remote cost little, small enough that the first copy starts soon and staging stays small.
+BATCH_FILES = 200
+BATCH_BYTES = 128 << 20
+DAY_NS = 86_400 * 10**9
 HASHES = ("sha1", "md5")  # the ones worth asking a remote for: the source has SHA-1, the fetch computes MD5
-TIME_TOLERANCE = dt.timedelta(seconds=1)  # the coarsest modification time a remote keeps (FAT, some WebDAV)
 
 
 class RcloneMissing(ServerError):
@@ -75,6 +77,9 @@ class RcloneDestination:
         self._album_folders: dict[str, list[str]] = {}
         self._plan: takeout.Plan | None = None
         self._before: dict[str, dict] = {}  # the remote's files before this run sent anything
+        self._unfinished: list[str] = []  # files an earlier, killed run left cut short
+        self._hashes: list[str] = []  # of HASHES, those the remote keeps (rclone backend features)
+        self._precision: dt.timedelta | None = dt.timedelta(seconds=1)  # of its modification times (None: kept not)
 
     def close(self) -> None:
         pass
@@ -93,20 +98,36 @@ class RcloneDestination:
                 paths[asset.id].append(f"{folder.name}/{name}")
         self._paths = dict(paths)
 
-    def present(self, assets: list[AssetInfo], library: Library) -> dict[str, Arrival]:
+    def present(self, assets: list[AssetInfo], library: Library, known: dict[str, Row]) -> dict[str, Arrival]:
+        """What is on the remote already, each file at its path checked; the files a killed run of this
+        migration was writing (the record says "sending") and left cut short are this run's to replace."""
         self._lay_out(library)
+        self._learn_features()
         listing = self._before = self._list(None)
         found = {}
         for asset in assets:
-            checks = [_check(listing.get(path), asset, None) for path in self._paths[asset.id]]
+            checks = [self._check(listing.get(path), asset, None) for path in self._paths[asset.id]]
             if checks and all(checks):
                 found[asset.id] = Arrival(self._paths[asset.id][0], checks[0])
+            elif asset.id in known and known[asset.id].state == SENDING:
+                ours = [name for path in self._paths[asset.id] for name in (path, path + takeout.SIDECAR_SUFFIX)]
+                self._unfinished += [name for name in ours if self._before.pop(name, None) is not None]
         return found
+
+    def _learn_features(self) -> None:
+        """Which hashes the remote keeps and how precise its modification times are: what a file read back
+        can be checked by (and whether fetching needs to compute an MD5 at all)."""
+        done = self._rclone([self.rclone, "backend", "features", self.remote])
+        _raise_for(done, "reach")
+        features = json.loads(done.stdout)
+        self._hashes = [name for name in HASHES if name in features.get("Hashes", [])]
+        nanoseconds = features.get("Precision", 1)  # rclone says 100 years where it keeps no times at all
+        self._precision = dt.timedelta(seconds=max(nanoseconds / 1e9, 1)) if nanoseconds < DAY_NS else None
 
     def _list(self, paths: list[str] | None) -> dict[str, dict]:
         """The remote's files (only `paths`, when given) with their sizes, times and hashes."""
         command = [self.rclone, "lsjson", self.remote, "--recursive", "--files-only",
-                   *(argument for name in HASHES for argument in ("--hash-type", name))]
+                   *(argument for name in self._hashes for argument in ("--hash-type", name))]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as wanted:
             if paths is not None:
                 wanted.write("".join(f"{path}\n" for path in paths))
@@ -118,19 +139,31 @@ class RcloneDestination:
         _raise_for(done, "list")
         return {entry["Path"]: entry for entry in json.loads(done.stdout or "[]")}
 
+    def _remove(self, paths: list[str]) -> None:
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as listed:
+            listed.write("".join(f"{path}\n" for path in paths))
+            listed.flush()
+            _raise_for(self._rclone([self.rclone, "delete", self.remote, "--files-from-raw", listed.name]),
+                       "replace what a killed run left on")
+
     def _rclone(self, command: list[str]) -> subprocess.CompletedProcess:
         return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
 
     # -- sending -----------------------------------------------------------------------------------------
 
-    def transfer(self, assets: list[AssetInfo], library: Library, arrived: Arrived, failed: Failed) -> None:
+    def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
+                 failed: Failed) -> None:
         """Fetch batch after batch into the staging folder while rclone copies and verifies the one before."""
         self._lay_out(library)
+        if self._unfinished:
+            self._remove(self._unfinished)
         staged: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
-        copier = threading.Thread(target=self._copy_batches, args=(staged, arrived, failed), daemon=True)
+        copier = threading.Thread(target=self._copy_batches, args=(staged, record, arrived, failed), daemon=True)
         copier.start()
-        staging = client_dir() / "migrations" / "staging"
-        staging.mkdir(parents=True, exist_ok=True)
+        # One staging folder per target, emptied first: what a killed run left there is fetched again anyway.
+        staging = client_dir() / "migrations" / f"staging-{hashlib.sha256(self.identity.encode()).hexdigest()[:16]}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
         try:
             with ThreadPoolExecutor(self.transfers) as pool:
                 for group in self._batches(assets):
@@ -144,6 +177,7 @@ class RcloneDestination:
         finally:
             staged.put(None)
             copier.join()
+            shutil.rmtree(staging, ignore_errors=True)
 
     def _batches(self, assets: list[AssetInfo]):
         group: list[AssetInfo] = []
@@ -161,14 +195,15 @@ class RcloneDestination:
         """The original fetched into the batch's folder at each of its paths, with its capture time and its
         sidecar; None, or why it could not be."""
         first, *others = [batch.folder / path for path in self._paths[asset.id]]
-        sha1, md5 = hashlib.sha1(), hashlib.md5()
+        sha1, md5 = hashlib.sha1(), hashlib.md5() if self._hashes == ["md5"] else None
         try:
             first.parent.mkdir(parents=True, exist_ok=True)
             with open(first, "wb") as out:
                 for chunk in original_chunks(self.source, asset):
                     out.write(chunk)
                     sha1.update(chunk)
-                    md5.update(chunk)
+                    if md5 is not None:
+                        md5.update(chunk)
                     self.reporter.advance(len(chunk))
         except (ServerError, OSError) as error:
             return f"could not be fetched: {error}"
@@ -183,12 +218,15 @@ class RcloneDestination:
             sidecar = path.with_name(path.name + takeout.SIDECAR_SUFFIX)
             sidecar.write_bytes(takeout.sidecar(asset, self._album_folders.get(asset.id, [])))
             os.utime(sidecar, (mtime, mtime))
-        batch.md5[asset.id] = md5.hexdigest()
+        if md5 is not None:
+            batch.md5[asset.id] = md5.hexdigest()
         return None
 
-    def _copy_batches(self, staged: queue.Queue, arrived: Arrived, failed: Failed) -> None:
+    def _copy_batches(self, staged: queue.Queue, record: MigrationRecord, arrived: Arrived, failed: Failed) -> None:
         while (batch := staged.get()) is not None:
             try:
+                for asset in batch.assets:  # before rclone writes: a kill from now on leaves files of ours
+                    record.sending(asset.id, asset.sha1, asset.size, self._paths[asset.id][0])
                 self._copy(batch, arrived, failed)
             except (ServerError, OSError, ValueError) as error:  # this batch fails; the queue is still drained
                 for asset in batch.assets:
@@ -208,7 +246,7 @@ class RcloneDestination:
         except ServerError as error:
             listing, problem = {}, problem or str(error)
         for asset in batch.assets:
-            checks = [_check(listing.get(path), asset, batch.md5[asset.id]) for path in self._paths[asset.id]]
+            checks = [self._check(listing.get(path), asset, batch.md5.get(asset.id)) for path in self._paths[asset.id]]
             taken = [path for path in self._paths[asset.id] if path in self._before]
             if all(checks):
                 arrived(asset, Arrival(self._paths[asset.id][0], checks[0]))
@@ -216,6 +254,9 @@ class RcloneDestination:
                 failed(asset, f"another file is already at {taken[0]} on the remote; it was left as it is", sent=True)
             else:
                 failed(asset, f"not on the remote as sent{': ' + problem if problem else ''}", sent=True)
+
+    def _check(self, entry: dict | None, asset: AssetInfo, md5: str | None) -> str | None:
+        return _check(entry, asset, md5, self._precision)
 
     # -- the albums' metadata ----------------------------------------------------------------------------
 
@@ -235,7 +276,7 @@ class RcloneDestination:
         return len(albums)
 
 
-def _check(entry: dict | None, asset: AssetInfo, md5: str | None) -> str | None:
+def _check(entry: dict | None, asset: AssetInfo, md5: str | None, precision: dt.timedelta | None) -> str | None:
     """How a file on the remote was found to be this asset ("sha1", "md5", "size+date", "size"), or None."""
     if entry is None or entry.get("Size") != asset.size:
         return None
@@ -244,12 +285,14 @@ def _check(entry: dict | None, asset: AssetInfo, md5: str | None) -> str | None:
         return "sha1" if hashes["sha1"] == asset.sha1 else None
     if hashes.get("md5") and md5 is not None:
         return "md5" if hashes["md5"] == md5 else None
+    if precision is None:
+        return "size"
     try:
         kept = dt.datetime.fromisoformat(entry.get("ModTime", ""))
     except ValueError:
         return "size"
     wanted = dt.datetime.fromtimestamp(takeout.unix_seconds(asset.taken), dt.UTC)
-    return "size+date" if abs(kept - wanted) <= TIME_TOLERANCE else "size"
+    return "size+date" if abs(kept - wanted) <= precision else "size"
 
 
 def _raise_for(done: subprocess.CompletedProcess, action: str) -> None:
