@@ -14,6 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cli_runner import Run, phonecloud
+from contacts.vcard_samples import plain_30
+from messages.backup_files import sbr_messages_xml
+from messages.server_helpers import finished, upload_backup
 from conftest import PHONECLOUD, User, free_port, upload
 from portability.test_export import make_library
 from tcp_proxy import CountingProxy
@@ -285,3 +288,22 @@ def test_a_run_killed_while_rclone_writes_resumes_and_replaces_only_what_it_left
     assert run.summary["sent"] < 6  # what the killed run had sent whole stayed
     for name, body in bodies.items():
         assert (tmp_path / "dav" / "photos" / "Photos from 2022" / name).read_bytes() == body
+
+
+def test_messages_calls_and_contacts_go_to_another_phonecloud_too_and_only_once(server, user, other_user, client_env):
+    answer = upload_backup(user, sbr_messages_xml())
+    assert answer.status_code == 201 and finished(user, answer.json()["id"])["state"] == "done", answer.text
+    assert user.http.post("/contacts/imports", content=plain_30(), headers={"Content-Type": "text/vcard"}).status_code \
+        == 201
+    target = ["--to", "phonecloud", "--to-server", server.url, "--to-key", other_user.key]
+    run = migrate(client_env, server, user, *target)
+    assert run.returncode == 0, run.stderr
+    usage = user.http.get("/me").json()["usage"]
+    assert other_user.http.get("/me").json()["usage"] | {"gallery": None} == usage | {"gallery": None}
+    kinds = run.summary["kinds"]
+    assert kinds["messages"]["imported"] == usage["messages"]["items"] - kinds["calls"]["imported"]
+    assert kinds["contacts"] == {"imported": usage["contacts"]["items"], "already_there": 0}
+    again = migrate(client_env, server, user, *target)
+    assert again.returncode == 0, again.stderr
+    assert all(moved["imported"] == 0 for moved in again.summary["kinds"].values()), again.summary
+    assert other_user.http.get("/me").json()["usage"] | {"gallery": None} == usage | {"gallery": None}

@@ -27,6 +27,8 @@ class Arrival:
 
 Arrived = Callable[[AssetInfo, Arrival], None]
 Failed = Callable[..., None]  # (asset, reason, sent=False): sent when the bytes went and the check failed
+KindMoved = Callable[[str, int, int], None]  # (kind, records imported, records already there)
+KindFailed = Callable[[str, str], None]  # (kind, reason)
 
 
 class Destination(Protocol):
@@ -43,6 +45,9 @@ class Destination(Protocol):
     def finish(self, library: Library, record: MigrationRecord) -> int:
         """Put the library's metadata and albums on the target for what arrived; the albums it holds."""
 
+    def carry_kinds(self, moved: KindMoved, failed: KindFailed) -> None:
+        """The account's other kinds of data (messages, contacts), where the target keeps them."""
+
     def close(self) -> None: ...
 
 
@@ -57,6 +62,8 @@ class MigrationSummary:
     to_send: int = 0  # by this run (a dry run's answer)
     to_send_bytes: int = 0
     verified_by: dict[str, int] = field(default_factory=dict)  # how the items sent were checked: "sha1": 12, …
+    # Other kinds carried (another phonecloud): {"messages": {"imported": N, "already_there": N}, …}
+    kinds: dict[str, dict[str, int]] = field(default_factory=dict)
     albums: int = 0
     dry_run: bool = False
     target: str = ""
@@ -93,7 +100,16 @@ class Migration:
         if to_send:
             self.destination.transfer(to_send, library, self.record, self._arrived, self._failed)
         summary.albums = self.destination.finish(library, self.record)
+        self.destination.carry_kinds(self._kind_moved, self._kind_failed)
         return summary
+
+    def _kind_moved(self, kind: str, imported: int, already_there: int) -> None:
+        self.summary.kinds[kind] = {"imported": imported, "already_there": already_there}
+        self.reporter.say(f"{kind}: imported {imported}, already there {already_there}")
+
+    def _kind_failed(self, kind: str, reason: str) -> None:
+        self.summary.failed += 1
+        self.summary.failures.append({"path": kind, "reason": reason})
 
     def _arrived(self, asset: AssetInfo, arrival: Arrival) -> None:
         self.record.arrived(asset.id, asset.sha1, asset.size, VERIFIED, arrival.target_ref, arrival.verified_by)

@@ -17,7 +17,7 @@ import httpx
 from phonecloud import __version__
 from phonecloud.client.api import Api
 from phonecloud.client.errors import Retry, ServerError, network_error, refusal
-from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, put_metadata
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, put_metadata
 from phonecloud.client.migrate.record import MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
@@ -132,6 +132,10 @@ class ImmichDestination:
         return answer.json()["id"]
 
     # -- the library's metadata --------------------------------------------------------------------------
+
+    def carry_kinds(self, moved: KindMoved, failed: KindFailed) -> None:
+        """Immich keeps photos and videos only: `phonecloud messages export` and `contacts export` take the
+        rest out."""
 
     def finish(self, library: Library, record: MigrationRecord) -> int:
         return put_metadata(self, library, record)

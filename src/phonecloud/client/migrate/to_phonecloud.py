@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from phonecloud.client.api import Api
 from phonecloud.client.config import Connection, client_dir
 from phonecloud.client.errors import ServerError
-from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, put_metadata
+from phonecloud.client.migrate import other_kinds
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, put_metadata
 from phonecloud.client.migrate.record import MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
@@ -28,7 +29,7 @@ ALBUM_BATCH = 1000
 class PhonecloudDestination:
     def __init__(self, source: Api, connection: Connection, transfers: int, reporter: TransferReporter):
         self.source, self.transfers, self.reporter = source, transfers, reporter
-        self.api = Api(connection, transfers)
+        self.api, self.connection = Api(connection, transfers), connection
         self.state = SyncState(client_dir() / connection.state_name())  # resumable uploads' URLs
         key_digest = hashlib.sha256(connection.key.encode()).hexdigest()[:16]
         self.identity, self.label = f"phonecloud {connection.server} {key_digest}", f"phonecloud at {connection.server}"
@@ -85,6 +86,10 @@ class PhonecloudDestination:
                                       asset.sha1).asset_id
 
     # -- the library's metadata --------------------------------------------------------------------------
+
+    def carry_kinds(self, moved: KindMoved, failed: KindFailed) -> None:
+        staging = client_dir() / "migrations" / f"kinds-{hashlib.sha256(self.identity.encode()).hexdigest()[:16]}"
+        other_kinds.carry(self.source, self.api, self.connection, staging, self.reporter.say, moved, failed)
 
     def finish(self, library: Library, record: MigrationRecord) -> int:
         return put_metadata(self, library, record)

@@ -28,7 +28,7 @@ from pathlib import Path
 from phonecloud.client.api import Api
 from phonecloud.client.config import client_dir
 from phonecloud.client.errors import NO_STATUS, ServerError
-from phonecloud.client.migrate.engine import Arrival, Arrived, Failed
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved
 from phonecloud.client.migrate.record import SENDING, MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
@@ -259,6 +259,9 @@ class RcloneDestination:
         return _check(entry, asset, md5, self._precision)
 
     # -- the albums' metadata ----------------------------------------------------------------------------
+
+    def carry_kinds(self, moved: KindMoved, failed: KindFailed) -> None:
+        """The gallery only: `phonecloud export` puts messages and contacts in files of their own formats."""
 
     def finish(self, library: Library, record: MigrationRecord) -> int:
         """Each album folder's metadata.json (title, description, date), written again only when changed."""
