@@ -3,6 +3,8 @@ Same connection options as `phonecloud sync` for the library being moved."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from phonecloud.cli.client import KeyOption, ServerOption
@@ -10,13 +12,18 @@ from phonecloud.cli.common import fail
 from phonecloud.cli.portability import JsonOption, TransfersOption, _api, _report, _run
 from phonecloud.client.config import Connection
 
-TARGETS = "phonecloud or immich (with --to-server URL --to-key KEY), or rclone:REMOTE:PATH"
+TARGETS = ("google-photos (with --google-client FILE), phonecloud or immich (with --to-server URL --to-key KEY), "
+           "or rclone:REMOTE:PATH")
+GOOGLE_CLIENT_ENV = "PHONECLOUD_GOOGLE_CLIENT"
 
 
 def migrate(
     to: str = typer.Option(..., "--to", metavar="TARGET", help=f"Where to: {TARGETS}"),
     to_server: str | None = typer.Option(None, "--to-server", help="The target server's URL (phonecloud, immich)"),
     to_key: str | None = typer.Option(None, "--to-key", help="An API key of your account on the target server"),
+    google_client: Path | None = typer.Option(None, "--google-client", envvar=GOOGLE_CLIENT_ENV, dir_okay=False,
+                                              help="google-photos: your OAuth client's JSON file (a Google Cloud "
+                                                   "project's Desktop app credentials)"),
     server: str | None = ServerOption,
     key: str | None = KeyOption,
     transfers: int = TransfersOption,
@@ -34,7 +41,7 @@ def migrate(
     api = _api(server, key, transfers)
 
     def work(reporter):
-        destination = _destination(to, to_server, to_key, api, transfers, reporter)
+        destination = _destination(to, to_server, to_key, google_client, api, transfers, reporter)
         record = MigrationRecord(record_path(client_dir(), api.connection, destination.identity))
         try:
             return run_migrate(api, destination, record, reporter, dry_run)
@@ -43,17 +50,29 @@ def migrate(
             destination.close()
 
     summary = _run(api, "moving", work, ())
+    for skip in summary.pop("skips"):
+        typer.echo(f"  skipped {skip['path']}: {skip['reason']}", err=True)
     if dry_run:
         line = (f"would send {summary['to_send']} of {summary['items']} items ({summary['to_send_bytes']} bytes) to "
                 f"{summary['target']}; already there {summary['already_there']}")
     else:
         line = (f"sent {summary['sent']} ({summary['bytes']} bytes) to {summary['target']}, verified "
                 f"{summary['verified']}, already there {summary['already_there']}, albums {summary['albums']}, "
-                f"failed {summary['failed']}")
+                f"skipped {summary['skipped']}, failed {summary['failed']}")
     _report(line, summary, json_output)
 
 
-def _destination(to: str, to_server: str | None, to_key: str | None, api, transfers: int, reporter):
+def _destination(to: str, to_server: str | None, to_key: str | None, google_client: Path | None, api,
+                 transfers: int, reporter):
+    if to == "google-photos":
+        from phonecloud.client.migrate.google_auth import OAuthClient
+        from phonecloud.client.migrate.to_google import GooglePhotosDestination
+
+        if google_client is None:
+            fail(f"--to google-photos needs --google-client FILE (or {GOOGLE_CLIENT_ENV}): the JSON file of a "
+                 "Desktop app's OAuth credentials from your Google Cloud project, with the Photos Library API "
+                 "enabled", 2)
+        return GooglePhotosDestination(api, OAuthClient.from_file(google_client), transfers, reporter)
     if to in ("phonecloud", "immich"):
         if not (to_server and to_key):
             fail(f"--to {to} needs --to-server URL and --to-key KEY", 2)

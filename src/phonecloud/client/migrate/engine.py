@@ -27,6 +27,7 @@ class Arrival:
 
 Arrived = Callable[[AssetInfo, Arrival], None]
 Failed = Callable[..., None]  # (asset, reason, sent=False): sent when the bytes went and the check failed
+Skipped = Callable[[AssetInfo, str], None]  # (asset, why the target cannot take it): not sent, not a failure
 KindMoved = Callable[[str, int, int], None]  # (kind, records imported, records already there)
 KindFailed = Callable[[str, str], None]  # (kind, reason)
 
@@ -39,8 +40,9 @@ class Destination(Protocol):
         """Of these assets, those the target holds already (verified), by asset id; `known`: the record."""
 
     def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
-                 failed: Failed) -> None:
-        """Send each asset, verify it on the target, and call arrived or failed for it (from any thread)."""
+                 failed: Failed, skipped: Skipped) -> None:
+        """Send each asset, verify it on the target, and call arrived, failed or skipped for it (from any
+        thread)."""
 
     def finish(self, library: Library, record: MigrationRecord) -> int:
         """Put the library's metadata and albums on the target for what arrived; the albums it holds."""
@@ -58,6 +60,7 @@ class MigrationSummary:
     already_there: int = 0
     failed: int = 0
     bytes: int = 0
+    skipped: int = 0  # what the target cannot take (Google Photos: the trash, photos over 200 MB), each in skips
     items: int = 0  # in the library
     to_send: int = 0  # by this run (a dry run's answer)
     to_send_bytes: int = 0
@@ -68,6 +71,7 @@ class MigrationSummary:
     dry_run: bool = False
     target: str = ""
     failures: list[dict] = field(default_factory=list)
+    skips: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -98,10 +102,16 @@ class Migration:
                                     arrival.verified_by)
         self.reporter.planned(len(to_send), summary.to_send_bytes)
         if to_send:
-            self.destination.transfer(to_send, library, self.record, self._arrived, self._failed)
+            self.destination.transfer(to_send, library, self.record, self._arrived, self._failed, self._skipped)
         summary.albums = self.destination.finish(library, self.record)
         self.destination.carry_kinds(self._kind_moved, self._kind_failed)
         return summary
+
+    def _skipped(self, asset: AssetInfo, reason: str) -> None:
+        with self._lock:
+            self.summary.skipped += 1
+            self.summary.skips.append({"path": f"{asset.original_filename} ({asset.id})", "reason": reason})
+        self.reporter.finished(f"skipped: {asset.original_filename}: {reason}")
 
     def _kind_moved(self, kind: str, imported: int, already_there: int) -> None:
         self.summary.kinds[kind] = {"imported": imported, "already_there": already_there}

@@ -17,7 +17,7 @@ import httpx
 from phonecloud import __version__
 from phonecloud.client.api import Api
 from phonecloud.client.errors import Retry, ServerError, network_error, refusal
-from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, put_metadata
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped, put_metadata
 from phonecloud.client.migrate.record import MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
@@ -93,7 +93,7 @@ class ImmichDestination:
         return found
 
     def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
-                 failed: Failed) -> None:
+                 failed: Failed, skipped: Skipped) -> None:
         with ThreadPoolExecutor(self.transfers) as pool:
             for future in [pool.submit(self._send, asset, arrived, failed) for asset in assets]:
                 future.result()

@@ -13,7 +13,7 @@ from phonecloud.client.api import Api
 from phonecloud.client.config import Connection, client_dir
 from phonecloud.client.errors import ServerError
 from phonecloud.client.migrate import other_kinds
-from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, put_metadata
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped, put_metadata
 from phonecloud.client.migrate.record import MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
@@ -51,7 +51,7 @@ class PhonecloudDestination:
         return found
 
     def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
-                 failed: Failed) -> None:
+                 failed: Failed, skipped: Skipped) -> None:
         with ThreadPoolExecutor(self.transfers) as pool:
             for future in [pool.submit(self._send, asset, arrived, failed) for asset in assets]:
                 future.result()

@@ -28,7 +28,7 @@ from pathlib import Path
 from phonecloud.client.api import Api
 from phonecloud.client.config import client_dir
 from phonecloud.client.errors import NO_STATUS, ServerError
-from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped
 from phonecloud.client.migrate.record import SENDING, MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
@@ -152,7 +152,7 @@ class RcloneDestination:
     # -- sending -----------------------------------------------------------------------------------------
 
     def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
-                 failed: Failed) -> None:
+                 failed: Failed, skipped: Skipped) -> None:
         """Fetch batch after batch into the staging folder while rclone copies and verifies the one before."""
         self._lay_out(library)
         if self._unfinished:
