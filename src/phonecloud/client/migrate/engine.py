@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 from phonecloud.client.api import Api
+from phonecloud.client.errors import ServerError
 from phonecloud.client.migrate.record import ALREADY_THERE, VERIFIED, MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, read_library
 from phonecloud.client.progress import TransferReporter
@@ -139,6 +141,31 @@ class Migration:
                 self.summary.bytes += asset.size
             self.summary.failures.append({"path": f"{asset.original_filename} ({asset.id})", "reason": reason})
         self.reporter.finished(f"failed: {asset.original_filename}: {reason}")
+
+
+def send_and_read_back(assets: list[AssetInfo], transfers: int, upload: Callable[[AssetInfo], str],
+                       holds: Callable[[str, AssetInfo], bool], target: str, arrived: Arrived, failed: Failed) -> None:
+    """Each asset uploaded (`transfers` at a time: upload gives its id on the target), then read back: holds
+    says whether the target keeps the asset's very bytes (by their SHA-1) under that id."""
+    def send(asset: AssetInfo) -> None:
+        try:
+            target_id = upload(asset)
+        except ServerError as error:
+            failed(asset, str(error))
+            return
+        try:
+            same = holds(target_id, asset)
+        except ServerError as error:
+            failed(asset, f"sent, but could not be read back: {error}", sent=True)
+            return
+        if same:
+            arrived(asset, Arrival(target_id, "sha1"))
+        else:
+            failed(asset, f"sent, but {target} holds other bytes as {target_id}", sent=True)
+
+    with ThreadPoolExecutor(transfers) as pool:
+        for future in [pool.submit(send, asset) for asset in assets]:
+            future.result()
 
 
 class Describer(Protocol):

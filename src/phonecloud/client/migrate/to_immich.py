@@ -10,14 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from phonecloud import __version__
 from phonecloud.client.api import Api
 from phonecloud.client.errors import Retry, ServerError, network_error, refusal
-from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped, put_metadata
+from phonecloud.client.migrate.engine import (Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped,
+                                              put_metadata, send_and_read_back)
 from phonecloud.client.migrate.record import MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
@@ -94,27 +94,14 @@ class ImmichDestination:
 
     def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
                  failed: Failed, skipped: Skipped) -> None:
-        with ThreadPoolExecutor(self.transfers) as pool:
-            for future in [pool.submit(self._send, asset, arrived, failed) for asset in assets]:
-                future.result()
+        send_and_read_back(assets, self.transfers, self._upload, self._holds, "Immich", arrived, failed)
 
-    def _send(self, asset: AssetInfo, arrived: Arrived, failed: Failed) -> None:
-        try:
-            target_id = self._upload(asset)
-        except ServerError as error:
-            failed(asset, str(error))
-            return
-        try:
-            stored = self._request("GET", f"/assets/{target_id}").json()
-        except ServerError as error:
-            failed(asset, f"sent, but could not be read back: {error}", sent=True)
-            return
+    def _holds(self, target_id: str, asset: AssetInfo) -> bool:
+        """By the checksum Immich keeps (base64 of the SHA-1) and, where it says, the size."""
+        stored = self._request("GET", f"/assets/{target_id}").json()
         size = (stored.get("exifInfo") or {}).get("fileSizeInByte")
-        if stored.get("checksum") != base64.b64encode(bytes.fromhex(asset.sha1)).decode() or size not in (None,
-                                                                                                          asset.size):
-            failed(asset, f"sent, but Immich holds other bytes as {target_id}", sent=True)
-            return
-        arrived(asset, Arrival(target_id, "sha1"))
+        return stored.get("checksum") == base64.b64encode(bytes.fromhex(asset.sha1)).decode() and size in (
+            None, asset.size)
 
     def _upload(self, asset: AssetInfo) -> str:
         def counted() -> Iterator[bytes]:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from phonecloud.client.api import Api
 from phonecloud.client.config import Connection, client_dir
 from phonecloud.client.errors import ServerError
 from phonecloud.client.migrate import other_kinds
-from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped, put_metadata
+from phonecloud.client.migrate.engine import (Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped,
+                                              put_metadata, send_and_read_back)
 from phonecloud.client.migrate.record import MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, original_chunks
 from phonecloud.client.progress import TransferReporter
@@ -52,25 +52,11 @@ class PhonecloudDestination:
 
     def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
                  failed: Failed, skipped: Skipped) -> None:
-        with ThreadPoolExecutor(self.transfers) as pool:
-            for future in [pool.submit(self._send, asset, arrived, failed) for asset in assets]:
-                future.result()
+        send_and_read_back(assets, self.transfers, self._upload, self._holds, "the target", arrived, failed)
 
-    def _send(self, asset: AssetInfo, arrived: Arrived, failed: Failed) -> None:
-        try:
-            target_id = self._upload(asset)
-        except ServerError as error:
-            failed(asset, str(error))
-            return
-        try:
-            stored = self.api.asset(target_id)
-        except ServerError as error:
-            failed(asset, f"sent, but could not be read back: {error}", sent=True)
-            return
-        if (stored["sha1"], stored["size_bytes"]) != (asset.sha1, asset.size):
-            failed(asset, f"sent, but the target holds other bytes as {target_id}", sent=True)
-            return
-        arrived(asset, Arrival(target_id, "sha1"))
+    def _holds(self, target_id: str, asset: AssetInfo) -> bool:
+        stored = self.api.asset(target_id)
+        return (stored["sha1"], stored["size_bytes"]) == (asset.sha1, asset.size)
 
     def _upload(self, asset: AssetInfo) -> str:
         def chunks(offset: int = 0) -> Iterator[bytes]:
