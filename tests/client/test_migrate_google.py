@@ -199,3 +199,13 @@ def test_the_stand_in_refuses_what_google_refuses(google):
     assert json.loads(httpx.post(f"{google.url}/token", data={
         "grant_type": "authorization_code", "code": "never-issued", "client_id": google.state.client_id,
         "client_secret": google.state.client_secret}).text) == {"error": "invalid_grant"}
+
+
+def test_a_sign_in_anew_may_be_another_account_so_its_record_starts_empty(server, user, client_env, google,
+                                                                           tmp_path):
+    described_library(user, 4700)
+    assert migrate_to_google(client_env, server, user, google, tmp_path).summary["sent"] == 3
+    for token in (Path(client_env["PHONECLOUD_CLIENT_DIR"]) / "google").iterdir():
+        token.unlink()  # signed out: the next sign-in may be to another Google account
+    again = migrate_to_google(client_env, server, user, google, tmp_path)
+    assert (again.returncode, again.summary["sent"], again.summary["already_there"]) == (0, 3, 0), again.stderr

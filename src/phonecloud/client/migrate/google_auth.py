@@ -76,6 +76,13 @@ class GoogleSession:
             self._access, self._expires = answer["access_token"], time.monotonic() + float(answer["expires_in"])
             return self._access
 
+    def sign_in_id(self) -> str:
+        """Which sign-in the saved token is of (signed in first when none is saved): a sign-in anew may be to
+        another Google account, whose library holds none of what the last one was given."""
+        self.access_token()
+        saved = self._saved() or {}
+        return str(saved.get("sign_in", "first"))
+
     def renew(self) -> None:
         """The access token was refused (revoked, expired early): the next call gets another."""
         with self._lock:
@@ -131,7 +138,8 @@ class GoogleSession:
         self.token_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.token_file.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:  # private from the start: it holds a secret
-            json.dump({"refresh_token": answer["refresh_token"], "scope": answer["scope"]}, handle)
+            json.dump({"refresh_token": answer["refresh_token"], "scope": answer["scope"],
+                       "sign_in": secrets.token_hex(8)}, handle)
         os.replace(self.token_file.with_suffix(".tmp"), self.token_file)
         return answer
 

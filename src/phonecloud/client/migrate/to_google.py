@@ -55,7 +55,9 @@ class GooglePhotosDestination:
         self.source, self.transfers, self.reporter = source, transfers, reporter
         key = hashlib.sha256(client.client_id.encode()).hexdigest()[:16]
         self.session = GoogleSession(client, client_dir() / "google" / f"token-{key}.json", reporter.say)
-        self.identity, self.label = f"google-photos {client.client_id}", "Google Photos"
+        # Signed in now: the record is kept per sign-in (another one may be to another Google account).
+        self.identity = f"google-photos {client.client_id} {self.session.sign_in_id()}"
+        self.label = "Google Photos"
         self.retry = Retry()
         self._http = httpx.Client(base_url=os.environ.get(API_ENV, API_URL).rstrip("/"),
                                   timeout=httpx.Timeout(60.0, connect=15.0),
@@ -102,8 +104,7 @@ class GooglePhotosDestination:
     # -- what is there, and sending ----------------------------------------------------------------------
 
     def present(self, assets: list[AssetInfo], library: Library, known: dict[str, Row]) -> dict[str, Arrival]:
-        """Nothing can be known of the library (the app may only add to it) but the record; this signs in."""
-        self.session.access_token()
+        """Nothing can be known of the library (the app may only add to it) but the record."""
         return {}
 
     def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
