@@ -1,4 +1,5 @@
-"""`phonecloud admin ...` and the CLI's help, run as subprocesses on a real server's data folder."""
+"""`phonecloud admin ...` and the CLI's help on a real server's data folder: the help and a few commands as
+real `phonecloud` processes, the other commands in the test's process (cli_runner.phonecloud_in_process)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ PASSWORD = "correct horse battery"
 KEY_LINE = re.compile(r"^pck_[A-Za-z0-9_-]{20,}$")
 
 
-def phonecloud(data_dir: Path, *args: str) -> Run:
+def phonecloud(data_dir: Path, *args: str, process: bool = False) -> Run:
+    """`phonecloud ARGS...` on data_dir in this process, or with process=True in a real `phonecloud` process."""
     # In a scale-out run: the database and bucket of that data dir.
     env = clean_env(PHONECLOUD_DATA_DIR=str(data_dir), **scaleout.storage_for(data_dir))
-    return cli_runner.phonecloud(env, *args, timeout=120)
+    if process:
+        return cli_runner.phonecloud(env, *args, timeout=120)
+    return cli_runner.phonecloud_in_process(env, *args)
 
 
 def new_email() -> str:
@@ -62,12 +66,13 @@ def me(server: Server, key: str) -> dict:
 def test_create_user_and_key_that_work_against_the_running_server(server):
     email = new_email()
 
+    # The admin users group's real processes: exit code 0 and the output on stdout, as a shell sees them.
     created = phonecloud(server.data_dir, "admin", "create-user", email, "--password", PASSWORD, "--quota", "2GiB",
-                         "--admin")
+                         "--admin", process=True)
     assert created.returncode == 0, created.stderr
     assert created.stdout.strip() == f"created admin user {email} (ZZ) with a quota of 2.0 GiB"
 
-    issued = phonecloud(server.data_dir, "admin", "create-key", email, "--name", "Pixel 7")
+    issued = phonecloud(server.data_dir, "admin", "create-key", email, "--name", "Pixel 7", process=True)
     assert issued.returncode == 0, issued.stderr
     *explanation, key = issued.stdout.strip().splitlines()
     assert KEY_LINE.match(key) and "Pixel 7" in explanation[-1]
@@ -126,8 +131,10 @@ def test_mistakes_are_refused_with_a_clear_message(server, user, args, phrases):
 def test_a_quota_that_is_not_a_size_exits_2_and_changes_nothing(server, user):
     email = new_email()
 
-    refused_user = phonecloud(server.data_dir, "admin", "create-user", email, "--password", PASSWORD, "--quota", "lots")
-    refused_quota = phonecloud(server.data_dir, "admin", "set-quota", user.email, "5 potatoes")
+    # Real processes refusing: exit 2, one error line on stderr, no traceback.
+    refused_user = phonecloud(server.data_dir, "admin", "create-user", email, "--password", PASSWORD, "--quota", "lots",
+                              process=True)
+    refused_quota = phonecloud(server.data_dir, "admin", "set-quota", user.email, "5 potatoes", process=True)
 
     assert_fails(refused_user, 2, "not a size", "'lots'")
     assert_fails(refused_quota, 2, "not a size", "'5 potatoes'")
@@ -181,7 +188,7 @@ def test_ensure_admin_does_nothing_when_a_user_exists(tmp_path):
     (["admin", "create-user", "--help"], ["--password", "--quota", "--admin"]),
 ], ids=["phonecloud", "serve", "admin", "create-user"])
 def test_help(tmp_path, args, words):
-    done = phonecloud(tmp_path / "unused", *args)
+    done = phonecloud(tmp_path / "unused", *args, process=True)  # the help a shell gets, `phonecloud --help` too
 
     assert done.returncode == 0, done.stderr
     for word in words:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from cli_runner import phonecloud
+from cli_runner import phonecloud_in_process
 from conftest import upload
 from media_fixtures import jpeg
 
@@ -41,7 +41,7 @@ def post(admin):
 
 
 def posted_with_cli(server, *args: str) -> int:
-    run = phonecloud(server.env, "admin", "notice", "post", *args)
+    run = phonecloud_in_process(server.env, "admin", "notice", "post", *args)
     assert run.returncode == 0, run.stderr
     return int(run.stdout.strip().splitlines()[-1])
 
@@ -63,7 +63,7 @@ def test_a_country_notice_reaches_that_countrys_users_only(server, accounts, adm
     try:
         assert message in seen(german) and message not in seen(french)
     finally:
-        assert phonecloud(server.env, "admin", "notice", "withdraw", str(notice_id)).returncode == 0
+        assert phonecloud_in_process(server.env, "admin", "notice", "withdraw", str(notice_id)).returncode == 0
     assert message not in seen(german)
 
 
@@ -119,8 +119,8 @@ def test_a_kind_notice_reaches_only_users_who_hold_that_kind(server, accounts, p
         assert both in seen(photographer)
         assert both not in seen(without_photos) and both not in seen(far_photographer)
     finally:
-        assert phonecloud(server.env, "admin", "notice", "withdraw", str(notice_id)).returncode == 0
-    listed = phonecloud(server.env, "admin", "notice", "list")
+        assert phonecloud_in_process(server.env, "admin", "notice", "withdraw", str(notice_id)).returncode == 0
+    listed = phonecloud_in_process(server.env, "admin", "notice", "list")
     assert listed.returncode == 0, listed.stderr
     line = next(line for line in listed.stdout.splitlines() if line.startswith(f"{notice_id}\t"))
     assert "withdrawn" in line and f"group={group}" in line and "kind=gallery" in line
@@ -146,9 +146,9 @@ def test_an_audience_naming_nothing_known_is_refused_with_a_message(server, admi
         response = admin.http.post("/admin/notices", json={"message": "never shown", **body})
         assert response.status_code == status, response.text
         assert words in response.json()["message"]
-    run = phonecloud(server.env, "admin", "notice", "post", "never shown", "--group", "no-such-group")
+    run = phonecloud_in_process(server.env, "admin", "notice", "post", "never shown", "--group", "no-such-group")
     assert run.returncode == 1 and "no region group 'no-such-group'" in run.stderr
-    run = phonecloud(server.env, "admin", "notice", "post", "never shown", "--kind", "holograms")
+    run = phonecloud_in_process(server.env, "admin", "notice", "post", "never shown", "--kind", "holograms")
     assert run.returncode == 1 and "no kind of data 'holograms'" in run.stderr and "gallery" in run.stderr
     assert "never shown" not in [notice["message"] for notice in admin.http.get("/admin/notices").json()]
 
@@ -156,5 +156,5 @@ def test_an_audience_naming_nothing_known_is_refused_with_a_message(server, admi
 def test_email_is_refused_where_no_mail_server_is_configured(server, admin):
     response = admin.http.post("/admin/notices", json={"message": "by email", "email": True})
     assert response.status_code == 400 and "sends no email" in response.json()["message"]
-    run = phonecloud(server.env, "admin", "notice", "post", "by email", "--email")
+    run = phonecloud_in_process(server.env, "admin", "notice", "post", "by email", "--email")
     assert run.returncode == 1 and "sends no email" in run.stderr

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 
 import pytest
-from cli_runner import phonecloud
+from cli_runner import phonecloud, phonecloud_in_process
 from conftest import SHARED_SERVER_ENV, free_port, serving, upload
 from media_fixtures import jpeg
 from sqlalchemy import select, update
@@ -151,16 +151,17 @@ def test_a_group_and_kind_audience_gets_one_email_each_recorded_and_answered_by_
     [only_anna] = admin.http.get("/admin/notices/deliveries", params={"id": notice["id"], "email": anna.email}).json()
     assert only_anna["email"] == anna.email
 
-    told = phonecloud(server.env, "admin", "notice", "deliveries", str(notice["id"]), "--email", anna.email)
+    told = phonecloud_in_process(server.env, "admin", "notice", "deliveries", str(notice["id"]), "--email", anna.email)
     assert told.returncode == 0, told.stderr
     [line] = told.stdout.strip().splitlines()
     address, state, when, attempts, answer = line.split("\t")
     assert (address, state, attempts) == (anna.email, "sent", "1 attempts") and answer.startswith("250 ")
     assert dt.datetime.fromisoformat(when) == dt.datetime.fromisoformat(only_anna["sent_at"])
-    as_json = phonecloud(server.env, "admin", "notice", "deliveries", str(notice["id"]), "--json")
+    as_json = phonecloud_in_process(server.env, "admin", "notice", "deliveries", str(notice["id"]), "--json")
     assert {json.loads(line)["email"]: json.loads(line)["state"] for line in as_json.stdout.splitlines()} == {
         anna.email: "sent", bert.email: "sent"}
-    nobody = phonecloud(server.env, "admin", "notice", "deliveries", str(notice["id"]), "--email", no_photos.email)
+    nobody = phonecloud_in_process(server.env, "admin", "notice", "deliveries", str(notice["id"]), "--email",
+                                   no_photos.email)
     assert nobody.returncode == 0 and "no emails for this notice" in nobody.stdout
 
     services.notice_mail.run(str(notice["id"]))  # the job again (a retry, a second worker): nothing resent
@@ -397,6 +398,7 @@ def test_a_server_process_sends_by_itself_when_the_notice_starts_and_retries_a_r
             plan = members_of_new_plan(accounts.services, soon, later)
             box.refuse[later.email] = "451 4.7.1 greylisted, try again later"
             starts = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+            # The notice group's real processes, following the clock file as the server does.
             posted = phonecloud(server.env, "admin", "notice", "post", "Scheduled by email", "--plan", plan,
                                 "--email", "--subject", "Coming up", "--starts", starts)
             assert posted.returncode == 0, posted.stderr

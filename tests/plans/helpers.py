@@ -33,9 +33,12 @@ def make_admin(accounts: Accounts) -> User:
     return User(email, PASSWORD, key, client)
 
 
-def cli(server, *args: str, env: dict[str, str] | None = None) -> Run:
-    """`phonecloud ARGS...` as an operator runs it on the server's data (its database and blob store)."""
-    return cli_runner.phonecloud({**server.env, **(env or {})}, *args, timeout=120)
+def cli(server, *args: str, process: bool = False) -> Run:
+    """`phonecloud ARGS...` as an operator runs it on the server's data (its database and blob store): in this
+    process (cli_runner.phonecloud_in_process), or with process=True a real `phonecloud` process."""
+    if process:
+        return cli_runner.phonecloud(server.env, *args, timeout=120)
+    return cli_runner.phonecloud_in_process(server.env, *args)
 
 
 def ok(run: Run) -> Run:

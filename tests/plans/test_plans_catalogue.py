@@ -1,6 +1,7 @@
 """The catalogue of plans: the default Free plan, adding, listing, changing and retiring plans through the
-CLI (a real `phonecloud` process on the server's data) and the admin API, each wrong value refused with a
-4xx (or `error: ...` and a non-zero exit) naming the problem, and administrators only."""
+CLI (on the server's data: in this process, and in real `phonecloud` processes for one test) and the admin API,
+each wrong value refused with a 4xx (or `error: ...` and a non-zero exit) naming the problem, and
+administrators only."""
 
 from __future__ import annotations
 
@@ -167,15 +168,16 @@ def test_the_default_plan_cannot_be_retired(server, admin):
 
 def test_a_retired_plan_takes_no_new_memberships_and_its_members_keep_it(server, accounts, admin):
     name = unique("Old")
-    ok(cli(server, "admin", "plan", "add", name, "--quota", "20GB"))
+    # The plan group's real processes: exit codes, output streams and no traceback as a shell sees them.
+    ok(cli(server, "admin", "plan", "add", name, "--quota", "20GB", process=True))
     member, newcomer, latecomer = accounts.create(), accounts.create(), accounts.create()
     started = admin.http.post("/admin/memberships", json={"email": member.email, "plan": name})
     assert started.status_code == 201, started.text
-    ok(cli(server, "admin", "plan", "retire", name))
+    ok(cli(server, "admin", "plan", "retire", name, process=True))
 
     assert_refused(admin.http.post("/admin/memberships", json={"email": newcomer.email, "plan": name}), 409,
                    "is retired", "no new members")
-    assert_fails(cli(server, "admin", "membership", "start", latecomer.email, name), "is retired")
+    assert_fails(cli(server, "admin", "membership", "start", latecomer.email, name, process=True), "is retired")
     for outsider in (newcomer, latecomer):
         assert outsider.http.get("/me").json()["plans"] == ["Free"]
     assert member.http.get("/me").json()["plans"] == [name]

@@ -51,15 +51,17 @@ def in_country(accounts, admin, country: str):
 
 def test_the_cli_sets_the_region_at_creation_and_changes_it(server, admin):
     email = new_email("regional")
+    # The region group's real processes: exit codes, output streams and no traceback as a shell sees them.
     created = ok(cli(server, "admin", "create-user", email, "--password", PASSWORD, "--region", "de",
-                     "--locale", "de", "--name", "Erika Mustermann"))
+                     "--locale", "de", "--name", "Erika Mustermann", process=True))
     assert created.stdout.startswith(f"created user {email} (DE) with a quota of ")
     assert region_of(admin, email) == "DE"
-    changed = ok(cli(server, "admin", "set-region", email, "at"))
+    changed = ok(cli(server, "admin", "set-region", email, "at", process=True))
     assert changed.stdout.strip() == f"{email}: region AT"
     assert region_of(admin, email) == "AT"
-    assert_fails(cli(server, "admin", "set-region", email, "XX"), "not an ISO 3166-1 alpha-2 country code", "'XX'")
-    assert_fails(cli(server, "admin", "set-region", "nobody@example.org", "FR"), "no user with email")
+    assert_fails(cli(server, "admin", "set-region", email, "XX", process=True),
+                 "not an ISO 3166-1 alpha-2 country code", "'XX'")
+    assert_fails(cli(server, "admin", "set-region", "nobody@example.org", "FR", process=True), "no user with email")
     assert region_of(admin, email) == "AT"
 
 

@@ -144,13 +144,15 @@ def test_the_2022_story(tmp_path):
             for region, _, announce in REGIONS:
                 at = {name: (now + (announce + offset) * DAY).isoformat() for name, offset in (
                     ("announce", 0), ("stop", STOP), ("deadline", DEADLINE), ("delete", DELETE))}
+                # Every step of the story is a process, as an operator's commands on a real server.
                 planned = ok(cli(server, "admin", "retirement", "plan", "gallery", "--groups", names[region],
                                  "--announce", at["announce"], "--stop-sync", at["stop"], "--deadline", at["deadline"],
                                  "--delete", at["delete"], "--refund", "last-payment", "--exempt", china,
-                                 "--message", f"Gallery sync ends in {region}."))
+                                 "--message", f"Gallery sync ends in {region}.", process=True))
                 plans[region] = int(planned.stdout.strip().splitlines()[-1])
                 assert "delete\t" in planned.stdout and "\t1 users\t" in planned.stdout, planned.stdout
-            shown = json.loads(ok(cli(server, "admin", "retirement", "show", str(plans["Asia-Pacific"]), "--json")).stdout)
+            shown = json.loads(ok(cli(server, "admin", "retirement", "show", str(plans["Asia-Pacific"]), "--json",
+                                      process=True)).stdout)
             assert {step["step"]: step["users"] for step in shown["preview"]}["delete"] == 1  # JP, not CN
             assert [event["action"] for event in shown["audit"]] == ["planned"]
 

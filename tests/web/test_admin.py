@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from cli_runner import phonecloud
+from cli_runner import phonecloud_in_process
 from conftest import User, upload
 from media_fixtures import jpeg
 
@@ -117,7 +117,7 @@ def test_a_notice_posted_with_the_cli_is_shown_to_its_region(browse, accounts, s
     member = accounts.create(name="member")  # of the region ZZ (not known), as every new user by default
 
     def notice(*args: str) -> str:
-        done = phonecloud(server.env, "admin", "notice", *args, timeout=60)
+        done = phonecloud_in_process(server.env, "admin", "notice", *args)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
