@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cli_runner import Run
+from cli_runner import Run, phonecloud
 from conftest import PHONECLOUD, User, upload
 from media_fixtures import jpeg
 
@@ -209,3 +209,14 @@ def test_a_sign_in_anew_may_be_another_account_so_its_record_starts_empty(server
         token.unlink()  # signed out: the next sign-in may be to another Google account
     again = migrate_to_google(client_env, server, user, google, tmp_path)
     assert (again.returncode, again.summary["sent"], again.summary["already_there"]) == (0, 3, 0), again.stderr
+
+
+def test_a_missing_or_wrong_client_file_is_named_in_one_line(client_env, tmp_path):
+    (tmp_path / "web.json").write_text('{"web": {}}')
+    (tmp_path / "cut.json").write_text('{"installed": ')
+    for client, why in [(None, "needs --google-client FILE"), (tmp_path / "none.json", "No such file"),
+                        (tmp_path / "web.json", 'no "installed" credentials'), (tmp_path / "cut.json", "not JSON")]:
+        run = phonecloud(client_env, "migrate", "--to", "google-photos", "--server", "http://127.0.0.1:9", "--key",
+                         "k", *(["--google-client", str(client)] if client else []))
+        assert run.returncode in (1, 2) and why in run.stderr and "Traceback" not in run.stderr, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1, run.stderr

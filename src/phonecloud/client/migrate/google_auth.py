@@ -42,15 +42,22 @@ class OAuthClient:
     @classmethod
     def from_file(cls, path: Path) -> OAuthClient:
         """A client secret file as Google Cloud downloads it ({"installed": {...}})."""
+        def refuse(why: str) -> ServerError:
+            return ServerError(NO_STATUS, "bad_client", f"{path} is not a Google OAuth client file (the JSON of a "
+                                                        f"Desktop app's credentials): {why}")
+
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-            installed = document.get("installed") or document.get("web")
-            return cls(installed["client_id"], installed.get("client_secret", ""),
-                       installed.get("auth_uri", "https://accounts.google.com/o/oauth2/auth"),
-                       installed.get("token_uri", "https://oauth2.googleapis.com/token"))
-        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as error:
-            raise ServerError(NO_STATUS, "bad_client", f"{path} is not a Google OAuth client file (the JSON "
-                                                       f"of a Desktop app's credentials): {error}") from None
+        except OSError as error:
+            raise refuse(error.strerror or str(error)) from None
+        except (UnicodeDecodeError, ValueError) as error:
+            raise refuse(f"not JSON ({error})") from None
+        installed = document.get("installed") if isinstance(document, dict) else None
+        if not isinstance(installed, dict) or not isinstance(installed.get("client_id"), str):
+            raise refuse('it holds no "installed" credentials with a client_id')
+        return cls(installed["client_id"], str(installed.get("client_secret", "")),
+                   str(installed.get("auth_uri", "https://accounts.google.com/o/oauth2/auth")),
+                   str(installed.get("token_uri", "https://oauth2.googleapis.com/token")))
 
 
 class GoogleSession:
