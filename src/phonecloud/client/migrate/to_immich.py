@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -109,8 +110,11 @@ class ImmichDestination:
                 self.reporter.advance(len(chunk))
                 yield chunk
 
-        fields = {"deviceAssetId": f"{asset.original_filename}-{asset.size}", "deviceId": DEVICE_ID,
-                  "fileCreatedAt": asset.taken.isoformat(), "fileModifiedAt": asset.file_modified_at.isoformat(),
+        # Both generations' fields, as Immich's own command-line clients send them: deviceAssetId and
+        # deviceId (required before Immich 2), fileSize (sent by today's); a server drops what it does not use.
+        fields = {"deviceAssetId": re.sub(r"\s+", "", f"{asset.original_filename}-{asset.size}"),
+                  "deviceId": DEVICE_ID, "fileCreatedAt": asset.taken.isoformat(),
+                  "fileModifiedAt": asset.file_modified_at.isoformat(), "fileSize": str(asset.size),
                   "isFavorite": "true" if asset.favorite else "false", "filename": asset.original_filename}
         answer = self._request(
             "POST", "/assets", data=fields, headers={"x-immich-checksum": asset.sha1},
