@@ -27,6 +27,7 @@ from pathlib import Path
 
 from phonecloud.client.api import Api
 from phonecloud.client.config import client_dir
+from phonecloud.client.download import receive_into
 from phonecloud.client.errors import NO_STATUS, ServerError
 from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped
 from phonecloud.client.migrate.record import SENDING, MigrationRecord, Row
@@ -39,6 +40,9 @@ from phonecloud.portability.takeout import AssetInfo
 # listing of the remote cost little, small enough that the first copy starts soon and staging stays small.
 BATCH_FILES = 200
 BATCH_BYTES = 128 << 20
+# Originals up to TOGETHER_BYTES come several to a request (up to TOGETHER_FILES), as `phonecloud pull` has them.
+TOGETHER_FILES = 32
+TOGETHER_BYTES = 16 << 20
 DAY_NS = 86_400 * 10**9
 HASHES = ("sha1", "md5")  # the ones worth asking a remote for: the source has SHA-1, the fetch computes MD5
 
@@ -55,6 +59,18 @@ def rclone_binary() -> str:
     if found is None:
         raise RcloneMissing()
     return found
+
+
+class _Digests:
+    """SHA-1 of what is fetched (the source's check), and MD5 where the remote keeps that alone."""
+
+    def __init__(self, with_md5: bool):
+        self.sha1, self.md5 = hashlib.sha1(), hashlib.md5() if with_md5 else None
+
+    def update(self, chunk) -> None:
+        self.sha1.update(chunk)
+        if self.md5 is not None:
+            self.md5.update(chunk)
 
 
 @dataclass
@@ -168,11 +184,13 @@ class RcloneDestination:
             with ThreadPoolExecutor(self.transfers) as pool:
                 for group in self._batches(assets):
                     batch = Batch(Path(tempfile.mkdtemp(prefix="batch-", dir=staging)))
-                    for asset, outcome in zip(group, pool.map(lambda asset: self._stage(batch, asset), group)):
-                        if outcome is None:
-                            batch.assets.append(asset)
-                        else:
-                            failed(asset, outcome)
+                    shares = [group[number::self.transfers] for number in range(self.transfers)]
+                    for share, outcomes in zip(shares, pool.map(lambda share: self._stage_group(batch, share), shares)):
+                        for asset, outcome in zip(share, outcomes):
+                            if outcome is None:
+                                batch.assets.append(asset)
+                            else:
+                                failed(asset, outcome)
                     staged.put(batch)
         finally:
             staged.put(None)
@@ -191,23 +209,53 @@ class RcloneDestination:
         if group:
             yield group
 
+    def _stage_group(self, batch: Batch, group: list[AssetInfo]) -> list[str | None]:
+        """Each original of the group fetched into the batch's folder (_place); several to a request when
+        small, as `phonecloud pull` fetches them: a request per photo costs more than its bytes. What one
+        answer did not bring whole is fetched on its own. For each: None, or why it could not be."""
+        outcomes: dict[str, str | None] = {}
+        together = [asset for asset in group if asset.size <= TOGETHER_BYTES]
+        for start in range(0, len(together), TOGETHER_FILES):
+            outcomes.update(self._fetch_together(batch, together[start:start + TOGETHER_FILES]))
+        return [outcomes[asset.id] if asset.id in outcomes else self._stage(batch, asset) for asset in group]
+
+    def _fetch_together(self, batch: Batch, assets: list[AssetInfo]) -> dict[str, str | None]:
+        outcomes: dict[str, str | None] = {}
+        try:
+            with self.source.download_originals([asset.id for asset in assets]) as answer:
+                if answer.status_code >= 400:
+                    raise answer.error()
+                for asset in assets:
+                    first = batch.folder / self._paths[asset.id][0]
+                    first.parent.mkdir(parents=True, exist_ok=True)
+                    digests = _Digests(self._hashes == ["md5"])
+                    if receive_into(answer, first, asset.size, self.reporter.advance, digests) != asset.size:
+                        first.unlink(missing_ok=True)
+                        break
+                    outcomes[asset.id] = self._place(batch, asset, digests)
+        except (ServerError, OSError):
+            pass  # what did not come whole is fetched one by one
+        return outcomes
+
     def _stage(self, batch: Batch, asset: AssetInfo) -> str | None:
-        """The original fetched into the batch's folder at each of its paths, with its capture time and its
-        sidecar; None, or why it could not be."""
-        first, *others = [batch.folder / path for path in self._paths[asset.id]]
-        sha1, md5 = hashlib.sha1(), hashlib.md5() if self._hashes == ["md5"] else None
+        first = batch.folder / self._paths[asset.id][0]
+        digests = _Digests(self._hashes == ["md5"])
         try:
             first.parent.mkdir(parents=True, exist_ok=True)
             with open(first, "wb") as out:
                 for chunk in original_chunks(self.source, asset):
                     out.write(chunk)
-                    sha1.update(chunk)
-                    if md5 is not None:
-                        md5.update(chunk)
+                    digests.update(chunk)
                     self.reporter.advance(len(chunk))
         except (ServerError, OSError) as error:
             return f"could not be fetched: {error}"
-        if sha1.hexdigest() != asset.sha1:
+        return self._place(batch, asset, digests)
+
+    def _place(self, batch: Batch, asset: AssetInfo, digests: _Digests) -> str | None:
+        """The fetched original checked, given its capture time, linked at its other paths, each with its
+        sidecar; None, or why it cannot be sent."""
+        first, *others = [batch.folder / path for path in self._paths[asset.id]]
+        if digests.sha1.hexdigest() != asset.sha1:
             return "the bytes fetched differ from the source's SHA-1; the next run fetches them again"
         mtime = takeout.unix_seconds(asset.taken)
         for path in (first, *others):
@@ -218,8 +266,8 @@ class RcloneDestination:
             sidecar = path.with_name(path.name + takeout.SIDECAR_SUFFIX)
             sidecar.write_bytes(takeout.sidecar(asset, self._album_folders.get(asset.id, [])))
             os.utime(sidecar, (mtime, mtime))
-        if md5 is not None:
-            batch.md5[asset.id] = md5.hexdigest()
+        if digests.md5 is not None:
+            batch.md5[asset.id] = digests.md5.hexdigest()
         return None
 
     def _copy_batches(self, staged: queue.Queue, record: MigrationRecord, arrived: Arrived, failed: Failed) -> None:
