@@ -27,6 +27,8 @@ def browser():
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+    # expect() has a timeout of its own (5 s): the same bound as every other wait, for a loaded machine.
+    sync_api.expect.set_options(timeout=TIMEOUT_MS)
     with sync_api.sync_playwright() as playwright:
         # Chromium's sandbox refuses to run as root (CI runs as root); the pages are our own.
         args = ["--no-sandbox"] if os.geteuid() == 0 else []
