@@ -10,6 +10,8 @@ March 2025 changes, not from Google's code:
   answered by an upload token that expires (a day; shorter here when asked); `mediaItems:batchCreate` with
   1 to 50 items, refused while another for the same user is still running; albums made by the app and
   `batchAddMediaItems` of at most 50 items the app made; descriptions of at most 1,000 characters.
+- An access token may be revoked before it expires (`revoke_after`): the API answers 401 until the client
+  renews it with its refresh token.
 - Quotas: every API request counts against the project's daily quota (10,000 unless asked otherwise), then 429
   RESOURCE_EXHAUSTED "... per day"; `throttle_every` answers every n-th request with a per-minute 429.
 
@@ -50,6 +52,7 @@ class StandInState:
     daily_quota: int = 10_000
     throttle_every: int = 0
     upload_lifetime: float = 86_400.0
+    revoke_after: int = 0  # after this many API requests, every access token is revoked once (0: never)
     requests_today: int = 0
     codes: dict = field(default_factory=dict)
     refresh_tokens: dict = field(default_factory=dict)
@@ -123,6 +126,8 @@ class _Handler(QuietHandler):
             self._json(*_error(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes."))
             return
         refused = self._count_request()
+        if refused is None and self._scopes() is None:  # revoked by the request just counted
+            refused = _error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
         if refused is not None:
             self._body()
             self._json(*refused)
@@ -152,6 +157,8 @@ class _Handler(QuietHandler):
         state = self.shared
         with state.lock:
             state.requests_today += 1
+            if state.revoke_after and state.requests_today == state.revoke_after:
+                state.access_tokens.clear()
             if state.requests_today > state.daily_quota:
                 return _error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'All requests' and limit "
                                                          "'All requests per day' of service "

@@ -93,6 +93,7 @@ def test_a_large_library_goes_in_batches_of_50_one_after_another_and_waits_out_4
     for number in range(120):
         assert upload(user, jpeg(4200 + number), filename=f"IMG_{number:03}.jpg").status_code == 201
     google.state.throttle_every = 37  # a per-minute 429 now and then
+    google.state.revoke_after = 60  # and the access token revoked half-way: renewed with the refresh token
     run = migrate_to_google(client_env, server, user, google, tmp_path)
     assert run.returncode == 0, run.stderr
     assert (run.summary["sent"], run.summary["failed"]) == (120, 0), run.stdout

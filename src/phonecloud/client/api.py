@@ -71,26 +71,8 @@ class Api:
     def _request(self, method: str, url: str, make_content: Callable[[], object] | None = None,
                  retry: Retry | None = None, **kwargs):
         """Send, trying again after network failures and transient answers (by `retry`, else the client's)."""
-        retry = retry or self.retry
-        failures = 0
-        while True:
-            try:
-                if make_content is not None:
-                    kwargs["content"] = make_content()
-                response = self._http.request(method, url, **kwargs)
-            except httpx.TransportError as error:
-                failure: ServerError = network_error(_url_of(error, url), error)
-                cause: Exception | None = error
-                if isinstance(error, httpx.UnsupportedProtocol):  # a bad URL stays bad
-                    raise failure from error
-            else:
-                if response.status_code < 400:
-                    return response
-                failure, cause = _refusal(response), None
-            failures += 1
-            if not failure.transient or not retry.again(failures):
-                raise failure from cause
-            retry.pause(failures)
+        fresh = (lambda: {"content": make_content()}) if make_content is not None else None
+        return send_retrying(self._http, method, url, retry or self.retry, fresh, **kwargs)
 
     def me(self) -> dict:
         return self._request("GET", "/me").json()
@@ -278,6 +260,33 @@ class Api:
                 self._bulk = BulkGetter(str(self._http.base_url), {name: self._http.headers[name] for name in (
                     "authorization", "user-agent")}, timeout=60.0)
             return self._bulk
+
+
+def send_retrying(http: httpx.Client, method: str, url: str, retry: Retry,
+                  fresh: Callable[[], dict] | None = None, stop: Callable[[httpx.Response], None] | None = None,
+                  **kwargs) -> httpx.Response:
+    """Send with `http`, trying again after network failures and transient answers (errors.Retry); each try
+    gets fresh()'s arguments, those a try uses up (a body being streamed, a token that may have been
+    renewed). stop(answer) may raise at once for a refusal no wait can mend."""
+    failures = 0
+    while True:
+        try:
+            response = http.request(method, url, **kwargs, **(fresh() if fresh else {}))
+        except httpx.TransportError as error:
+            failure: ServerError = network_error(_url_of(error, url), error)
+            cause: Exception | None = error
+            if isinstance(error, httpx.UnsupportedProtocol):  # a bad URL stays bad
+                raise failure from error
+        else:
+            if response.status_code < 400:
+                return response
+            if stop is not None:
+                stop(response)
+            failure, cause = _refusal(response), None
+        failures += 1
+        if not failure.transient or not retry.again(failures):
+            raise failure from cause
+        retry.pause(failures)
 
 
 def _url_of(error: httpx.TransportError, url: str) -> str:

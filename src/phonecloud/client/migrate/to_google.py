@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from phonecloud import __version__
-from phonecloud.client.api import Api
+from phonecloud.client.api import Api, send_retrying
 from phonecloud.client.config import client_dir
-from phonecloud.client.errors import Retry, ServerError, network_error, refusal
+from phonecloud.client.errors import Retry, ServerError, refusal
 from phonecloud.client.migrate.engine import (Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped,
                                               put_metadata)
 from phonecloud.client.migrate.google_auth import GoogleSession, OAuthClient
@@ -72,34 +72,29 @@ class GooglePhotosDestination:
         finally:
             self.session.close()
 
-    def _request(self, method: str, path: str, fresh: Callable[[], dict] | None = None, **kwargs) -> httpx.Response:
-        """Send with a fresh access token, waiting out 429s and server errors; a spent daily quota stops
-        everything (DailyQuotaSpent)."""
+    def _request(self, method: str, path: str, fresh: Callable[[], dict] | None = None,
+                 headers: dict[str, str] | None = None, **kwargs) -> httpx.Response:
+        """Send with a current access token, waiting out 429s and server errors (once more after a 401, with
+        a renewed token); a spent daily quota stops everything (DailyQuotaSpent)."""
         if self._spent is not None:
             raise self._spent
-        failures, renewed = 0, False
-        while True:
-            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self.session.access_token()}"}
-            try:
-                answer = self._http.request(method, path, headers=headers, **kwargs, **(fresh() if fresh else {}))
-            except httpx.TransportError as error:
-                failure: ServerError = network_error(f"{self._http.base_url}{path}", error)
-            else:
-                if answer.status_code < 400:
-                    return answer
-                failure = refusal(answer.status_code, answer.read(), str(answer.url))
-                if answer.status_code == 401 and not renewed:
-                    self.session.renew()
-                    renewed = True
-                    continue
-                if answer.status_code == 429 and "per day" in answer.text:
-                    self._spent = DailyQuotaSpent(str(failure))
-                    raise self._spent
-            kwargs["headers"] = {name: value for name, value in headers.items() if name != "Authorization"}
-            failures += 1
-            if not failure.transient or not self.retry.again(failures):
-                raise failure
-            self.retry.pause(failures)
+
+        def with_token() -> dict:
+            token = {"Authorization": f"Bearer {self.session.access_token()}"}
+            return {"headers": {**(headers or {}), **token}, **(fresh() if fresh else {})}
+
+        try:
+            return send_retrying(self._http, method, path, self.retry, with_token, self._stop, **kwargs)
+        except ServerError as error:
+            if error.status != 401:
+                raise
+        self.session.renew()  # revoked or expired early: one more try with another token
+        return send_retrying(self._http, method, path, self.retry, with_token, self._stop, **kwargs)
+
+    def _stop(self, answer: httpx.Response) -> None:
+        if answer.status_code == 429 and "per day" in answer.text:
+            self._spent = DailyQuotaSpent(str(refusal(answer.status_code, answer.read(), str(answer.url))))
+            raise self._spent
 
     # -- what is there, and sending ----------------------------------------------------------------------
 

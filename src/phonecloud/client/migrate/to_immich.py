@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 import httpx
 
 from phonecloud import __version__
-from phonecloud.client.api import Api
-from phonecloud.client.errors import Retry, ServerError, network_error, refusal
+from phonecloud.client.api import Api, send_retrying
+from phonecloud.client.errors import Retry, ServerError
 from phonecloud.client.migrate.engine import (Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped,
                                               put_metadata, send_and_read_back)
 from phonecloud.client.migrate.record import MigrationRecord, Row
@@ -63,22 +63,7 @@ class ImmichDestination:
         self._http.close()
 
     def _request(self, method: str, path: str, fresh: Callable[[], dict] | None = None, **kwargs) -> httpx.Response:
-        """Send, trying again after network failures and transient answers; fresh() gives each try the
-        arguments that a try uses up (an upload's body)."""
-        failures = 0
-        while True:
-            try:
-                answer = self._http.request(method, path, **kwargs, **(fresh() if fresh else {}))
-            except httpx.TransportError as error:
-                failure: ServerError = network_error(f"{self.server}/api{path}", error)
-            else:
-                if answer.status_code < 400:
-                    return answer
-                failure = refusal(answer.status_code, answer.read(), str(answer.url))
-            failures += 1
-            if not failure.transient or not self.retry.again(failures):
-                raise failure
-            self.retry.pause(failures)
+        return send_retrying(self._http, method, path, self.retry, fresh, **kwargs)
 
     def present(self, assets: list[AssetInfo], library: Library, known: dict[str, Row]) -> dict[str, Arrival]:
         """Immich's own duplicate check by SHA-1 (which also proves the key and says the server's version)."""
