@@ -7,6 +7,7 @@ or found already there."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from phonecloud.client.contacts import export_vcards, import_api, import_vcards
 from phonecloud.client.download import download_whole
 from phonecloud.client.errors import NO_STATUS, ServerError
 from phonecloud.client.messages import backup_state, push_backup, stopped
-from phonecloud.client.sync.resumable import Source, file_source
+from phonecloud.client.sync.resumable import file_source
 from phonecloud.client.sync.scan import FoundFile, file_chunks
 
 MESSAGES_EXPORT = "/messages/export/sms-backup-restore/{holds}.xml"
@@ -60,7 +61,7 @@ def _backup(source: Api, target: Api, state, staging: Path, holds: str, tell) ->
     sha1 = hashlib.sha1()
     path, size = download_whole(source, MESSAGES_EXPORT.format(holds=holds), staging / f"{holds}.xml", sha1)
     found = FoundFile(str(path), size, path.stat().st_mtime_ns)
-    backup = Source(f"migrate {source.server} {holds}", path.name, size, found.mtime_ns, file_source(found).chunks)
+    backup = dataclasses.replace(file_source(found), key=f"migrate {source.server} {holds}")
     imported = push_backup(target, state, backup, sha1.hexdigest(), tell)
     problem = stopped(imported)
     if problem is not None:

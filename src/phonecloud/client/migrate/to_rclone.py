@@ -78,7 +78,6 @@ class Batch:
     folder: Path
     assets: list[AssetInfo] = field(default_factory=list)
     md5: dict[str, str] = field(default_factory=dict)  # asset id → MD5 of what was fetched
-    size: int = 0
 
 
 class RcloneDestination:
