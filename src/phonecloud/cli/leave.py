@@ -37,14 +37,16 @@ def migrate(
     from phonecloud.client.config import client_dir
     from phonecloud.client.migrate.engine import migrate as run_migrate
     from phonecloud.client.migrate.record import MigrationRecord, record_path
+    from phonecloud.client.migrate.source import ApiSource
 
     api = _api(server, key, transfers)
 
     def work(reporter):
-        destination = _destination(to, to_server, to_key, google_client, api, transfers, reporter)
+        source = ApiSource(api)
+        destination = _destination(to, to_server, to_key, google_client, source, transfers, reporter)
         record = MigrationRecord(record_path(client_dir(), api.connection, destination.identity))
         try:
-            return run_migrate(api, destination, record, reporter, dry_run)
+            return run_migrate(source, destination, record, reporter, dry_run)
         finally:
             record.close()
             destination.close()
@@ -62,7 +64,7 @@ def migrate(
     _report(line, summary, json_output)
 
 
-def _destination(to: str, to_server: str | None, to_key: str | None, google_client: Path | None, api,
+def _destination(to: str, to_server: str | None, to_key: str | None, google_client: Path | None, source,
                  transfers: int, reporter):
     if to == "google-photos":
         from phonecloud.client.migrate.google_auth import OAuthClient
@@ -72,22 +74,22 @@ def _destination(to: str, to_server: str | None, to_key: str | None, google_clie
             fail(f"--to google-photos needs --google-client FILE (or {GOOGLE_CLIENT_ENV}): the JSON file of a "
                  "Desktop app's OAuth credentials from your Google Cloud project, with the Photos Library API "
                  "enabled", 2)
-        return GooglePhotosDestination(api, OAuthClient.from_file(google_client), transfers, reporter)
+        return GooglePhotosDestination(source, OAuthClient.from_file(google_client), transfers, reporter)
     if to in ("phonecloud", "immich"):
         if not (to_server and to_key):
             fail(f"--to {to} needs --to-server URL and --to-key KEY", 2)
         target = Connection(to_server.rstrip("/"), to_key)
-        if target == api.connection:
+        if target == source.api.connection:
             fail("the target is the library being moved: give another server or account", 2)
         if to == "immich":
             from phonecloud.client.migrate.to_immich import ImmichDestination
 
-            return ImmichDestination(api, target.server, target.key, transfers, reporter)
+            return ImmichDestination(source, target.server, target.key, transfers, reporter)
         from phonecloud.client.migrate.to_phonecloud import PhonecloudDestination
 
-        return PhonecloudDestination(api, target, transfers, reporter)
+        return PhonecloudDestination(source, target, transfers, reporter)
     if to.startswith("rclone:"):
         from phonecloud.client.migrate.to_rclone import RcloneDestination
 
-        return RcloneDestination(api, to.removeprefix("rclone:"), transfers, reporter)
+        return RcloneDestination(source, to.removeprefix("rclone:"), transfers, reporter)
     fail(f"unknown target {to!r}: give {TARGETS}", 2)

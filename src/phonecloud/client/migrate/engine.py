@@ -13,10 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
-from phonecloud.client.api import Api
 from phonecloud.client.errors import ServerError
 from phonecloud.client.migrate.record import ALREADY_THERE, VERIFIED, MigrationRecord, Row
-from phonecloud.client.migrate.source import Library, read_library
+from phonecloud.client.migrate.source import Library, Source
 from phonecloud.client.progress import TransferReporter
 from phonecloud.portability.takeout import AlbumInfo, AssetInfo
 
@@ -80,14 +79,14 @@ class MigrationSummary:
 
 
 class Migration:
-    def __init__(self, api: Api, destination: Destination, record: MigrationRecord, reporter: TransferReporter,
+    def __init__(self, source: Source, destination: Destination, record: MigrationRecord, reporter: TransferReporter,
                  dry_run: bool = False):
-        self.api, self.destination, self.record, self.reporter = api, destination, record, reporter
+        self.source, self.destination, self.record, self.reporter = source, destination, record, reporter
         self.summary = MigrationSummary(dry_run=dry_run, target=destination.label)
         self._lock = threading.Lock()
 
     def run(self) -> MigrationSummary:
-        library = read_library(self.api)
+        library = self.source.library()
         known = self.record.load()
         pending = [asset for asset in library.assets if not _done(known.get(asset.id), asset)]
         found = self.destination.present(pending, library, known)  # also proves the target answers
@@ -213,6 +212,6 @@ def _done(row: Row | None, asset: AssetInfo) -> bool:
     return row is not None and row.arrived and row.sha1 == asset.sha1
 
 
-def migrate(api: Api, destination: Destination, record: MigrationRecord, reporter: TransferReporter,
+def migrate(source: Source, destination: Destination, record: MigrationRecord, reporter: TransferReporter,
             dry_run: bool = False) -> MigrationSummary:
-    return Migration(api, destination, record, reporter, dry_run).run()
+    return Migration(source, destination, record, reporter, dry_run).run()

@@ -28,13 +28,12 @@ Moved = Callable[[str, int, int], None]  # (kind, imported, already there)
 Failed = Callable[[str, str], None]  # (kind, reason)
 
 
-def carry(source: Api, target: Api, connection: Connection, staging: Path, tell: Callable[[str], None],
-          moved: Moved, failed: Failed) -> None:
-    """Each kind the source account holds, carried over; nothing of a kind it does not hold."""
-    usage = source.me()["usage"]
+def carry(source: Api, held: list[str], target: Api, connection: Connection, staging: Path,
+          tell: Callable[[str], None], moved: Moved, failed: Failed) -> None:
+    """Each kind the source account holds (`held`), carried over; nothing of a kind it does not hold."""
     staging.mkdir(parents=True, exist_ok=True)
     try:
-        if usage.get("messages", {}).get("items"):
+        if "messages" in held:
             state = backup_state(connection)
             try:
                 for holds in ("messages", "calls"):
@@ -42,7 +41,7 @@ def carry(source: Api, target: Api, connection: Connection, staging: Path, tell:
                              moved, failed)
             finally:
                 state.close()
-        if usage.get("contacts", {}).get("items"):
+        if "contacts" in held:
             _attempt("contacts", lambda: _contacts(source, connection, staging), moved, failed)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,10 +1,12 @@
-"""The library being moved, as its server lists it: every asset (the trash too), its albums and their
-members, and each original's bytes from any offset."""
+"""The library being moved: every asset (the trash too), its albums and their members, and each original's
+bytes from any offset. Read from a server's API by the client (`ApiSource`), or inside the server by its
+own services for a job started from the web app (gallery/moving/library.py): the targets see only `Source`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from phonecloud.client.api import Api
 from phonecloud.client.pull.mirror import album_from_api, asset_from_api
@@ -22,12 +24,33 @@ class Library:
         return sum(asset.size for asset in self.assets)
 
 
-def read_library(api: Api) -> Library:
-    listed = [*api.assets(), *api.trashed_assets()]
-    assets = sorted((asset_from_api(item, None, api.server) for item in listed), key=lambda asset: asset.order)
-    albums = [album_from_api(item) for item in api.album_list()]
-    return Library(assets, albums, {album.id: api.album_asset_ids(album.id) for album in albums})
+class Source(Protocol):
+    server: str  # names the library in the keys of resumable uploads
+    api: Api | None  # the source server's API when read over HTTP (several originals to a request, other kinds)
+
+    def library(self) -> Library: ...
+
+    def original_chunks(self, asset: AssetInfo, offset: int = 0) -> Iterator[bytes]:
+        """The original's bytes from `offset`; only the bytes of its SHA-1 (else an error)."""
+
+    def other_kinds(self) -> list[str]:
+        """The kinds of data besides photos and videos that the account holds (messages, contacts)."""
 
 
-def original_chunks(api: Api, asset: AssetInfo, offset: int = 0) -> Iterator[bytes]:
-    return api.original_chunks(asset.id, asset.sha1, offset)
+class ApiSource:
+    def __init__(self, api: Api):
+        self.api, self.server = api, api.server
+
+    def library(self) -> Library:
+        api = self.api
+        listed = [*api.assets(), *api.trashed_assets()]
+        assets = sorted((asset_from_api(item, None, api.server) for item in listed), key=lambda asset: asset.order)
+        albums = [album_from_api(item) for item in api.album_list()]
+        return Library(assets, albums, {album.id: api.album_asset_ids(album.id) for album in albums})
+
+    def original_chunks(self, asset: AssetInfo, offset: int = 0) -> Iterator[bytes]:
+        return self.api.original_chunks(asset.id, asset.sha1, offset)
+
+    def other_kinds(self) -> list[str]:
+        usage = self.api.me()["usage"]
+        return [kind for kind in ("messages", "contacts") if usage.get(kind, {}).get("items")]

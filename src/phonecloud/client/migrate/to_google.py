@@ -23,14 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from phonecloud import __version__
-from phonecloud.client.api import Api, send_retrying
+from phonecloud.client.api import send_retrying
 from phonecloud.client.config import client_dir
 from phonecloud.client.errors import Retry, ServerError, refusal
 from phonecloud.client.migrate.engine import (Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped,
                                               put_metadata)
 from phonecloud.client.migrate.google_auth import GoogleSession, OAuthClient
 from phonecloud.client.migrate.record import MigrationRecord, Row
-from phonecloud.client.migrate.source import Library, original_chunks
+from phonecloud.client.migrate.source import Library, Source
 from phonecloud.client.progress import TransferReporter
 from phonecloud.portability.takeout import AlbumInfo, AssetInfo
 
@@ -51,7 +51,7 @@ class DailyQuotaSpent(ServerError):
 
 
 class GooglePhotosDestination:
-    def __init__(self, source: Api, client: OAuthClient, transfers: int, reporter: TransferReporter):
+    def __init__(self, source: Source, client: OAuthClient, transfers: int, reporter: TransferReporter):
         self.source, self.transfers, self.reporter = source, transfers, reporter
         key = hashlib.sha256(client.client_id.encode()).hexdigest()[:16]
         self.session = GoogleSession(client, client_dir() / "google" / f"token-{key}.json", reporter.say)
@@ -123,7 +123,7 @@ class GooglePhotosDestination:
 
     def _upload(self, asset: AssetInfo) -> str | ServerError:
         def counted() -> Iterator[bytes]:
-            for chunk in original_chunks(self.source, asset):
+            for chunk in self.source.original_chunks(asset):
                 self.reporter.advance(len(chunk))
                 yield chunk
 

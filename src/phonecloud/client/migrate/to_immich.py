@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator
 import httpx
 
 from phonecloud import __version__
-from phonecloud.client.api import Api, send_retrying
+from phonecloud.client.api import send_retrying
 from phonecloud.client.errors import Retry, ServerError
 from phonecloud.client.migrate.engine import (Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped,
                                               put_metadata, send_and_read_back)
 from phonecloud.client.migrate.record import MigrationRecord, Row
-from phonecloud.client.migrate.source import Library, original_chunks
+from phonecloud.client.migrate.source import Library, Source
 from phonecloud.client.progress import TransferReporter
 from phonecloud.portability.takeout import AlbumInfo, AssetInfo
 
@@ -48,7 +48,7 @@ class ChunkReader:
 
 
 class ImmichDestination:
-    def __init__(self, source: Api, server: str, key: str, transfers: int, reporter: TransferReporter):
+    def __init__(self, source: Source, server: str, key: str, transfers: int, reporter: TransferReporter):
         self.source, self.transfers, self.reporter = source, transfers, reporter
         self.server = server.rstrip("/").removesuffix("/api")
         self.retry = Retry()
@@ -91,7 +91,7 @@ class ImmichDestination:
 
     def _upload(self, asset: AssetInfo) -> str:
         def counted() -> Iterator[bytes]:
-            for chunk in original_chunks(self.source, asset):
+            for chunk in self.source.original_chunks(asset):
                 self.reporter.advance(len(chunk))
                 yield chunk
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 
 from phonecloud.client.api import Api
 from phonecloud.client.config import Connection, client_dir
@@ -15,7 +16,7 @@ from phonecloud.client.migrate import other_kinds
 from phonecloud.client.migrate.engine import (Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped,
                                               put_metadata, send_and_read_back)
 from phonecloud.client.migrate.record import MigrationRecord, Row
-from phonecloud.client.migrate.source import Library, original_chunks
+from phonecloud.client.migrate.source import Library, Source
 from phonecloud.client.progress import TransferReporter
 from phonecloud.client.sync import resumable
 from phonecloud.client.sync.state import SyncState
@@ -27,10 +28,13 @@ ALBUM_BATCH = 1000
 
 
 class PhonecloudDestination:
-    def __init__(self, source: Api, connection: Connection, transfers: int, reporter: TransferReporter):
+    def __init__(self, source: Source, connection: Connection, transfers: int, reporter: TransferReporter,
+                 workdir: Path | None = None):
         self.source, self.transfers, self.reporter = source, transfers, reporter
         self.api, self.connection = Api(connection, transfers), connection
-        self.state = SyncState(client_dir() / connection.state_name())  # resumable uploads' URLs
+        self.workdir = workdir or client_dir() / "migrations"
+        # Resumable uploads' URLs: the client's, shared with sync; a server job's, in its own folder.
+        self.state = SyncState((client_dir() if workdir is None else workdir) / connection.state_name())
         key_digest = hashlib.sha256(connection.key.encode()).hexdigest()[:16]
         self.identity, self.label = f"phonecloud {connection.server} {key_digest}", f"phonecloud at {connection.server}"
 
@@ -60,7 +64,7 @@ class PhonecloudDestination:
 
     def _upload(self, asset: AssetInfo) -> str:
         def chunks(offset: int = 0) -> Iterator[bytes]:
-            for chunk in original_chunks(self.source, asset, offset):
+            for chunk in self.source.original_chunks(asset, offset):
                 self.reporter.advance(len(chunk))
                 yield chunk
 
@@ -74,8 +78,15 @@ class PhonecloudDestination:
     # -- the library's metadata --------------------------------------------------------------------------
 
     def carry_kinds(self, moved: KindMoved, failed: KindFailed) -> None:
-        staging = client_dir() / "migrations" / f"kinds-{hashlib.sha256(self.identity.encode()).hexdigest()[:16]}"
-        other_kinds.carry(self.source, self.api, self.connection, staging, self.reporter.say, moved, failed)
+        held = self.source.other_kinds()
+        if held and self.source.api is None:
+            for kind in held:
+                failed(kind, f"{kind} are not moved by a job on the server yet: run `phonecloud migrate --to "
+                             "phonecloud` from a computer, or export them and import them there")
+            return
+        staging = self.workdir / f"kinds-{hashlib.sha256(self.identity.encode()).hexdigest()[:16]}"
+        other_kinds.carry(self.source.api, held, self.api, self.connection, staging, self.reporter.say, moved,
+                          failed)
 
     def finish(self, library: Library, record: MigrationRecord) -> int:
         return put_metadata(self, library, record)

@@ -25,13 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phonecloud.client.api import Api
 from phonecloud.client.config import client_dir
 from phonecloud.client.download import receive_into
 from phonecloud.client.errors import NO_STATUS, ServerError
 from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped
 from phonecloud.client.migrate.record import SENDING, MigrationRecord, Row
-from phonecloud.client.migrate.source import Library, original_chunks
+from phonecloud.client.migrate.source import Library, Source
 from phonecloud.client.progress import TransferReporter
 from phonecloud.portability import takeout
 from phonecloud.portability.takeout import AssetInfo
@@ -81,11 +80,13 @@ class Batch:
 
 
 class RcloneDestination:
-    def __init__(self, source: Api, remote: str, transfers: int, reporter: TransferReporter):
+    def __init__(self, source: Source, remote: str, transfers: int, reporter: TransferReporter,
+                 workdir: Path | None = None):
         if ":" not in remote and not remote.startswith("/"):
             raise ServerError(NO_STATUS, "bad_target", f"rclone:{remote} names no remote: give rclone:REMOTE:PATH "
                                                "(a remote of your rclone config, or a connection string)")
         self.source, self.remote, self.transfers, self.reporter = source, remote, transfers, reporter
+        self.workdir = workdir or client_dir() / "migrations"
         self.identity, self.label = f"rclone {remote}", f"rclone {remote}"
         self.rclone = rclone_binary()
         self._paths: dict[str, list[str]] = {}  # asset id → its paths on the remote
@@ -176,7 +177,7 @@ class RcloneDestination:
         copier = threading.Thread(target=self._copy_batches, args=(staged, record, arrived, failed), daemon=True)
         copier.start()
         # One staging folder per target, emptied first: what a killed run left there is fetched again anyway.
-        staging = client_dir() / "migrations" / f"staging-{hashlib.sha256(self.identity.encode()).hexdigest()[:16]}"
+        staging = self.workdir / f"staging-{hashlib.sha256(self.identity.encode()).hexdigest()[:16]}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         try:
@@ -213,7 +214,8 @@ class RcloneDestination:
         small, as `phonecloud pull` fetches them: a request per photo costs more than its bytes. What one
         answer did not bring whole is fetched on its own. For each: None, or why it could not be."""
         outcomes: dict[str, str | None] = {}
-        together = [asset for asset in group if asset.size <= TOGETHER_BYTES]
+        # Read over HTTP, small originals come several to a request; inside the server, each from its blob.
+        together = [asset for asset in group if asset.size <= TOGETHER_BYTES] if self.source.api else []
         for start in range(0, len(together), TOGETHER_FILES):
             outcomes.update(self._fetch_together(batch, together[start:start + TOGETHER_FILES]))
         return [outcomes[asset.id] if asset.id in outcomes else self._stage(batch, asset) for asset in group]
@@ -221,7 +223,7 @@ class RcloneDestination:
     def _fetch_together(self, batch: Batch, assets: list[AssetInfo]) -> dict[str, str | None]:
         outcomes: dict[str, str | None] = {}
         try:
-            with self.source.download_originals([asset.id for asset in assets]) as answer:
+            with self.source.api.download_originals([asset.id for asset in assets]) as answer:
                 if answer.status_code >= 400:
                     raise answer.error()
                 for asset in assets:
@@ -242,7 +244,7 @@ class RcloneDestination:
         try:
             first.parent.mkdir(parents=True, exist_ok=True)
             with open(first, "wb") as out:
-                for chunk in original_chunks(self.source, asset):
+                for chunk in self.source.original_chunks(asset):
                     out.write(chunk)
                     digests.update(chunk)
                     self.reporter.advance(len(chunk))
