@@ -4,12 +4,47 @@ base install (the sync client alone) works without them."""
 from __future__ import annotations
 
 import typer
+from typer.core import TyperArgument, TyperGroup
 
 from phonecloud.cli import admin, client, contacts, messages, portability, server, worker
 from phonecloud.cli import leave, migrate
 
-app = typer.Typer(help="phonecloud: back up a phone's photos and videos to a server you run.",
+
+class _NamedArgument(TyperArgument):
+    """An argument shown as its metavar in capitals, as in the commands' own help (`sync [OPTIONS] FOLDERS...`,
+    `create-user [OPTIONS] EMAIL`), rather than Typer's `{folders}...`; optional ones in brackets."""
+
+    def make_metavar(self, ctx=None, *, usage: bool = False) -> str:
+        shown = self.metavar or (self.name or "").upper()
+        if self.nargs != 1 and not shown.endswith("..."):
+            shown += "..."
+        return f"[{shown}]" if usage and not self.required and not shown.startswith("[") else shown
+
+
+def _name_arguments(command) -> None:
+    """Every argument of command and of its subcommands, at any depth, shown by its name in capitals."""
+    for param in command.params:
+        if type(param) is TyperArgument:
+            param.__class__ = _NamedArgument
+            if param.metavar is None:
+                param.metavar = (param.name or "").upper()
+    for subcommand in getattr(command, "commands", {}).values():
+        _name_arguments(subcommand)
+
+
+class _Group(TyperGroup):
+    """The `phonecloud` group: made once every command is (sub-groups come to it built), it names the
+    arguments of all of them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _name_arguments(self)
+
+
+app = typer.Typer(cls=_Group, help="phonecloud: back up a phone's photos and videos to a server you run.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+
+
 app.command()(server.serve)
 app.command()(worker.worker)
 app.add_typer(admin.app, name="admin")
