@@ -1,12 +1,14 @@
-"""What `phonecloud --help` of every command shows of its arguments."""
+"""What `phonecloud --help` of every command shows of its arguments, and `phonecloud --version`."""
 
 from __future__ import annotations
 
 import re
+from importlib.metadata import version
 
 import typer
 from typer.testing import CliRunner
 
+from cli_runner import phonecloud
 from phonecloud.cli import app
 
 
@@ -49,3 +51,8 @@ def test_every_command_shows_each_argument_as_a_name_in_capitals():
             assert not re.search("[a-z]", name), line
         checked += 1
     assert checked >= 10  # sync, pull, import-export, import takeout, admin create-user ...
+
+
+def test_version_prints_the_installed_packages_version(client_env):
+    run = phonecloud(client_env, "--version")
+    assert (run.returncode, run.stdout, run.stderr) == (0, f"phonecloud {version('phonecloud')}\n", "")

@@ -41,8 +41,31 @@ class _Group(TyperGroup):
         _name_arguments(self)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("phonecloud")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        from phonecloud import __version__
+
+        return __version__
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"phonecloud {_version()}")
+        raise typer.Exit()
+
+
 app = typer.Typer(cls=_Group, help="phonecloud: back up a phone's photos and videos to a server you run.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                          help="Print phonecloud's version and exit")) -> None:
+    pass
 
 
 app.command()(server.serve)
