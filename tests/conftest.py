@@ -132,7 +132,8 @@ class Accounts:
 
 # Every test signs in from 127.0.0.1: the suite's wrong passwords must not lock that address for all of it
 # (the address throttle itself is tested on servers of its own).
-SHARED_SERVER_ENV = {"PHONECLOUD_LOGIN_ADDRESS_FAILURES": "1000000"}
+# Moves started from the web app go to other test servers, on loopback.
+SHARED_SERVER_ENV = {"PHONECLOUD_LOGIN_ADDRESS_FAILURES": "1000000", "PHONECLOUD_MOVES_TO_PRIVATE_ADDRESSES": "1"}
 
 
 def pytest_configure(config):

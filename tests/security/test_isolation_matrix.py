@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from conftest import User, upload
+from inprocess import pause_embedded_workers
 from media_fixtures import jpeg
 from route_table import Endpoint, endpoints, form_body, holdings, json_body, ready_export, settled
 from messages.backup_files import MESSAGES, MessageSpec, sbr_messages_xml
@@ -117,6 +118,19 @@ def _takeout_import(owner: User, made: dict) -> str:
     return import_id
 
 
+def _move(owner: User, made: dict) -> str:
+    """A paused move of the library (the workers are held while it is made, so that it never starts)."""
+    held = pause_embedded_workers()
+    try:
+        move = owner.http.post("/moves", json={"target": "immich", "url": "http://127.0.0.1:9",
+                                               "key": "owner-secret-key"}).json()
+        assert owner.http.post(f"/moves/{move['id']}/pause").json()["state"] == "paused"
+    finally:
+        for pool in held:
+            pool.start()
+    return move["id"]
+
+
 # How to make an object of the owner's for each id parameter, in dependency order (an album holds the
 # asset). A route whose id parameter is missing here fails test_every_id_parameter_has_a_factory.
 FACTORIES: dict[str, Callable[[User, dict], object]] = {
@@ -134,6 +148,7 @@ FACTORIES: dict[str, Callable[[User, dict], object]] = {
     "contact_id": _contact,
     "takeout_part_id": _takeout_part,
     "takeout_id": _takeout_import,
+    "move_id": _move,
 }
 # What each kind of id looks like when no object has it: the intruder's request for one of these must
 # be answered exactly as its request for the owner's.
@@ -142,7 +157,7 @@ NEVER_MADE: dict[str, object] = {
     "session_id": 2_000_000_000, "upload_id": uuid.UUID(int=3).hex, "export_id": uuid.UUID(int=4), "number": 1,
     "import_id": uuid.UUID(int=5), "conversation_id": uuid.UUID(int=6), "part_id": uuid.UUID(int=7),
     "book_id": 2_000_000_000, "contact_id": 2_000_000_000, "takeout_part_id": uuid.UUID(int=8),
-    "takeout_id": uuid.UUID(int=9),
+    "takeout_id": uuid.UUID(int=9), "move_id": uuid.UUID(int=10),
 }
 # Requests that are only well-formed with a header saying what they mean: each variant is tried.
 VARIANTS: dict[str, list[dict[str, str]]] = {

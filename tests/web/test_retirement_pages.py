@@ -224,6 +224,7 @@ def test_a_finished_retirement_shows_its_audit_and_report_and_the_user_their_not
         expect(notice.locator('[data-export-standing="none"]')).to_contain_text(
             "You have not downloaded an export of everything since this was announced.")
         expect(notice).to_have_attribute("data-required", "")
+        expect(notice.get_by_role("link", name="Move it to another service")).to_have_attribute("href", "/move")
         told.screenshot(f"retirement-notice-{viewport['width']}")
         if viewport is PHONE:
             fits(told)

@@ -98,6 +98,7 @@ class Kind:
     templates: Path | None = None  # its page templates, beside the shared ones
     static: Path | None = None  # its pages' scripts, served at /static/{name}/
     nav: Sequence[NavEntry] = ()  # its entries in the web app's navigation
+    move_page: str | None = None  # where its data is moved to another service (linked from its retirement notices)
     # ASGI applications mounted at a path of the server's root: a protocol another library speaks (CardDAV).
     mounts: Callable[[], Sequence[tuple[str, Any]]] = lambda: ()
     migrations: Path | None = None  # its schema revisions, chained onto the core's

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
                                  "smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465; "
                                  "unset: no email")
     mail_from: str = Field(default="phonecloud <phonecloud@localhost>", description="the From of notice emails")
+    moves_to_private_addresses: bool = Field(default=False, description="whether a move of a library started "
+                                             "from the web app may send to a loopback or private network "
+                                             "address (the server's own network); off: only public ones")
     email_per_minute: float = Field(default=60.0, gt=0, description="notice emails sent per minute at most")
     email_templates: Path | None = Field(default=None, description="a folder of the operator's email templates "
                                          "({locale}/notice.subject.txt, notice.txt, notice.html), before the "

@@ -20,6 +20,7 @@ class Gallery:
     albums: AlbumService
     intake: GalleryIntake
     takeout: object = None  # gallery.takeout.service.TakeoutImports, which reads into these services
+    moves: object = None  # gallery.moving.service.LibraryMoves, which reads from them
     _settings: object = None
     _media: object = None
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -16,6 +16,7 @@ from phonecloud.gallery.context import NAME, Gallery
 from phonecloud.gallery.export import GallerySection
 from phonecloud.gallery.ingest import GalleryIntake
 from phonecloud.gallery.models import Asset
+from phonecloud.gallery.moving.service import MOVE_JOB, LibraryMoves
 from phonecloud.gallery.service import TRASH_PURGE_JOB, GalleryService
 from phonecloud.gallery.takeout import blobs as takeout_blobs
 from phonecloud.gallery.takeout.intake import TakeoutIntake
@@ -48,6 +49,9 @@ def build(running) -> DataKind:
     takeout_intake = TakeoutIntake(running.db, running.blobs, running.quota, running.jobs, settings.max_upload_bytes,
                                    check_intake)
     gallery.takeout = takeout = TakeoutImports(running.db, running.blobs, running.quota, running.jobs, gallery)
+    gallery.moves = moves = LibraryMoves(
+        running.db, running.blobs, running.jobs, settings.resolved_data_dir / "moves", settings.public_url,
+        lambda user_id: [name for name, used in running.usage(user_id).items() if name != NAME and used.items])
 
     def usage(session, user_id: int) -> Usage:
         """Its photos and videos, and the bytes of Takeout parts waiting to be read (charged, not items)."""
@@ -62,6 +66,7 @@ def build(running) -> DataKind:
         return totals
 
     def purge_user(user_id: int, record) -> None:
+        moves.purge_user(user_id, record)
         takeout.purge_user(user_id, record)
         gallery.library.purge_user(user_id, record)
 
@@ -71,7 +76,7 @@ def build(running) -> DataKind:
     return DataKind(
         name=NAME, title=KIND.title, service=gallery,
         jobs={MEDIA_JOB: lambda subject: gallery.media().process(subject),
-              TRASH_PURGE_JOB: gallery.library.run_trash_purge, TAKEOUT_JOB: takeout.run},
+              TRASH_PURGE_JOB: gallery.library.run_trash_purge, TAKEOUT_JOB: takeout.run, MOVE_JOB: moves.run},
         on_workers_start=start_daily_purge,
         export_sections=(GallerySection(),),
         destinations=(gallery.intake, takeout_intake),
@@ -83,7 +88,7 @@ def build(running) -> DataKind:
         scrub_totals=repository.scrub_totals, scrub_page=repository.scrub_page,
         purge_user=purge_user,
         rows_left=lambda session, user_id: repository.rows_of_owner(session, user_id) + takeout.rows_of_owner(
-            session, user_id),
+            session, user_id) + moves.rows_of_owner(session, user_id),
         manifest=repository.manifest,
         check_intake=check_intake,
         closers=(gallery.close,),
@@ -91,16 +96,17 @@ def build(running) -> DataKind:
 
 
 def _api_routers():
+    from phonecloud.gallery.moving.routes import router as moving
     from phonecloud.gallery.routes import router
     from phonecloud.gallery.takeout.routes import router as takeout
 
-    return router, takeout
+    return router, takeout, moving
 
 
 def _web_routers():
-    from phonecloud.gallery.web import albums, library, takeout
+    from phonecloud.gallery.web import albums, library, moving, takeout
 
-    return library.router, albums.router, takeout.router
+    return library.router, albums.router, takeout.router, moving.router
 
 
 def _template_filters():
@@ -114,4 +120,5 @@ KIND = Kind(
     template_filters=_template_filters, templates=Path(__file__).resolve().parent / "web" / "templates",
     nav=(NavEntry("/", "timeline", "Photos"), NavEntry("/albums", "albums", "Albums"),
          NavEntry("/upload", "upload", "Upload"), NavEntry("/trash", "trash", "Trash")),
+    move_page="/move",
 )

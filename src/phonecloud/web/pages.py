@@ -42,6 +42,7 @@ _environment = Environment(loader=_loader, autoescape=select_autoescape(["html"]
                            lstrip_blocks=True)
 _environment.filters.update(size=format_size, day=lambda moment: moment.strftime("%-d %b %Y"))
 _nav: list[NavEntry] = []  # the kinds' entries, before the pages every account has
+_move_pages: dict[str, str] = {}  # kind → the page that moves its data to another service
 
 
 def add_kinds(kinds: Sequence[Kind]) -> None:
@@ -52,6 +53,8 @@ def add_kinds(kinds: Sequence[Kind]) -> None:
             _loader.loaders.append(FileSystemLoader(kind.templates))
         _environment.filters.update(kind.template_filters())
         _nav.extend(entry for entry in kind.nav if entry not in _nav)
+        if kind.move_page is not None:
+            _move_pages[kind.name] = kind.move_page
 
 
 class SignInRequired(Exception):
@@ -87,7 +90,8 @@ def render(request: Request, template: str, me: Principal | None, status: int = 
     notice_exports = running.exports_since_announcements(me.user_id, notices) if me is not None else {}
     html = _environment.get_template(template).render(
         request=request, me=me, csrf=session.csrf_token_for(secret or ""), nav=_nav, notices=notices,
-        notice_usage=notice_usage, notice_exports=notice_exports, flash=session.take_flash(request, cookies), **context)
+        notice_usage=notice_usage, notice_exports=notice_exports, move_pages=_move_pages,
+        flash=session.take_flash(request, cookies), **context)
     return _with_cookies(HTMLResponse(html, status, headers=SECURITY_HEADERS), cookies)
 
 

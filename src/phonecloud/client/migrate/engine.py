@@ -8,7 +8,7 @@ by an earlier run); `failed`, items not sent or not verified, each with its reas
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
@@ -70,6 +70,7 @@ class MigrationSummary:
     kinds: dict[str, dict[str, int]] = field(default_factory=dict)
     albums: int = 0
     dry_run: bool = False
+    paused: bool = False  # stopped between slices when asked (a job paused from the web app): run it again
     target: str = ""
     failures: list[dict] = field(default_factory=list)
     skips: list[dict] = field(default_factory=list)
@@ -78,10 +79,16 @@ class MigrationSummary:
         return asdict(self)
 
 
+# A run that may be paused sends slices this big, and asks between them whether to stop.
+SLICE_ITEMS = 100
+SLICE_BYTES = 512 << 20
+
+
 class Migration:
     def __init__(self, source: Source, destination: Destination, record: MigrationRecord, reporter: TransferReporter,
-                 dry_run: bool = False):
+                 dry_run: bool = False, stop: Callable[[], bool] | None = None):
         self.source, self.destination, self.record, self.reporter = source, destination, record, reporter
+        self.stop = stop
         self.summary = MigrationSummary(dry_run=dry_run, target=destination.label)
         self._lock = threading.Lock()
 
@@ -102,11 +109,19 @@ class Migration:
                 self.record.arrived(asset.id, asset.sha1, asset.size, ALREADY_THERE, arrival.target_ref,
                                     arrival.verified_by)
         self.reporter.planned(len(to_send), summary.to_send_bytes)
-        if to_send:
-            self.destination.transfer(to_send, library, self.record, self._arrived, self._failed, self._skipped)
+        for part in self._slices(to_send):
+            if self.stop is not None and self.stop():
+                summary.paused = True
+                return summary
+            self.destination.transfer(part, library, self.record, self._arrived, self._failed, self._skipped)
         summary.albums = self.destination.finish(library, self.record)
         self.destination.carry_kinds(self._kind_moved, self._kind_failed)
         return summary
+
+    def _slices(self, assets: list[AssetInfo]) -> Iterator[list[AssetInfo]]:
+        if self.stop is None:
+            return iter([assets] if assets else [])
+        return groups(assets, SLICE_ITEMS, SLICE_BYTES)
 
     def _skipped(self, asset: AssetInfo, reason: str) -> None:
         with self._lock:
@@ -140,6 +155,20 @@ class Migration:
                 self.summary.bytes += asset.size
             self.summary.failures.append({"path": f"{asset.original_filename} ({asset.id})", "reason": reason})
         self.reporter.finished(f"failed: {asset.original_filename}: {reason}")
+
+
+def groups(assets: list[AssetInfo], most_items: int, most_bytes: int) -> Iterator[list[AssetInfo]]:
+    """The assets in order, cut into groups of at most so many items and bytes (one bigger item alone)."""
+    group: list[AssetInfo] = []
+    size = 0
+    for asset in assets:
+        if group and (len(group) == most_items or size + asset.size > most_bytes):
+            yield group
+            group, size = [], 0
+        group.append(asset)
+        size += asset.size
+    if group:
+        yield group
 
 
 def send_and_read_back(assets: list[AssetInfo], transfers: int, upload: Callable[[AssetInfo], str],

@@ -28,7 +28,7 @@ from pathlib import Path
 from phonecloud.client.config import client_dir
 from phonecloud.client.download import receive_into
 from phonecloud.client.errors import NO_STATUS, ServerError
-from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped
+from phonecloud.client.migrate.engine import Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped, groups
 from phonecloud.client.migrate.record import SENDING, MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, Source
 from phonecloud.client.progress import TransferReporter
@@ -81,12 +81,14 @@ class Batch:
 
 class RcloneDestination:
     def __init__(self, source: Source, remote: str, transfers: int, reporter: TransferReporter,
-                 workdir: Path | None = None):
+                 workdir: Path | None = None, environment: dict[str, str] | None = None):
         if ":" not in remote and not remote.startswith("/"):
             raise ServerError(NO_STATUS, "bad_target", f"rclone:{remote} names no remote: give rclone:REMOTE:PATH "
                                                "(a remote of your rclone config, or a connection string)")
         self.source, self.remote, self.transfers, self.reporter = source, remote, transfers, reporter
         self.workdir = workdir or client_dir() / "migrations"
+        # rclone's whole environment instead of this process's (a job on the server: the target's options alone)
+        self.environment = environment
         self.identity, self.label = f"rclone {remote}", f"rclone {remote}"
         self.rclone = rclone_binary()
         self._paths: dict[str, list[str]] = {}  # asset id → its paths on the remote
@@ -163,7 +165,7 @@ class RcloneDestination:
                        "replace what a killed run left on")
 
     def _rclone(self, command: list[str]) -> subprocess.CompletedProcess:
-        return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=self.environment)
 
     # -- sending -----------------------------------------------------------------------------------------
 
@@ -173,6 +175,7 @@ class RcloneDestination:
         self._lay_out(library)
         if self._unfinished:
             self._remove(self._unfinished)
+            self._unfinished = []  # once: a later slice's transfer must not remove what this one sent
         staged: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         copier = threading.Thread(target=self._copy_batches, args=(staged, record, arrived, failed), daemon=True)
         copier.start()
@@ -182,7 +185,7 @@ class RcloneDestination:
         staging.mkdir(parents=True)
         try:
             with ThreadPoolExecutor(self.transfers) as pool:
-                for group in self._batches(assets):
+                for group in groups(assets, BATCH_FILES, BATCH_BYTES):
                     batch = Batch(Path(tempfile.mkdtemp(prefix="batch-", dir=staging)))
                     shares = [group[number::self.transfers] for number in range(self.transfers)]
                     for share, outcomes in zip(shares, pool.map(lambda share: self._stage_group(batch, share), shares)):
@@ -196,18 +199,6 @@ class RcloneDestination:
             staged.put(None)
             copier.join()
             shutil.rmtree(staging, ignore_errors=True)
-
-    def _batches(self, assets: list[AssetInfo]):
-        group: list[AssetInfo] = []
-        size = 0
-        for asset in assets:
-            if group and (len(group) == BATCH_FILES or size + asset.size > BATCH_BYTES):
-                yield group
-                group, size = [], 0
-            group.append(asset)
-            size += asset.size
-        if group:
-            yield group
 
     def _stage_group(self, batch: Batch, group: list[AssetInfo]) -> list[str | None]:
         """Each original of the group fetched into the batch's folder (_place); several to a request when

@@ -1,0 +1,123 @@
+"""Where a move started from the web app may go, and the destination (client/migrate) it becomes.
+
+- Another phonecloud or an Immich server: its URL and an API key of the user's account there.
+- A WebDAV server or an S3 bucket, written through rclone. The server never runs rclone with a remote or
+  option a user wrote (rclone options can name local files or run commands): the job builds the remote
+  itself, as rclone's environment variables, over an empty config, with the password obscured as rclone
+  wants it.
+- A target must resolve to public addresses only, unless the operator allows the server's own networks
+  (PHONECLOUD_MOVES_TO_PRIVATE_ADDRESSES): a move must not become a way into them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from phonecloud.client.config import Connection
+from phonecloud.client.migrate.to_immich import ImmichDestination
+from phonecloud.client.migrate.to_phonecloud import PhonecloudDestination
+from phonecloud.client.migrate.to_rclone import RcloneDestination, rclone_binary
+from phonecloud.core.errors import BadRequest
+
+TARGETS = ("phonecloud", "immich", "webdav", "s3")
+TRANSFERS = 4
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    label: str  # for people: no secret in it
+    credentials: dict  # what the job needs to reach it: kept only while the move may run
+
+    @property
+    def digest(self) -> str:
+        """The same for every move to the same place with the same credentials."""
+        return hashlib.sha256(json.dumps([self.kind, self.credentials], sort_keys=True).encode()).hexdigest()
+
+
+def target_of(kind: str, fields: dict, private_allowed: bool) -> Target:
+    """The target a user asked for, checked: a BadRequest naming the field that is wrong."""
+    if kind not in TARGETS:
+        raise BadRequest(f"target: give one of {', '.join(TARGETS)}", field="target")
+    url = _url(fields.get("url"), private_allowed)
+    if kind in ("phonecloud", "immich"):
+        key = _text(fields, "key", "an API key of your account there")
+        title = "phonecloud" if kind == "phonecloud" else "Immich"
+        return Target(kind, f"{title} at {url}", {"url": url, "key": key})
+    path = _text(fields, "path", "the folder there (WebDAV) or bucket/folder (S3)").strip("/")
+    if kind == "webdav":
+        credentials = {"url": url, "user": fields.get("user") or "", "password": fields.get("password") or "",
+                       "path": path}
+        return Target(kind, f"WebDAV at {url}/{path}", credentials)
+    credentials = {"url": url, "access_key": _text(fields, "access_key", "the access key ID"),
+                   "secret_key": _text(fields, "secret_key", "the secret access key"),
+                   "region": fields.get("region") or "", "path": path}
+    return Target(kind, f"S3 at {url} {path}", credentials)
+
+
+def destination_for(target: Target, source, reporter, workdir: Path):
+    credentials = target.credentials
+    if target.kind == "phonecloud":
+        return PhonecloudDestination(source, Connection(credentials["url"], credentials["key"]), TRANSFERS, reporter,
+                                     workdir)
+    if target.kind == "immich":
+        return ImmichDestination(source, credentials["url"], credentials["key"], TRANSFERS, reporter)
+    environment, remote = _rclone_remote(target, workdir)
+    return RcloneDestination(source, remote, TRANSFERS, reporter, workdir, environment)
+
+
+def _rclone_remote(target: Target, workdir: Path) -> tuple[dict[str, str], str]:
+    """rclone's environment (an empty config, the remote's options) and the remote: an on-the-fly `:webdav:`
+    or `:s3:` configured by those variables alone."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "rclone.conf"
+    config.write_text("")
+    credentials = target.credentials
+    environment = {"RCLONE_CONFIG": str(config), "HOME": str(workdir), "PATH": "/usr/bin:/bin"}
+    if target.kind == "webdav":
+        environment |= {"RCLONE_WEBDAV_URL": credentials["url"], "RCLONE_WEBDAV_USER": credentials["user"],
+                        "RCLONE_WEBDAV_PASS": _obscured(credentials["password"]) if credentials["password"] else ""}
+    else:
+        environment |= {"RCLONE_S3_PROVIDER": "Other", "RCLONE_S3_ENDPOINT": credentials["url"],
+                        "RCLONE_S3_ACCESS_KEY_ID": credentials["access_key"],
+                        "RCLONE_S3_SECRET_ACCESS_KEY": credentials["secret_key"],
+                        "RCLONE_S3_REGION": credentials["region"], "RCLONE_S3_ENV_AUTH": "false"}
+    return environment, f":{target.kind}:{credentials['path']}"
+
+
+def _obscured(password: str) -> str:
+    done = subprocess.run([rclone_binary(), "obscure", "-"], input=password, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin"}, check=True)
+    return done.stdout.strip()
+
+
+def _text(fields: dict, name: str, what: str) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096 or "\x00" in value:
+        raise BadRequest(f"{name}: give {what}", field=name)
+    return value.strip()
+
+
+def _url(value, private_allowed: bool) -> str:
+    if not isinstance(value, str) or len(value) > 2048:
+        raise BadRequest("url: give the target's address, such as https://photos.example.org", field="url")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise BadRequest("url: give an http:// or https:// address with no user name or password in it",
+                         field="url")
+    if not private_allowed:
+        try:
+            found = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        except (OSError, UnicodeError):
+            raise BadRequest(f"url: {parts.hostname} is not a name this server can find", field="url") from None
+        if any(not ipaddress.ip_address(address.split("%")[0]).is_global for address in found):
+            raise BadRequest(f"url: {parts.hostname} is on a private network; this server sends moves to public "
+                             "addresses only", field="url")
+    return value.strip().rstrip("/")
