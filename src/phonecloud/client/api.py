@@ -17,12 +17,15 @@ import httpx
 from phonecloud import __version__
 from phonecloud.client.bulk import BulkGetter
 from phonecloud.client.config import Connection
-from phonecloud.client.errors import NO_STATUS, Retry, ServerError, network_error, refusal
+from phonecloud.client.errors import NO_STATUS, NetworkError, Retry, ServerError, network_error, refusal, shown
 from phonecloud.client.sync.scan import file_chunks
 from phonecloud.core.names import readable
 from phonecloud.core.dates import from_nanoseconds
 
 PAGE = 1000  # the largest page the library listings serve
+# Tries after the first of a first contact that made no connection (refused, timed out): a server that is
+# just starting is waited for a second or two, a wrong address is said at once.
+FIRST_CONTACT_RETRIES = 2
 _TUS = {"Tus-Resumable": "1.0.0"}
 
 
@@ -75,7 +78,24 @@ class Api:
         return send_retrying(self._http, method, url, retry or self.retry, fresh, **kwargs)
 
     def me(self) -> dict:
-        return self._request("GET", "/me").json()
+        """The account; every command's first contact with the server, so its failures say what to fix: a
+        server that cannot be reached is tried again only briefly (FIRST_CONTACT_RETRIES), and a URL that
+        answers but not as phonecloud's API is named as such."""
+        url = f"{self.server}/api/v1/me"
+        try:
+            response = self._request("GET", "/me", first_contact=True)
+        except ServerError as error:
+            if error.status == 404:
+                raise ServerError(404, "not_phonecloud", _not_the_api(self.server, url, "HTTP 404")) from None
+            raise
+        try:
+            me = response.json()
+        except ValueError:
+            me = None
+        if not isinstance(me, dict) or "email" not in me:
+            kind = response.headers.get("content-type", "").partition(";")[0] or "no content type"
+            raise ServerError(NO_STATUS, "not_phonecloud", _not_the_api(self.server, url, f"an answer of {kind}"))
+        return me
 
     # -- backing up --------------------------------------------------------------------------------------
 
@@ -264,10 +284,13 @@ class Api:
 
 def send_retrying(http: httpx.Client, method: str, url: str, retry: Retry,
                   fresh: Callable[[], dict] | None = None, stop: Callable[[httpx.Response], None] | None = None,
-                  **kwargs) -> httpx.Response:
+                  first_contact: bool = False, **kwargs) -> httpx.Response:
     """Send with `http`, trying again after network failures and transient answers (errors.Retry); each try
     gets fresh()'s arguments, those a try uses up (a body being streamed, a token that may have been
-    renewed). stop(answer) may raise at once for a refusal no wait can mend."""
+    renewed). stop(answer) may raise at once for a refusal no wait can mend. A first contact with a server
+    that cannot be reached at all (no connection made) is tried again only FIRST_CONTACT_RETRIES times, and
+    not at all when its name cannot be looked up: most likely the URL is wrong, and the person is waiting.
+    Later requests keep the whole policy (a server restarting in the middle of a backup is waited for)."""
     failures = 0
     while True:
         try:
@@ -286,7 +309,20 @@ def send_retrying(http: httpx.Client, method: str, url: str, retry: Retry,
         failures += 1
         if not failure.transient or not retry.again(failures):
             raise failure from cause
+        if first_contact and isinstance(failure, NetworkError) and failure.unconnected and (
+                failure.reason == "dns" or failures > FIRST_CONTACT_RETRIES):
+            raise failure from cause
         retry.pause(failures)
+
+
+def _not_the_api(server: str, url: str, answer: str) -> str:
+    """What to say when a server's URL answers /api/v1/me with something other than phonecloud's account."""
+    base, marker, _ = server.partition("/api")
+    if marker and base.count("/") >= 2:  # an API path was given: the base URL is what comes before it
+        return (f"{shown(url)} is not phonecloud's API ({answer}): give the server's base URL, {shown(base)}, "
+                "not the URL of its API")
+    return (f"{shown(url)} is not phonecloud's API ({answer}): check that {shown(server)} is a phonecloud "
+            "server's base URL (the address of its web app)")
 
 
 def _url_of(error: httpx.TransportError, url: str) -> str:
