@@ -22,6 +22,9 @@ CHECK_BATCH = 1000
 ALBUM_BATCH = 1000
 HASH_THREADS = 2
 GALLERY = "gallery"  # the kind of data the sync client backs up (the server's default upload destination)
+# Why a file is skipped, as --verbose names it.
+SKIP_EMPTY = "an empty file (0 bytes)"
+SKIP_NOT_MEDIA = "not a photo or video (by its content)"
 
 
 @dataclass
@@ -73,10 +76,12 @@ class SyncRun:
         fresh: list[FoundFile] = []
         for found in walk(self.options.roots):
             seen = known.get(found.path)
-            if seen is None or seen.size != found.size or seen.mtime_ns != found.mtime_ns:
+            if found.size == 0:  # nothing to back up, and nothing to remember: it may be written later
+                self._skip(found, SKIP_EMPTY)
+            elif seen is None or seen.size != found.size or seen.mtime_ns != found.mtime_ns:
                 fresh.append(found)
             elif seen.outcome == st.NOT_MEDIA:
-                self.summary.skipped += 1
+                self._skip(found, SKIP_NOT_MEDIA)
             else:
                 self.summary.unchanged += 1
                 self._want_album(found.path, seen.asset_id, seen.album)
@@ -110,8 +115,7 @@ class SyncRun:
         for found, kind, _ in identified:
             if kind is None:
                 self._record(found, None, st.NOT_MEDIA, None)
-                self.summary.skipped += 1
-                self.reporter.done(found.size)
+                self._skip(found, SKIP_NOT_MEDIA, done=True)
         if not media:
             return []
         existing = self.api.check([(found.path, sha1) for found, sha1 in media])
@@ -149,6 +153,14 @@ class SyncRun:
         self._record(found, sha1, outcome, asset_id)
         self._want_album(found.path, asset_id, None)
         self.reporter.done(found.size, f"{outcome}: {found.path}" if not self.reporter.rich else None)
+
+    def _skip(self, found: FoundFile, reason: str, done: bool = False) -> None:
+        """A file not backed up, counted as skipped; done: it was among the files planned (read to be
+        identified)."""
+        with self._lock:
+            self.summary.skipped += 1
+        if done:
+            self.reporter.done(found.size)
 
     def _fail(self, found: FoundFile, reason: str) -> None:
         with self._lock:

@@ -23,8 +23,8 @@ class FoundFile:
 
 
 def walk(roots: Iterable[Path]) -> Iterator[FoundFile]:
-    """Every regular, non-empty file below the roots; hidden files and folders (Android's .thumbnails,
-    .trashed-*, .pending-*) are not the user's photos and are passed over."""
+    """Every regular file below the roots (empty ones too: the caller accounts for them); hidden files and
+    folders (Android's .thumbnails, .trashed-*, .pending-*) are not the user's photos and are passed over."""
     stack = [str(Path(root).resolve()) for root in roots]
     while stack:
         folder = stack.pop()
@@ -40,8 +40,7 @@ def walk(roots: Iterable[Path]) -> Iterator[FoundFile]:
                     stack.append(entry.path)
                 elif entry.is_file(follow_symlinks=False):
                     status = entry.stat(follow_symlinks=False)
-                    if status.st_size > 0:
-                        yield FoundFile(entry.path, status.st_size, storable_nanoseconds(status.st_mtime_ns))
+                    yield FoundFile(entry.path, status.st_size, storable_nanoseconds(status.st_mtime_ns))
             except OSError:
                 continue
 
