@@ -11,9 +11,10 @@ import time
 
 import pytest
 
-from client.test_migrate import DESCRIPTION, PLACE, described_library, library_of
+from client.test_migrate import DESCRIPTION, PLACE, check_remote_layout, described_library, library_of, webdav
 from inprocess import pause_embedded_workers
 from media.test_media_pipeline import wait_ready
+from scaleout import ACCESS_KEY, BUCKET, SECRET_KEY, S3Server
 from tcp_proxy import CountingProxy
 
 from phonecloud.client.migrate import engine
@@ -192,3 +193,34 @@ def test_deleting_an_account_takes_its_moves_and_their_credentials(accounts, ser
                 break
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+def test_a_move_to_a_webdav_server_lays_out_the_library_by_album_and_year_with_dates(user, tmp_path):
+    made = described_library(user, 3500)
+    (tmp_path / "dav").mkdir()
+    with webdav(tmp_path / "dav") as remote:
+        url = remote.split("url='")[1].split("'")[0]
+        answer = user.http.post("/moves", json={"target": "webdav", "url": url, "vendor": "rclone", "path": "photos"})
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["label"] == f"WebDAV at {url}/photos"
+        done = settled(user, answer.json()["id"])
+        assert done["state"] == "done", done
+        assert done["report"]["verified_by"] == {"size+date": 4}
+        check_remote_layout(remote, made, user)
+
+
+def test_a_move_to_an_s3_bucket_is_checked_by_md5(user):
+    made = described_library(user, 3600)
+    s3 = S3Server().start()
+    try:
+        answer = user.http.post("/moves", json={"target": "s3", "url": s3.endpoint, "access_key": ACCESS_KEY,
+                                                "secret_key": SECRET_KEY, "path": f"{BUCKET}/moved"})
+        assert answer.status_code == 201, answer.text
+        done = settled(user, answer.json()["id"])
+        assert done["state"] == "done", done
+        assert done["report"]["verified_by"] == {"md5": 4}
+        remote = (f":s3,provider=Rclone,endpoint='{s3.endpoint}',access_key_id={ACCESS_KEY},"
+                  f"secret_access_key={SECRET_KEY}:{BUCKET}/moved")
+        check_remote_layout(remote, made, user)
+    finally:
+        s3.stop()

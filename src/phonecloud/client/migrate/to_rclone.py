@@ -308,7 +308,7 @@ class RcloneDestination:
         self._lay_out(library)
         albums = [folder for folder in self._plan.folders if folder.album]
         if albums:
-            with tempfile.TemporaryDirectory(dir=client_dir() / "migrations") as staging:
+            with tempfile.TemporaryDirectory(dir=self.workdir) as staging:
                 for folder in albums:
                     path = Path(staging) / folder.name / takeout.ALBUM_METADATA
                     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,9 @@ class StartMove(BaseModel):
                             **_TEXT)
     user: str | None = Field(default=None, description="webdav: the user name", **_TEXT)
     password: str | None = Field(default=None, description="webdav: the password", **_TEXT)
+    vendor: str | None = Field(default=None, description="webdav: the server's kind (other, nextcloud, owncloud, "
+                                                         "sharepoint, fastmail, rclone), as rclone names them",
+                               max_length=32)
     access_key: str | None = Field(default=None, description="s3: the access key ID", **_TEXT)
     secret_key: str | None = Field(default=None, description="s3: the secret access key", **_TEXT)
     region: str | None = Field(default=None, description="s3: the region, where the endpoint wants one", **_TEXT)

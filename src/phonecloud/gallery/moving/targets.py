@@ -28,6 +28,8 @@ from phonecloud.core.errors import BadRequest
 
 TARGETS = ("phonecloud", "immich", "webdav", "s3")
 TRANSFERS = 4
+# rclone's WebDAV vendors: which ones keep modification times (and so dates are checked on arrival).
+WEBDAV_VENDORS = ("other", "nextcloud", "owncloud", "sharepoint", "fastmail", "rclone")
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,11 @@ def target_of(kind: str, fields: dict, private_allowed: bool) -> Target:
         return Target(kind, f"{title} at {url}", {"url": url, "key": key})
     path = _text(fields, "path", "the folder there (WebDAV) or bucket/folder (S3)").strip("/")
     if kind == "webdav":
+        vendor = fields.get("vendor") or "other"
+        if vendor not in WEBDAV_VENDORS:
+            raise BadRequest(f"vendor: give one of {', '.join(WEBDAV_VENDORS)}", field="vendor")
         credentials = {"url": url, "user": fields.get("user") or "", "password": fields.get("password") or "",
-                       "path": path}
+                       "vendor": vendor, "path": path}
         return Target(kind, f"WebDAV at {url}/{path}", credentials)
     credentials = {"url": url, "access_key": _text(fields, "access_key", "the access key ID"),
                    "secret_key": _text(fields, "secret_key", "the secret access key"),
@@ -82,7 +87,8 @@ def _rclone_remote(target: Target, workdir: Path) -> tuple[dict[str, str], str]:
     credentials = target.credentials
     environment = {"RCLONE_CONFIG": str(config), "HOME": str(workdir), "PATH": "/usr/bin:/bin"}
     if target.kind == "webdav":
-        environment |= {"RCLONE_WEBDAV_URL": credentials["url"], "RCLONE_WEBDAV_USER": credentials["user"],
+        environment |= {"RCLONE_WEBDAV_URL": credentials["url"], "RCLONE_WEBDAV_VENDOR": credentials["vendor"],
+                        "RCLONE_WEBDAV_USER": credentials["user"],
                         "RCLONE_WEBDAV_PASS": _obscured(credentials["password"]) if credentials["password"] else ""}
     else:
         environment |= {"RCLONE_S3_PROVIDER": "Other", "RCLONE_S3_ENDPOINT": credentials["url"],

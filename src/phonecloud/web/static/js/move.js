@@ -10,7 +10,7 @@ function showFields(form) {
   for (const element of form.querySelectorAll("[data-for]")) {
     const shown = element.dataset.for.split(" ").includes(target);
     element.hidden = !shown;
-    if (element.tagName === "INPUT") element.disabled = !shown;
+    if (element.tagName === "INPUT" || element.tagName === "SELECT") element.disabled = !shown;
   }
 }
 
