@@ -45,6 +45,8 @@ def sync(
                                 help="With --watch: how long the folders must stay unchanged before a sync "
                                      "(longer for copy tools that write a file in slow steps)"),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Name each file skipped, with the reason "
+                                 "(failed files are always named)"),
 ) -> None:
     """Back up every photo and video below FOLDERS; unchanged files are never read again."""
     from phonecloud.client.api import Api, ServerError
@@ -65,7 +67,8 @@ def sync(
     def run_once() -> None:
         try:
             with Reporter() as reporter:
-                summary = sync_once(api, state, folders, transfers, album_from_folder, reporter, notices_shown)
+                summary = sync_once(api, state, folders, transfers, album_from_folder, reporter, notices_shown,
+                                    verbose)
         except ServerError as error:
             if not watch:
                 raise

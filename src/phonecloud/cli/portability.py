@@ -15,6 +15,8 @@ from phonecloud.cli.common import fail
 from phonecloud.client.config import MissingConnection, resolve_connection
 
 JsonOption = typer.Option(False, "--json", help="Print a JSON summary as the last line")
+VerboseOption = typer.Option(False, "--verbose", "-v", help="Name each file or part not fetched, with the reason "
+                             "(failed ones are always named)")
 TransfersOption = typer.Option(4, min=1, max=64, help="Files transferred in parallel")
 
 
@@ -64,13 +66,15 @@ def export(
     key: str | None = KeyOption,
     new: bool = typer.Option(False, "--new", help="Ask for a new export even if OUT holds one to resume"),
     json_output: bool = JsonOption,
+    verbose: bool = VerboseOption,
 ) -> None:
     """Download an export of the whole library as zip parts (Google Takeout's layout) into OUT, resuming
     what an earlier run left there, and verify every part against the export's manifest."""
     from phonecloud.client.export import ExportFailed, run_export
 
     api = _api(server, key)
-    summary = _run(api, "exporting", lambda reporter: run_export(api, out, new, reporter), (ExportFailed,))
+    summary = _run(api, "exporting", lambda reporter: run_export(api, out, new, reporter, verbose),
+                   (ExportFailed,))
     _report(f"export {summary['export_id']}: {summary['verified_parts']} of {summary['parts']} parts verified in "
             f"{out}, {summary['downloaded_bytes']} bytes downloaded", summary, json_output)
 
@@ -88,6 +92,7 @@ def pull(
                                "Without it files are written as rsync and rclone write them, and after a "
                                "restart the next pull checks the files written before it"),
     json_output: bool = JsonOption,
+    verbose: bool = VerboseOption,
 ) -> None:
     """Mirror the library into FOLDER: originals with their capture times as modification times, and a
     Takeout sidecar beside each. A second run fetches only what changed."""
@@ -95,7 +100,8 @@ def pull(
 
     api = _api(server, key, transfers)
     summary = _run(api, "pulling",
-                   lambda reporter: run_pull(api, folder, layout.value, transfers, delete, reporter, fsync), ())
+                   lambda reporter: run_pull(api, folder, layout.value, transfers, delete, reporter, fsync,
+                                                     verbose), ())
     repaired = f", damaged by a restart and fetched again {summary['repaired']}" if summary["repaired"] else ""
     _report(f"fetched {summary['fetched']} ({summary['fetched_bytes']} bytes), linked {summary['linked']}, "
             f"unchanged {summary['unchanged']}, sidecars written {summary['sidecars']}, no longer in the library "

@@ -118,7 +118,7 @@ def _stopped(part: dict, partial: Path, error: ServerError) -> str:
             f"{partial.name}): {error}{advice}")
 
 
-def run_export(api: Api, out: Path, new: bool, reporter: TransferReporter) -> ExportSummary:
+def run_export(api: Api, out: Path, new: bool, reporter: TransferReporter, verbose: bool = False) -> ExportSummary:
     out.mkdir(parents=True, exist_ok=True)
     api.me()  # proves the server and key before anything else
     state = _load_state(out)
@@ -154,6 +154,8 @@ def run_export(api: Api, out: Path, new: bool, reporter: TransferReporter) -> Ex
             if final.exists() and final.stat().st_size == part["size"]:
                 summary.skipped_parts += 1
                 reporter.advance(part["size"])
+                if verbose:
+                    reporter.say(f"already here: {part['name']}: downloaded by an earlier run, checked again")
             else:
                 partial = partial_path(final)
                 reporter.advance(partial.stat().st_size if partial.exists() else 0)  # kept from an earlier run
@@ -177,6 +179,10 @@ def run_export(api: Api, out: Path, new: bool, reporter: TransferReporter) -> Ex
                 _save_state(out, state)
                 reporter.finished(f"verified: {part['name']}" if not reporter.rich else None)
     summary.verified_parts += len(export["parts"]) - len(todo)
+    if verbose:
+        for part in export["parts"]:
+            if part not in todo:
+                reporter.say(f"already here: {part['name']}: downloaded and verified by an earlier run")
     if summary.verified_parts == summary.parts and not summary.failed:
         # The server shows it (a retirement's notices say whether a complete export was taken, and when).
         summary.verified_at = api.export_verified(export["id"], export["manifest"]["sha256"])["verified_at"]

@@ -117,9 +117,9 @@ def _sha1_of(path: Path) -> str:
 
 class PullRun:
     def __init__(self, api: Api, root: Path, layout: str, transfers: int, delete: bool,
-                 reporter: TransferReporter, fsync: bool = False):
+                 reporter: TransferReporter, fsync: bool = False, verbose: bool = False):
         self.api, self.root, self.layout, self.transfers, self.delete = api, root, layout, transfers, delete
-        self.reporter = reporter
+        self.reporter, self.verbose = reporter, verbose
         self.summary = PullSummary()
         self.state = PullState(root)
         self.boot = current_boot()
@@ -273,13 +273,17 @@ class PullRun:
         they are still as the pull wrote them."""
         stale = [placed for path, placed in known.items() if path not in wanted]
         self.summary.stale = len(stale)
-        if not self.delete:
-            return
         for placed in stale:
-            if self._intact(placed):
+            if not self.delete:
+                self._tell(f"kept: {placed.path}: no longer in the library (--delete removes it)")
+            elif self._intact(placed):
                 (self.root / placed.path).unlink()
                 self.summary.deleted += 1
-        self.state.forget([placed.path for placed in stale])
+                self._tell(f"deleted: {placed.path}: no longer in the library")
+            else:
+                self._tell(f"kept: {placed.path}: no longer in the library, but changed since the pull wrote it")
+        if self.delete:
+            self.state.forget([placed.path for placed in stale])
 
     # -- getting what is missing -------------------------------------------------------------------------
 
@@ -447,6 +451,11 @@ class PullRun:
             self.summary.failed += 1
             self.summary.failures.append({"path": path, "reason": reason})
 
+    def _tell(self, line: str) -> None:
+        """A line for --verbose (failures are always named, at the end)."""
+        if self.verbose:
+            self.reporter.say(line)
+
 
 def _row(target: Target) -> Placed:
     asset = target.asset
@@ -454,9 +463,9 @@ def _row(target: Target) -> Placed:
 
 
 def pull(api: Api, root: Path, layout: str, transfers: int, delete: bool,
-         reporter: TransferReporter, fsync: bool = False) -> PullSummary:
+         reporter: TransferReporter, fsync: bool = False, verbose: bool = False) -> PullSummary:
     root.mkdir(parents=True, exist_ok=True)
-    run = PullRun(api, root, layout, transfers, delete, reporter, fsync)
+    run = PullRun(api, root, layout, transfers, delete, reporter, fsync, verbose)
     try:
         return run.run()
     finally:

@@ -48,6 +48,7 @@ class Options:
     album_from_folder: bool = False
     resumable_above: int = field(default_factory=resumable.threshold)  # bytes; larger files go over tus
     notices_shown: set = field(default_factory=set)  # ids of the operator's notices already shown (--watch)
+    verbose: bool = False  # name each file skipped, with the reason
 
 
 class SyncRun:
@@ -155,12 +156,15 @@ class SyncRun:
         self.reporter.done(found.size, f"{outcome}: {found.path}" if not self.reporter.rich else None)
 
     def _skip(self, found: FoundFile, reason: str, done: bool = False) -> None:
-        """A file not backed up, counted as skipped; done: it was among the files planned (read to be
-        identified)."""
+        """A file not backed up, counted as skipped (and named with the reason, with --verbose); done: it was
+        among the files planned (read to be identified)."""
         with self._lock:
             self.summary.skipped += 1
+        line = f"skipped: {found.path}: {reason}" if self.options.verbose else None
         if done:
-            self.reporter.done(found.size)
+            self.reporter.done(found.size, line)
+        elif line:
+            self.reporter.say(line)
 
     def _fail(self, found: FoundFile, reason: str) -> None:
         with self._lock:
@@ -225,9 +229,9 @@ def _growing_batches(files: list[FoundFile]) -> Iterable[list[FoundFile]]:
 
 
 def sync_once(api: Api, state: st.SyncState, roots: Iterable[Path], transfers: int, album_from_folder: bool,
-              reporter: Reporter, notices_shown: set | None = None) -> Summary:
+              reporter: Reporter, notices_shown: set | None = None, verbose: bool = False) -> Summary:
     options = Options(list(roots), transfers, album_from_folder,
-                      notices_shown=notices_shown if notices_shown is not None else set())
+                      notices_shown=notices_shown if notices_shown is not None else set(), verbose=verbose)
     return SyncRun(api, state, options, reporter).run()
 
 
