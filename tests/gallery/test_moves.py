@@ -12,7 +12,11 @@ import time
 import pytest
 
 from client.test_migrate import DESCRIPTION, PLACE, check_remote_layout, described_library, library_of, webdav
+from conftest import upload
 from inprocess import pause_embedded_workers
+from media_fixtures import jpeg
+from messages.backup_files import MESSAGES, sbr_messages_xml
+from messages.server_helpers import imported
 from media.test_media_pipeline import wait_ready
 from scaleout import ACCESS_KEY, BUCKET, SECRET_KEY, S3Server
 from tcp_proxy import CountingProxy
@@ -224,3 +228,13 @@ def test_a_move_to_an_s3_bucket_is_checked_by_md5(user):
         check_remote_layout(remote, made, user)
     finally:
         s3.stop()
+
+
+def test_messages_a_move_from_the_web_app_cannot_carry_yet_are_named_in_its_report(user, server_process,
+                                                                                   target_user):
+    assert upload(user, jpeg(3700), filename="IMG_7.jpg").status_code == 201
+    imported(user, sbr_messages_xml([MESSAGES[0]]))
+    done = settled(user, start(user, server_process, target_user)["id"])
+    assert done["state"] == "done" and done["report"]["verified"] == 1
+    [failure] = done["report"]["failures"]
+    assert failure["path"] == "messages" and "phonecloud migrate --to phonecloud" in failure["reason"]
