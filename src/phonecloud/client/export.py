@@ -39,6 +39,7 @@ class ExportSummary:
     failed: int = 0  # parts that did not verify: removed, downloaded again by the next run
     failures: list[dict] = field(default_factory=list)
     verified_at: str | None = None  # when the server recorded that every part was verified
+    outdated: bool = False  # the export resumed is older than the library, which changed since
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -66,6 +67,25 @@ def _current_export(api: Api, state: dict, new: bool) -> dict:
         if export is not None and export["state"] != "failed":
             return export
     return api.create_export()
+
+
+def _outdated(state: dict, export: dict, usage: dict | None) -> bool:
+    """Whether the library changed since the export was made: its items or bytes of any kind (photos and
+    videos, messages, contacts) differ from when this folder's export was asked for; for an export asked
+    for by an older client, its photos and videos differ in number from the library's."""
+    if not isinstance(usage, dict):  # a server that does not say
+        return False
+    if isinstance(state.get("usage"), dict):
+        return state["usage"] != usage
+    items = (usage.get("gallery") or {}).get("items")
+    return export["state"] == "ready" and items is not None and export["asset_count"] != items
+
+
+def _outdated_warning(export: dict, out: Path) -> str:
+    made = str(export.get("created_at", ""))[:16].replace("T", " ")
+    return (f"warning: the export being resumed in {out} (made {made} UTC) is older than your library, which has "
+            f"changed since; it is completed and checked as it is. For an export of the library as it is now, add "
+            f"--new: phonecloud export --out {out} --new")
 
 
 def _wait_ready(api: Api, export: dict, reporter: TransferReporter) -> dict:
@@ -119,19 +139,26 @@ def _stopped(part: dict, partial: Path, error: ServerError) -> str:
 
 
 def run_export(api: Api, out: Path, new: bool, reporter: TransferReporter, verbose: bool = False) -> ExportSummary:
+    usage = api.me().get("usage")  # proves the server and key before anything else (and before OUT is made)
     out.mkdir(parents=True, exist_ok=True)
-    api.me()  # proves the server and key before anything else
     state = _load_state(out)
     export = _current_export(api, state, new)
-    if state.get("export_id") != export["id"]:
-        state = {"export_id": export["id"], "verified": []}
+    resumed = state.get("export_id") == export["id"]
+    if not resumed:  # the library's usage now: a later run tells from it whether the library changed since
+        state = {"export_id": export["id"], "verified": [], "usage": usage}
         _save_state(out, state)
     export = _wait_ready(api, export, reporter)
+    outdated = resumed and _outdated(state, export, usage)
+    if outdated:
+        reporter.say(_outdated_warning(export, out))
+    elif resumed and "usage" not in state and isinstance(usage, dict):  # a folder of an older client's
+        state["usage"] = usage
+        _save_state(out, state)
     names = {part["name"] + PARTIAL_SUFFIX for part in export["parts"]}
     for stale in out.glob(f"phonecloud-export-*.zip{PARTIAL_SUFFIX}"):  # of an export no longer wanted
         if stale.name not in names:
             stale.unlink()
-    summary = ExportSummary(export["id"], len(export["parts"]))
+    summary = ExportSummary(export["id"], len(export["parts"]), outdated=outdated)
     manifest = api.manifest(export["id"])
     if hashlib.sha256(manifest).hexdigest() != export["manifest"]["sha256"]:
         raise ExportFailed("the manifest's SHA-256 differs from the one the export lists; try again")
