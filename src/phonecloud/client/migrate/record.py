@@ -45,7 +45,25 @@ def record_path(folder: Path, source: Connection, target: str) -> Path:
     return folder / "migrations" / f"migration-{digest}.sqlite3"
 
 
-class MigrationRecord:
+class Outcomes:
+    """What a record is told of each item; a record keeps it with `_put` (a file here, the server's database
+    for a move started from the web app)."""
+
+    def arrived(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str, verified_by: str) -> None:
+        self._put(asset_id, sha1, size, state, target_ref, verified_by, None)
+
+    def failed(self, asset_id: str, sha1: str, size: int, reason: str) -> None:
+        self._put(asset_id, sha1, size, FAILED, None, None, reason)
+
+    def sending(self, asset_id: str, sha1: str, size: int, target_ref: str) -> None:
+        self._put(asset_id, sha1, size, SENDING, target_ref, None, None)
+
+    def _put(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str | None,
+             verified_by: str | None, reason: str | None) -> None:
+        raise NotImplementedError
+
+
+class MigrationRecord(Outcomes):
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -71,15 +89,6 @@ class MigrationRecord:
         with self._lock:
             rows = self._db.execute("SELECT asset_id, sha1, state, target_ref, verified_by, reason, settled FROM items")
             return {row[0]: Row(*row[:6], bool(row[6])) for row in rows}
-
-    def arrived(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str, verified_by: str) -> None:
-        self._put(asset_id, sha1, size, state, target_ref, verified_by, None)
-
-    def failed(self, asset_id: str, sha1: str, size: int, reason: str) -> None:
-        self._put(asset_id, sha1, size, FAILED, None, None, reason)
-
-    def sending(self, asset_id: str, sha1: str, size: int, target_ref: str) -> None:
-        self._put(asset_id, sha1, size, SENDING, target_ref, None, None)
 
     def _put(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str | None,
              verified_by: str | None, reason: str | None) -> None:

@@ -8,12 +8,12 @@ import uuid
 
 from sqlalchemy import delete, select, update
 
-from phonecloud.client.migrate.record import FAILED, SENDING, Row
+from phonecloud.client.migrate.record import Outcomes, Row
 from phonecloud.core.db import Database, utcnow
 from phonecloud.gallery.moving.models import MovedAlbum, MovedItem
 
 
-class MoveRecord:
+class MoveRecord(Outcomes):
     def __init__(self, db: Database, move_id: uuid.UUID):
         self.db, self.move_id = db, move_id
 
@@ -25,15 +25,6 @@ class MoveRecord:
             items = session.scalars(select(MovedItem).where(MovedItem.move_id == self.move_id))
             return {item.asset_id: Row(item.asset_id, item.sha1, item.state, item.target_ref, item.verified_by,
                                        item.reason, item.settled) for item in items}
-
-    def arrived(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str, verified_by: str) -> None:
-        self._put(asset_id, sha1, size, state, target_ref, verified_by, None)
-
-    def failed(self, asset_id: str, sha1: str, size: int, reason: str) -> None:
-        self._put(asset_id, sha1, size, FAILED, None, None, reason)
-
-    def sending(self, asset_id: str, sha1: str, size: int, target_ref: str) -> None:
-        self._put(asset_id, sha1, size, SENDING, target_ref, None, None)
 
     def _put(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str | None,
              verified_by: str | None, reason: str | None) -> None:
