@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 
@@ -73,3 +77,38 @@ def size_option(text: str) -> int:
         return parse_size(text)
     except ValueError as error:
         fail(str(error), 2)
+
+
+# What a bookkeeping file of a command leaves beside it: SQLite's journals, a file written then renamed.
+_BESIDE = ("", "-wal", "-shm", "-journal", ".tmp")
+
+
+@contextmanager
+def folder_removed_on_failure(folder: Path, own: Iterable[str] = ()) -> Iterator[None]:
+    """For a command that makes `folder` (and its missing parents) to write into: when the command fails, the
+    folders it made are removed again if they hold nothing but empty folders and the command's own
+    bookkeeping files (named in `own`). A folder that was there before the command is never removed, nor one
+    holding anything else (a download begun, a file someone put there)."""
+    made, path = [], Path(os.path.abspath(folder))
+    while not os.path.lexists(path) and path.parent != path:
+        made.append(path)
+        path = path.parent
+    try:
+        yield
+    except BaseException as error:
+        if made and not (isinstance(error, typer.Exit) and error.exit_code == 0):
+            _remove_if_unused(made[-1], {name + suffix for name in own for suffix in _BESIDE})
+        raise
+
+
+def _remove_if_unused(top: Path, own: set[str]) -> None:
+    try:
+        entries = list(os.walk(top, topdown=False))
+        if any(name not in own for _, _, files in entries for name in files):
+            return
+        for folder, _, files in entries:
+            for name in files:
+                os.unlink(os.path.join(folder, name))
+            os.rmdir(folder)  # its subfolders are gone already (bottom-up); a symlink to a folder fails here
+    except OSError:
+        pass  # left as it is: never worth hiding the command's own failure

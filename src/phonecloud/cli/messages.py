@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from phonecloud.cli.client import KeyOption, ServerOption
-from phonecloud.cli.common import fail
+from phonecloud.cli.common import fail, folder_removed_on_failure
 from phonecloud.cli.portability import JsonOption, _api
 from phonecloud.client.config import resolve_connection
 
@@ -109,17 +109,18 @@ def export_backups(
     from phonecloud.client.errors import ServerError
 
     api = _api(server, key)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
-    try:
-        for holds, name in _EXPORT_FILES[backup_format]:
-            final, size = download_whole(api, f"/messages/export/{backup_format.value}/{name}",
-                                         lambda answer: out / (attachment_name(answer) or f"{holds}-{name}"))
-            written.append({"file": final.name, "holds": holds, "bytes": size})
-            typer.echo(f"wrote {final} ({size} bytes)", err=json_output)
-    except ServerError as error:
-        fail(str(error))
-    finally:
-        api.close()
+    with folder_removed_on_failure(out):
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            for holds, name in _EXPORT_FILES[backup_format]:
+                final, size = download_whole(api, f"/messages/export/{backup_format.value}/{name}",
+                                             lambda answer: out / (attachment_name(answer) or f"{holds}-{name}"))
+                written.append({"file": final.name, "holds": holds, "bytes": size})
+                typer.echo(f"wrote {final} ({size} bytes)", err=json_output)
+        except ServerError as error:
+            fail(str(error))
+        finally:
+            api.close()
     if json_output:
         typer.echo(json.dumps({"format": backup_format.value, "files": written}))

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from phonecloud.cli.client import KeyOption, ServerOption
-from phonecloud.cli.common import fail
+from phonecloud.cli.common import fail, folder_removed_on_failure
 from phonecloud.client.config import MissingConnection, resolve_connection
 
 JsonOption = typer.Option(False, "--json", help="Print a JSON summary as the last line")
@@ -70,13 +70,14 @@ def export(
 ) -> None:
     """Download an export of the whole library as zip parts (Google Takeout's layout) into OUT, resuming
     what an earlier run left there, and verify every part against the export's manifest."""
-    from phonecloud.client.export import ExportFailed, run_export
+    from phonecloud.client.export import STATE_FILE, ExportFailed, run_export
 
     api = _api(server, key)
-    summary = _run(api, "exporting", lambda reporter: run_export(api, out, new, reporter, verbose),
-                   (ExportFailed,))
-    _report(f"export {summary['export_id']}: {summary['verified_parts']} of {summary['parts']} parts verified in "
-            f"{out}, {summary['downloaded_bytes']} bytes downloaded", summary, json_output)
+    with folder_removed_on_failure(out, own=[STATE_FILE]):
+        summary = _run(api, "exporting", lambda reporter: run_export(api, out, new, reporter, verbose),
+                       (ExportFailed,))
+        _report(f"export {summary['export_id']}: {summary['verified_parts']} of {summary['parts']} parts verified "
+                f"in {out}, {summary['downloaded_bytes']} bytes downloaded", summary, json_output)
 
 
 def pull(
@@ -97,16 +98,17 @@ def pull(
     """Mirror the library into FOLDER: originals with their capture times as modification times, and a
     Takeout sidecar beside each. A second run fetches only what changed."""
     from phonecloud.client.pull.mirror import pull as run_pull
+    from phonecloud.client.pull.state import STATE_FILE
 
     api = _api(server, key, transfers)
-    summary = _run(api, "pulling",
-                   lambda reporter: run_pull(api, folder, layout.value, transfers, delete, reporter, fsync,
-                                                     verbose), ())
-    repaired = f", damaged by a restart and fetched again {summary['repaired']}" if summary["repaired"] else ""
-    _report(f"fetched {summary['fetched']} ({summary['fetched_bytes']} bytes), linked {summary['linked']}, "
-            f"unchanged {summary['unchanged']}, sidecars written {summary['sidecars']}, no longer in the library "
-            f"{summary['stale']} (deleted {summary['deleted']}){repaired}, failed {summary['failed']}",
-            summary, json_output)
+    with folder_removed_on_failure(folder, own=[STATE_FILE]):
+        summary = _run(api, "pulling", lambda reporter: run_pull(api, folder, layout.value, transfers, delete,
+                                                                  reporter, fsync, verbose), ())
+        repaired = f", damaged by a restart and fetched again {summary['repaired']}" if summary["repaired"] else ""
+        _report(f"fetched {summary['fetched']} ({summary['fetched_bytes']} bytes), linked {summary['linked']}, "
+                f"unchanged {summary['unchanged']}, sidecars written {summary['sidecars']}, no longer in the "
+                f"library {summary['stale']} (deleted {summary['deleted']}){repaired}, failed {summary['failed']}",
+                summary, json_output)
 
 
 def import_export(

@@ -137,7 +137,6 @@ class PullRun:
             self.state.close()
 
     def run(self) -> PullSummary:
-        self.api.me()
         known = self._settle_earlier(self.state.load())
         plan = self._plan(known)
         targets = [Target(f"{folder.name}/{name}", asset) for folder in plan.folders for name, asset in folder.files]
@@ -464,6 +463,7 @@ def _row(target: Target) -> Placed:
 
 def pull(api: Api, root: Path, layout: str, transfers: int, delete: bool,
          reporter: TransferReporter, fsync: bool = False, verbose: bool = False) -> PullSummary:
+    api.me()  # proves the server and key before anything else (and before the mirror's folder is made)
     root.mkdir(parents=True, exist_ok=True)
     run = PullRun(api, root, layout, transfers, delete, reporter, fsync, verbose)
     try:
