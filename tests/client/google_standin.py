@@ -3,7 +3,8 @@ from here), written from Google's published documentation of them as they stand 
 March 2025 changes, not from Google's code:
 
 - OAuth 2.0 for installed apps: the authorization endpoint (consent is given at once; `granted` says which
-  scopes the person ticked), a loopback redirect URI only, PKCE with S256 required; the token endpoint for the
+  scopes the person ticked), a loopback redirect URI only, PKCE with S256 required; for web server
+  applications, only a redirect URI registered with the client (`web_redirects`), exactly; the token endpoint for the
   authorization code (its verifier checked, the code used once) and for a refresh token.
 - The Library API's writes that `photoslibrary.appendonly` allows, each refused without that scope (403
   PERMISSION_DENIED): raw uploads (`X-Goog-Upload-Protocol: raw`; photos up to 200 MB, videos up to 20 GB)
@@ -53,6 +54,7 @@ class StandInState:
     throttle_every: int = 0
     upload_lifetime: float = 86_400.0
     revoke_after: int = 0  # after this many API requests, every access token is revoked once (0: never)
+    web_redirects: tuple = ()  # the redirect URIs registered for the client as a Web application's
     requests_today: int = 0
     codes: dict = field(default_factory=dict)
     refresh_tokens: dict = field(default_factory=dict)
@@ -82,6 +84,15 @@ class GoogleStandIn(Loopback):
             "client_id": self.state.client_id, "client_secret": self.state.client_secret,
             "auth_uri": f"{self.url}/o/oauth2/v2/auth", "token_uri": f"{self.url}/token",
             "redirect_uris": ["http://localhost"]}}))
+
+    def web_client_file(self, path, redirect: str) -> None:
+        """The OAuth client file a Google Cloud project's Web application credentials download as, with this
+        redirect URI registered."""
+        self.state.web_redirects = (*self.state.web_redirects, redirect)
+        path.write_text(json.dumps({"web": {
+            "client_id": self.state.client_id, "client_secret": self.state.client_secret,
+            "auth_uri": f"{self.url}/o/oauth2/v2/auth", "token_uri": f"{self.url}/token",
+            "redirect_uris": [redirect]}}))
 
     def next_day(self) -> None:
         with self.state.lock:
@@ -174,7 +185,9 @@ class _Handler(QuietHandler):
         one = {name: values[0] for name, values in query.items()}
         redirect = one.get("redirect_uri", "")
         loopback = redirect.startswith(("http://127.0.0.1:", "http://localhost:", "http://[::1]:"))
-        if one.get("client_id") != self.shared.client_id or not loopback or one.get("response_type") != "code":
+        registered = redirect in self.shared.web_redirects
+        if one.get("client_id") != self.shared.client_id or not (loopback or registered) or \
+                one.get("response_type") != "code":
             self.answer(400, {"Content-Type": "text/plain"}, b"Error 400: invalid_request")
             return
         if one.get("code_challenge_method") != "S256" or not one.get("code_challenge"):

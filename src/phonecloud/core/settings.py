@@ -84,6 +84,10 @@ class Settings(BaseSettings):
                                  "smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465; "
                                  "unset: no email")
     mail_from: str = Field(default="phonecloud <phonecloud@localhost>", description="the From of notice emails")
+    google_client: Path | None = Field(default=None, description="the server's Google OAuth client (a Google "
+                                       "Cloud project's Web application credentials, JSON, with the Photos "
+                                       "Library API enabled and {public_url}/move/google/callback as a redirect "
+                                       "URI): users may then move their library to Google Photos from the web app")
     moves_to_private_addresses: bool = Field(default=False, description="whether a move of a library started "
                                              "from the web app may send to a loopback or private network "
                                              "address (the server's own network); off: only public ones")

@@ -51,7 +51,8 @@ def build(running) -> DataKind:
     gallery.takeout = takeout = TakeoutImports(running.db, running.blobs, running.quota, running.jobs, gallery)
     gallery.moves = moves = LibraryMoves(
         running.db, running.blobs, running.jobs, settings.resolved_data_dir / "moves", settings.public_url,
-        lambda user_id: [name for name, used in running.usage(user_id).items() if name != NAME and used.items])
+        lambda user_id: [name for name, used in running.usage(user_id).items() if name != NAME and used.items],
+        settings.google_client)
 
     def usage(session, user_id: int) -> Usage:
         """Its photos and videos, and the bytes of Takeout parts waiting to be read (charged, not items)."""

@@ -36,6 +36,7 @@ KindFailed = Callable[[str, str], None]  # (kind, reason)
 class Destination(Protocol):
     identity: str  # what the record is kept under, with the source's connection
     label: str  # for people
+    quota_spent: bool  # the target's requests for today are spent: what is left waits for tomorrow
 
     def present(self, assets: list[AssetInfo], library: Library, known: dict[str, Row]) -> dict[str, Arrival]:
         """Of these assets, those the target holds already (verified), by asset id; `known`: the record."""

@@ -52,9 +52,11 @@ class OAuthClient:
             raise refuse(error.strerror or str(error)) from None
         except (UnicodeDecodeError, ValueError) as error:
             raise refuse(f"not JSON ({error})") from None
-        installed = document.get("installed") if isinstance(document, dict) else None
-        if not isinstance(installed, dict) or not isinstance(installed.get("client_id"), str):
-            raise refuse('it holds no "installed" credentials with a client_id')
+        # "installed": a Desktop app's (the command line); "web": a Web application's (a server's moves)
+        installed = next((document[kind] for kind in ("installed", "web") if isinstance(document, dict)
+                          and isinstance(document.get(kind), dict)), None)
+        if installed is None or not isinstance(installed.get("client_id"), str):
+            raise refuse('it holds no "installed" or "web" credentials with a client_id')
         return cls(installed["client_id"], str(installed.get("client_secret", "")),
                    str(installed.get("auth_uri", "https://accounts.google.com/o/oauth2/auth")),
                    str(installed.get("token_uri", "https://oauth2.googleapis.com/token")))
@@ -63,8 +65,9 @@ class OAuthClient:
 class GoogleSession:
     """Access tokens for one OAuth client and the Google account that agreed, renewed as they expire."""
 
-    def __init__(self, client: OAuthClient, token_file: Path, tell):
-        self.client, self.token_file, self.tell = client, token_file, tell
+    def __init__(self, client: OAuthClient, token_file: Path, tell, interactive: bool = True):
+        """interactive: sign in through a browser when no saved sign-in works (a job on a server cannot)."""
+        self.client, self.token_file, self.tell, self.interactive = client, token_file, tell, interactive
         self._lock = threading.Lock()
         self._access, self._expires = "", 0.0
         self._http = httpx.Client(timeout=httpx.Timeout(60.0, connect=15.0))
@@ -78,6 +81,9 @@ class GoogleSession:
                 return self._access
             saved = self._saved()
             answer = self._refresh(saved["refresh_token"]) if saved else None
+            if answer is None and not self.interactive:
+                raise ServerError(401, "sign_in", "Google no longer accepts this sign-in (it was withdrawn, or "
+                                                  "has expired): sign in to Google again")
             if answer is None:
                 answer = self._sign_in()
             self._access, self._expires = answer["access_token"], time.monotonic() + float(answer["expires_in"])
@@ -122,33 +128,52 @@ class GoogleSession:
         return answer.json()
 
     def _sign_in(self) -> dict:
-        verifier = secrets.token_urlsafe(64)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        verifier, challenge = pkce()
         state = secrets.token_urlsafe(24)
         catcher = _RedirectCatcher(state)
         redirect = f"http://127.0.0.1:{catcher.port}"
-        address = self.client.auth_uri + "?" + urlencode({
-            "response_type": "code", "client_id": self.client.client_id, "redirect_uri": redirect,
-            "scope": APPEND_ONLY, "state": state, "code_challenge": challenge, "code_challenge_method": "S256",
-            "access_type": "offline", "prompt": "consent"})
+        address = consent_address(self.client, redirect, state, challenge)
         self.tell(f"To let phonecloud add to your Google Photos, open this address in a browser: {address}")
         if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
             webbrowser.open(address)
-        code = catcher.wait(SIGN_IN_WAIT)
+        answer = self.exchange(catcher.wait(SIGN_IN_WAIT), redirect, verifier, "run the command again")
+        save_sign_in(self.token_file, answer)
+        return answer
+
+    def exchange(self, code: str, redirect: str, verifier: str, again: str) -> dict:
+        """The consent's code for tokens (with a refresh token), checked to allow adding to Google Photos."""
         answer = self._token({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
                               "code_verifier": verifier})
         if answer is None:
-            raise ServerError(400, "sign_in", "Google did not accept the sign-in's answer; run the command again")
+            raise ServerError(400, "sign_in", f"Google did not accept the sign-in's answer; {again}")
         if APPEND_ONLY not in answer.get("scope", "").split():
-            raise ServerError(403, "scope", "the sign-in did not allow adding to Google Photos: run the command "
-                                            "again and tick that box")
-        self.token_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.token_file.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:  # private from the start: it holds a secret
-            json.dump({"refresh_token": answer["refresh_token"], "scope": answer["scope"],
-                       "sign_in": secrets.token_hex(8)}, handle)
-        os.replace(self.token_file.with_suffix(".tmp"), self.token_file)
+            raise ServerError(403, "scope", f"the sign-in did not allow adding to Google Photos: {again} and tick "
+                                            "that box")
         return answer
+
+
+def pkce() -> tuple[str, str]:
+    """A PKCE verifier and its S256 challenge."""
+    verifier = secrets.token_urlsafe(64)
+    return verifier, base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def consent_address(client: OAuthClient, redirect: str, state: str, challenge: str) -> str:
+    """Google's consent page for adding to the person's library, answering to `redirect`."""
+    return client.auth_uri + "?" + urlencode({
+        "response_type": "code", "client_id": client.client_id, "redirect_uri": redirect, "scope": APPEND_ONLY,
+        "state": state, "code_challenge": challenge, "code_challenge_method": "S256", "access_type": "offline",
+        "prompt": "consent"})
+
+
+def save_sign_in(token_file: Path, answer: dict, sign_in: str | None = None) -> None:
+    """The refresh token kept, readable by its owner only, with an id of this sign-in."""
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(token_file.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:  # private from the start: it holds a secret
+        json.dump({"refresh_token": answer["refresh_token"], "scope": answer["scope"],
+                   "sign_in": sign_in or secrets.token_hex(8)}, handle)
+    os.replace(token_file.with_suffix(".tmp"), token_file)
 
 
 def _error_of(answer: httpx.Response) -> str:

@@ -19,6 +19,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
@@ -51,10 +52,14 @@ class DailyQuotaSpent(ServerError):
 
 
 class GooglePhotosDestination:
-    def __init__(self, source: Source, client: OAuthClient, transfers: int, reporter: TransferReporter):
+    def __init__(self, source: Source, client: OAuthClient, transfers: int, reporter: TransferReporter,
+                 token_file: Path | None = None):
+        """token_file: a sign-in made elsewhere (a move started from the web app), never asked for again;
+        None: the client's own, signed in through a browser when needed."""
         self.source, self.transfers, self.reporter = source, transfers, reporter
         key = hashlib.sha256(client.client_id.encode()).hexdigest()[:16]
-        self.session = GoogleSession(client, client_dir() / "google" / f"token-{key}.json", reporter.say)
+        self.session = GoogleSession(client, token_file or client_dir() / "google" / f"token-{key}.json",
+                                     reporter.say, interactive=token_file is None)
         # Signed in now: the record is kept per sign-in (another one may be to another Google account).
         self.identity = f"google-photos {client.client_id} {self.session.sign_in_id()}"
         self.label = "Google Photos"
@@ -101,6 +106,10 @@ class GooglePhotosDestination:
     def present(self, assets: list[AssetInfo], library: Library, known: dict[str, Row]) -> dict[str, Arrival]:
         """Nothing can be known of the library (the app may only add to it) but the record."""
         return {}
+
+    @property
+    def quota_spent(self) -> bool:
+        return self._spent is not None
 
     def transfer(self, assets: list[AssetInfo], library: Library, record: MigrationRecord, arrived: Arrived,
                  failed: Failed, skipped: Skipped) -> None:

@@ -48,6 +48,8 @@ class ChunkReader:
 
 
 class ImmichDestination:
+    quota_spent = False  # no daily quota
+
     def __init__(self, source: Source, server: str, key: str, transfers: int, reporter: TransferReporter):
         self.source, self.transfers, self.reporter = source, transfers, reporter
         self.server = server.rstrip("/").removesuffix("/api")

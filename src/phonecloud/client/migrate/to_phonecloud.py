@@ -28,6 +28,8 @@ ALBUM_BATCH = 1000
 
 
 class PhonecloudDestination:
+    quota_spent = False  # no daily quota
+
     def __init__(self, source: Source, connection: Connection, transfers: int, reporter: TransferReporter,
                  workdir: Path | None = None):
         self.source, self.transfers, self.reporter = source, transfers, reporter

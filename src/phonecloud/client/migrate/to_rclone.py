@@ -80,6 +80,8 @@ class Batch:
 
 
 class RcloneDestination:
+    quota_spent = False  # no daily quota
+
     def __init__(self, source: Source, remote: str, transfers: int, reporter: TransferReporter,
                  workdir: Path | None = None, environment: dict[str, str] | None = None):
         if ":" not in remote and not remote.startswith("/"):

@@ -16,12 +16,14 @@ item's outcome recorded in the database (record.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -40,6 +42,7 @@ from phonecloud.gallery.moving.record import MoveRecord
 from phonecloud.gallery.moving.targets import Target, destination_for
 from phonecloud.gallery.takeout.library import ProgressRecorder
 from phonecloud.jobs.queue import JobQueue
+from phonecloud.jobs.worker import DeferJob
 
 log = logging.getLogger("phonecloud.moving")
 
@@ -47,6 +50,7 @@ MOVE_JOB = "gallery.move"
 MOVE_ATTEMPTS = 3
 MAX_FAILURES_KEPT = 1000  # of the report's failures and skips (the counts are whole)
 ACTIVE = (QUEUED, RUNNING, PAUSED)
+PACIFIC = ZoneInfo("America/Los_Angeles")  # where Google's daily quotas start again
 
 
 def job_subject(move_id: uuid.UUID) -> str:
@@ -55,9 +59,9 @@ def job_subject(move_id: uuid.UUID) -> str:
 
 class LibraryMoves:
     def __init__(self, db: Database, blobs: BlobStore, jobs: JobQueue, workdir: Path, base_url: str,
-                 other_kinds: Callable[[int], list[str]]):
+                 other_kinds: Callable[[int], list[str]], google_client: Path | None = None):
         self.db, self.blobs, self.jobs, self.workdir, self.base_url = db, blobs, jobs, workdir, base_url
-        self.other_kinds = other_kinds
+        self.other_kinds, self.google_client = other_kinds, google_client
 
     # -- what the user asks ----------------------------------------------------------------------------
 
@@ -163,7 +167,7 @@ class LibraryMoves:
         source = LibraryOnServer(self.db, self.blobs, owner_id, self.base_url, lambda: self.other_kinds(owner_id))
         destination = None
         try:
-            destination = destination_for(target, source, recorder, workdir)
+            destination = destination_for(target, source, recorder, workdir, self.google_client)
             migration = Migration(source, destination, MoveRecord(self.db, move_id), recorder,
                                   stop=lambda: self._pause_requested(move_id))
             summary = migration.run()
@@ -179,6 +183,8 @@ class LibraryMoves:
             report = summary.as_dict()
             report["failures"], report["skips"] = report["failures"][:MAX_FAILURES_KEPT], report["skips"][
                 :MAX_FAILURES_KEPT]
+            if destination.quota_spent:
+                raise self._wait_for_quota(move_id, report)
             self._end(move_id, PAUSED if summary.paused else DONE, report, None)
         finally:
             if destination is not None:
@@ -203,6 +209,19 @@ class LibraryMoves:
                                              f"{last_error}")
             return None
         return owner_id, target
+
+    def _wait_for_quota(self, move_id: uuid.UUID, report: dict) -> DeferJob:
+        """Google's daily quota is spent: the move waits, queued, until it is back (after midnight Pacific
+        time), and goes on by itself then, costing no attempt."""
+        now = utcnow()
+        pacific = now.astimezone(PACIFIC)
+        back = (pacific + dt.timedelta(days=1)).replace(hour=0, minute=5, second=0, microsecond=0)
+        with self.db.write() as session:
+            session.execute(update(LibraryMove).where(LibraryMove.id == move_id).values(
+                state=QUEUED, attempts=0, report=json.dumps(report),
+                error=f"Google Photos' daily quota is spent: the move goes on by itself at "
+                      f"{back.astimezone(dt.UTC):%H:%M} UTC"))
+        return DeferJob("Google Photos' daily quota is spent", back - pacific)
 
     def _pause_requested(self, move_id: uuid.UUID) -> bool:
         with self.db.read() as session:

@@ -5,6 +5,8 @@
   option a user wrote (rclone options can name local files or run commands): the job builds the remote
   itself, as rclone's environment variables, over an empty config, with the password obscured as rclone
   wants it.
+- Google Photos: the user's consent on Google's page (the operator's OAuth client, PHONECLOUD_GOOGLE_CLIENT)
+  gives a refresh token, which the job uses and never asks for again.
 - A target must resolve to public addresses only, unless the operator allows the server's own networks
   (PHONECLOUD_MOVES_TO_PRIVATE_ADDRESSES): a move must not become a way into them.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import secrets
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -21,12 +24,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from phonecloud.client.config import Connection
+from phonecloud.client.errors import NO_STATUS, ServerError
+from phonecloud.client.migrate.google_auth import OAuthClient, save_sign_in
+from phonecloud.client.migrate.to_google import GooglePhotosDestination
 from phonecloud.client.migrate.to_immich import ImmichDestination
 from phonecloud.client.migrate.to_phonecloud import PhonecloudDestination
 from phonecloud.client.migrate.to_rclone import RcloneDestination, rclone_binary
 from phonecloud.core.errors import BadRequest
 
-TARGETS = ("phonecloud", "immich", "webdav", "s3")
+TARGETS = ("phonecloud", "immich", "webdav", "s3")  # and google-photos, signed in through Google's consent
+GOOGLE_PHOTOS = "google-photos"
 TRANSFERS = 4
 # rclone's WebDAV vendors: which ones keep modification times (and so dates are checked on arrival).
 WEBDAV_VENDORS = ("other", "nextcloud", "owncloud", "sharepoint", "fastmail", "rclone")
@@ -67,8 +74,20 @@ def target_of(kind: str, fields: dict, private_allowed: bool) -> Target:
     return Target(kind, f"S3 at {url} {path}", credentials)
 
 
-def destination_for(target: Target, source, reporter, workdir: Path):
+def google_photos(answer: dict) -> Target:
+    """Google Photos, as the user's consent allowed it (the token endpoint's answer)."""
+    return Target(GOOGLE_PHOTOS, "Google Photos", {"refresh_token": answer["refresh_token"],
+                                                   "scope": answer["scope"], "sign_in": secrets.token_hex(8)})
+
+
+def destination_for(target: Target, source, reporter, workdir: Path, google_client: Path | None):
     credentials = target.credentials
+    if target.kind == GOOGLE_PHOTOS:
+        if google_client is None:
+            raise ServerError(NO_STATUS, "not_configured", "this server no longer moves libraries to Google Photos")
+        token_file = workdir / "google-sign-in.json"
+        save_sign_in(token_file, credentials, credentials["sign_in"])
+        return GooglePhotosDestination(source, OAuthClient.from_file(google_client), TRANSFERS, reporter, token_file)
     if target.kind == "phonecloud":
         return PhonecloudDestination(source, Connection(credentials["url"], credentials["key"]), TRANSFERS, reporter,
                                      workdir)
