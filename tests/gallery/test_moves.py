@@ -17,6 +17,7 @@ from inprocess import pause_embedded_workers
 from media_fixtures import jpeg
 from messages.backup_files import MESSAGES, sbr_messages_xml
 from messages.server_helpers import imported
+from contacts.vcard_samples import plain_30
 from media.test_media_pipeline import wait_ready
 from scaleout import ACCESS_KEY, BUCKET, SECRET_KEY, S3Server
 from tcp_proxy import CountingProxy
@@ -230,11 +231,22 @@ def test_a_move_to_an_s3_bucket_is_checked_by_md5(user):
         s3.stop()
 
 
-def test_messages_a_move_from_the_web_app_cannot_carry_yet_are_named_in_its_report(user, server_process,
-                                                                                   target_user):
+def test_messages_calls_and_contacts_go_to_another_phonecloud_too_and_only_once(user, server_process,
+                                                                               target_user):
     assert upload(user, jpeg(3700), filename="IMG_7.jpg").status_code == 201
-    imported(user, sbr_messages_xml([MESSAGES[0]]))
+    imported(user, sbr_messages_xml(MESSAGES[:3]))
+    answer = user.http.post("/contacts/imports", content=plain_30(), headers={"Content-Type": "text/vcard"})
+    assert answer.status_code in (200, 201), answer.text
     done = settled(user, start(user, server_process, target_user)["id"])
-    assert done["state"] == "done" and done["report"]["verified"] == 1
-    [failure] = done["report"]["failures"]
-    assert failure["path"] == "messages" and "phonecloud migrate --to phonecloud" in failure["reason"]
+    assert done["state"] == "done" and done["report"]["failures"] == [], done
+    kinds, usage = done["report"]["kinds"], user.http.get("/me").json()["usage"]
+    cards = usage["contacts"]["items"]
+    assert kinds["contacts"] == {"imported": cards, "already_there": 0} and cards > 0
+    assert kinds["messages"]["imported"] + kinds["calls"]["imported"] == usage["messages"]["items"] == 3
+    moved = target_user.http.get("/me").json()["usage"]
+    assert moved | {"gallery": None} == usage | {"gallery": None}
+
+    again = settled(user, start(user, server_process, target_user)["id"])
+    assert again["report"]["kinds"]["contacts"] == {"imported": 0, "already_there": cards}
+    assert again["report"]["kinds"]["messages"]["imported"] == 0
+    assert target_user.http.get("/me").json()["usage"] | {"gallery": None} == usage | {"gallery": None}

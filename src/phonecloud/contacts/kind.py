@@ -16,7 +16,8 @@ from phonecloud.contacts.dav.front import MOUNT, CardDav
 from phonecloud.contacts.export import ContactsSection, orphans
 from phonecloud.contacts.purge import purge_user
 from phonecloud.contacts.service import ContactsService
-from phonecloud.core.kinds import DataKind, Kind, NavEntry, Record, Usage
+from phonecloud.contacts.vcard import to_version
+from phonecloud.core.kinds import DataKind, Kind, NavEntry, PortableFile, Record, Usage
 
 NAME = "contacts"
 
@@ -51,12 +52,28 @@ def build(running) -> DataKind:
     def purge(user_id: int, record: Record) -> None:
         purge_user(running.db, running.quota, user_id, record)
 
+    def portable_files(user_id: int) -> list[PortableFile]:
+        with running.db.read() as session:
+            if not repository.usage(session, user_id)[0]:
+                return []
+
+        def write(path) -> int:
+            cards = 0
+            with open(path, "w", encoding="utf-8", newline="") as out:
+                for text in library.every_vcard(user_id):
+                    out.write(to_version(text, "4.0"))
+                    cards += 1
+            return cards
+
+        return [PortableFile("contacts", write)]
+
     return DataKind(
         name=NAME, title=KIND.title, service=contacts,
         export_sections=(ContactsSection(running.blobs, library),),
         orphans=orphans,
         usage=usage, usage_by_owner=usage_by_owner,
         purge_user=purge, rows_left=repository.rows_of_owner,
+        portable_files=portable_files,
         check_intake=lambda principal: running.gate.check(principal, NAME),
     )
 

@@ -104,6 +104,16 @@ class Kind:
     migrations: Path | None = None  # its schema revisions, chained onto the core's
 
 
+@dataclass(frozen=True)
+class PortableFile:
+    """A user's data of a kind as one file that another phonecloud imports (messages and calls as SMS Backup &
+    Restore files, contacts as one vCard 4.0 file), written only when asked: `write(path)` writes it whole
+    and says how many records it holds, where it knows."""
+
+    holds: str  # messages | calls | contacts
+    write: Callable[[Path], int | None]
+
+
 @dataclass
 class DataKind:
     """A kind of user data bound to the running server's services. Hooks are plain callables; those a kind
@@ -137,6 +147,9 @@ class DataKind:
     # What the user keeps of it, one line per item (id, size, digest), in a stable order: a retirement's
     # deletion receipt holds the SHA-256 of these lines, taken before the first byte goes.
     manifest: Callable[[Session, int], Iterable[str]] = lambda session, user_id: ()
+    # Moving to another phonecloud: the user's data of it as files that server imports (none: photos and
+    # videos, which go item by item).
+    portable_files: Callable[[int], Sequence[PortableFile]] = lambda user_id: ()
     # The intake gate: raise (Forbidden, ...) when this user may not add data of this kind now.
     check_intake: Callable[[Any], None] = lambda principal: None
     closers: Sequence[Callable[[], None]] = ()  # run when the server stops

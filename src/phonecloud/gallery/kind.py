@@ -51,7 +51,7 @@ def build(running) -> DataKind:
     gallery.takeout = takeout = TakeoutImports(running.db, running.blobs, running.quota, running.jobs, gallery)
     gallery.moves = moves = LibraryMoves(
         running.db, running.blobs, running.jobs, settings.resolved_data_dir / "moves", settings.public_url,
-        lambda user_id: [name for name, used in running.usage(user_id).items() if name != NAME and used.items],
+        lambda user_id: [file for kind in running.kinds.values() for file in kind.portable_files(user_id)],
         settings.google_client)
 
     def usage(session, user_id: int) -> Usage:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from phonecloud.core.kinds import DataKind, Kind, NavEntry, Record, Usage
+from phonecloud.core.kinds import DataKind, Kind, NavEntry, PortableFile, Record, Usage
 from phonecloud.messages import blobs, repository
 from phonecloud.messages import models  # noqa: F401  (registers the tables)
 from phonecloud.messages.export import MessagesSection
+from phonecloud.messages.exporter import SMS_BACKUP_RESTORE
 from phonecloud.messages.importer import IMPORT_JOB, ImportService
 from phonecloud.messages.intake import DESTINATION, MessagesIntake
 from phonecloud.messages.purge import purge_user
@@ -59,6 +60,19 @@ def build(running) -> DataKind:
     def purge(user_id: int, record: Record) -> None:
         purge_user(running.db, running.blobs, running.quota, user_id, record)
 
+    def portable_files(user_id: int) -> list[PortableFile]:
+        with running.db.read() as session:
+            if not repository.usage(session, user_id)[0]:
+                return []
+
+        def writer(holds: str):
+            def write(path) -> None:
+                with open(path, "wb") as out:
+                    library.write_export(user_id, SMS_BACKUP_RESTORE, holds, out)
+            return write
+
+        return [PortableFile(holds, writer(holds)) for holds in ("messages", "calls")]
+
     return DataKind(
         name=NAME, title=KIND.title, service=messages,
         jobs={IMPORT_JOB: messages.imports.run},
@@ -69,6 +83,7 @@ def build(running) -> DataKind:
         scrub_totals=repository.scrub_totals,
         scrub_page=lambda session, after, derived: repository.scrub_page(session, after),
         purge_user=purge, rows_left=repository.rows_of_owner,
+        portable_files=portable_files,
         check_intake=check_intake,
         closers=(messages.thumbnails.close,),
     )

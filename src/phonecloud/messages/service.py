@@ -230,8 +230,11 @@ class MessagesService:
         with self.db.read() as session:
             named = self.exporter.snapshot(session, principal.user_id)
 
-        def write(out) -> None:
-            with self.exporter.consistent_read() as reading:  # in the writer's thread, for as long as it writes
-                self.exporter.write(reading, self.exporter.snapshot(reading, principal.user_id), file, out)
+        return Download(file.filename(named), file.media_type,
+                        piped(lambda out: self.write_export(principal.user_id, app, holds, out)))
 
-        return Download(file.filename(named), file.media_type, piped(write))
+    def write_export(self, owner_id: int, app: str, holds: str, out) -> None:
+        """The owner's messages or calls in an app's format, written to out (in the writer's thread, reading
+        one consistent snapshot for as long as it writes)."""
+        with self.exporter.consistent_read() as reading:
+            self.exporter.write(reading, self.exporter.snapshot(reading, owner_id), FILES[(app, holds)], out)

@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from phonecloud.client.api import Api
+from phonecloud.client.contacts import export_vcards
+from phonecloud.client.download import download_whole
 from phonecloud.client.pull.mirror import album_from_api, asset_from_api
+from phonecloud.core.kinds import PortableFile
 from phonecloud.portability.takeout import AlbumInfo, AssetInfo
+
+MESSAGES_EXPORT = "/messages/export/sms-backup-restore/{holds}.xml"
 
 
 @dataclass
@@ -33,8 +39,9 @@ class Source(Protocol):
     def original_chunks(self, asset: AssetInfo, offset: int = 0) -> Iterator[bytes]:
         """The original's bytes from `offset`; only the bytes of its SHA-1 (else an error)."""
 
-    def other_kinds(self) -> list[str]:
-        """The kinds of data besides photos and videos that the account holds (messages, contacts)."""
+    def portable_files(self) -> list[PortableFile]:
+        """The account's other kinds of data (messages, calls, contacts) as files another phonecloud imports:
+        none of a kind it does not hold."""
 
 
 class ApiSource:
@@ -51,6 +58,15 @@ class ApiSource:
     def original_chunks(self, asset: AssetInfo, offset: int = 0) -> Iterator[bytes]:
         return self.api.original_chunks(asset.id, asset.sha1, offset)
 
-    def other_kinds(self) -> list[str]:
+    def portable_files(self) -> list[PortableFile]:
         usage = self.api.me()["usage"]
-        return [kind for kind in ("messages", "contacts") if usage.get(kind, {}).get("items")]
+        files = []
+        if usage.get("messages", {}).get("items"):
+            files += [PortableFile(holds, lambda path, holds=holds: self._download(MESSAGES_EXPORT.format(
+                holds=holds), path)) for holds in ("messages", "calls")]
+        if usage.get("contacts", {}).get("items"):
+            files.append(PortableFile("contacts", lambda path: export_vcards(self.api, path)[2]))
+        return files
+
+    def _download(self, url: str, path: Path) -> None:
+        download_whole(self.api, url, path)

@@ -15,6 +15,7 @@ from phonecloud.client.errors import ServerError
 from phonecloud.client.migrate import other_kinds
 from phonecloud.client.migrate.engine import (Arrival, Arrived, Failed, KindFailed, KindMoved, Skipped,
                                               put_metadata, send_and_read_back)
+from phonecloud.client.messages import backup_state
 from phonecloud.client.migrate.record import MigrationRecord, Row
 from phonecloud.client.migrate.source import Library, Source
 from phonecloud.client.progress import TransferReporter
@@ -34,7 +35,7 @@ class PhonecloudDestination:
                  workdir: Path | None = None):
         self.source, self.transfers, self.reporter = source, transfers, reporter
         self.api, self.connection = Api(connection, transfers), connection
-        self.workdir = workdir or client_dir() / "migrations"
+        self.workdir, self.own_workdir = workdir or client_dir() / "migrations", workdir
         # Resumable uploads' URLs: the client's, shared with sync; a server job's, in its own folder.
         self.state = SyncState((client_dir() if workdir is None else workdir) / connection.state_name())
         key_digest = hashlib.sha256(connection.key.encode()).hexdigest()[:16]
@@ -80,15 +81,17 @@ class PhonecloudDestination:
     # -- the library's metadata --------------------------------------------------------------------------
 
     def carry_kinds(self, moved: KindMoved, failed: KindFailed) -> None:
-        held = self.source.other_kinds()
-        if held and self.source.api is None:
-            for kind in held:
-                failed(kind, f"{kind} are not moved by a job on the server yet: run `phonecloud migrate --to "
-                             "phonecloud` from a computer, or export them and import them there")
+        files = self.source.portable_files()
+        if not files:
             return
         staging = self.workdir / f"kinds-{hashlib.sha256(self.identity.encode()).hexdigest()[:16]}"
-        other_kinds.carry(self.source.api, held, self.api, self.connection, staging, self.reporter.say, moved,
-                          failed)
+        state = backup_state(self.connection) if self.own_workdir is None else SyncState(
+            self.own_workdir / f"messages-{self.connection.state_name()}")
+        try:
+            other_kinds.carry(files, self.source.server, self.api, self.connection, state, staging,
+                              self.reporter.say, moved, failed)
+        finally:
+            state.close()
 
     def finish(self, library: Library, record: MigrationRecord) -> int:
         return put_metadata(self, library, record)

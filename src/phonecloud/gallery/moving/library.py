@@ -12,6 +12,7 @@ from phonecloud.client.errors import NO_STATUS, ServerError
 from phonecloud.client.migrate.source import Library
 from phonecloud.core.blobstore import BlobNotFound, BlobStore
 from phonecloud.core.db import Database
+from phonecloud.core.kinds import PortableFile
 from phonecloud.gallery import repository as gallery
 from phonecloud.gallery.export import album_info, asset_info
 from phonecloud.portability.takeout import AssetInfo
@@ -23,10 +24,10 @@ class LibraryOnServer:
     api = None  # read here, not over HTTP
 
     def __init__(self, db: Database, blobs: BlobStore, owner_id: int, base_url: str,
-                 other_kinds: Callable[[], list[str]]):
+                 portable_files: Callable[[], list[PortableFile]]):
         self.db, self.blobs, self.owner_id, self.base_url = db, blobs, owner_id, base_url
         self.server = f"{base_url} user {owner_id}"
-        self._other_kinds = other_kinds
+        self._portable_files = portable_files
         self._keys: dict[str, str] = {}  # asset id → blob key
 
     def library(self) -> Library:
@@ -63,5 +64,5 @@ class LibraryOnServer:
             raise ServerError(NO_STATUS, "missing", f"{asset.original_filename}: its original is missing from "
                                                     "the server's storage") from None
 
-    def other_kinds(self) -> list[str]:
-        return self._other_kinds()
+    def portable_files(self) -> list[PortableFile]:
+        return self._portable_files()

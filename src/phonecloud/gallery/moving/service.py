@@ -34,7 +34,7 @@ from phonecloud.client.migrate.engine import Migration
 from phonecloud.core.blobstore import BlobStore
 from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import Conflict, NotFound
-from phonecloud.core.kinds import Purged, Record
+from phonecloud.core.kinds import PortableFile, Purged, Record
 from phonecloud.gallery.moving.library import LibraryOnServer
 from phonecloud.gallery.moving.models import (DONE, FAILED, PAUSED, QUEUED, RUNNING, LibraryMove, MovedAlbum,
                                               MovedItem)
@@ -59,9 +59,9 @@ def job_subject(move_id: uuid.UUID) -> str:
 
 class LibraryMoves:
     def __init__(self, db: Database, blobs: BlobStore, jobs: JobQueue, workdir: Path, base_url: str,
-                 other_kinds: Callable[[int], list[str]], google_client: Path | None = None):
+                 portable_files: Callable[[int], list[PortableFile]], google_client: Path | None = None):
         self.db, self.blobs, self.jobs, self.workdir, self.base_url = db, blobs, jobs, workdir, base_url
-        self.other_kinds, self.google_client = other_kinds, google_client
+        self.portable_files, self.google_client = portable_files, google_client
 
     # -- what the user asks ----------------------------------------------------------------------------
 
@@ -164,7 +164,7 @@ class LibraryMoves:
         owner_id, target = begun
         workdir = self.workdir / str(move_id)
         recorder = ProgressRecorder(lambda *counts: self._progress(move_id, *counts))
-        source = LibraryOnServer(self.db, self.blobs, owner_id, self.base_url, lambda: self.other_kinds(owner_id))
+        source = LibraryOnServer(self.db, self.blobs, owner_id, self.base_url, lambda: self.portable_files(owner_id))
         destination = None
         try:
             destination = destination_for(target, source, recorder, workdir, self.google_client)
