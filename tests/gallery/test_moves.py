@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 
@@ -24,6 +25,7 @@ from tcp_proxy import CountingProxy
 
 from phonecloud.client.migrate import engine
 from phonecloud.gallery.moving.models import LibraryMove
+from phonecloud.gallery.moving.record import MoveRecord
 
 pytestmark = pytest.mark.in_process  # the source is the app in this process; the target a server process
 
@@ -86,7 +88,7 @@ def test_the_credentials_are_kept_only_while_the_move_may_run(user, server, serv
     try:
         move = start(user, server_process, target_user)
         with server.services.db.read() as session:
-            assert target_user.key in session.get(LibraryMove, _uuid(move["id"])).credentials
+            assert target_user.key in session.get(LibraryMove, uuid.UUID(move["id"])).credentials
         assert user.http.post(f"/moves/{move['id']}/pause").json()["state"] == "paused"
         conflict = user.http.post("/moves", json={"target": "phonecloud", "url": server_process.url,
                                                   "key": target_user.key})
@@ -97,41 +99,70 @@ def test_the_credentials_are_kept_only_while_the_move_may_run(user, server, serv
             pool.start()
     assert settled(user, move["id"])["state"] == "done"
     with server.services.db.read() as session:
-        assert session.get(LibraryMove, _uuid(move["id"])).credentials is None
+        assert session.get(LibraryMove, uuid.UUID(move["id"])).credentials is None
 
 
 def test_a_running_move_pauses_after_the_items_in_flight_and_resumes_without_sending_twice(
         user, server_process, target_user, monkeypatch):
     described_library(user, 3400)
     monkeypatch.setattr(engine, "SLICE_ITEMS", 1)  # asked between every two items
-    proxy = CountingProxy(int(server_process.url.rsplit(":", 1)[1]), hold_at=1)
-    try:
-        move = start(user, server_process, target_user, url=proxy.url)
-        assert proxy.holding.wait(60)  # the job is on its way, its network stalled
-        pausing = user.http.post(f"/moves/{move['id']}/pause").json()
-        assert pausing["state"] == "running" and pausing["pause_requested"]
-        proxy.release()
-        stopped = settled(user, move["id"])
-        assert stopped["state"] == "paused" and not stopped["pause_requested"], stopped
-        first = stopped["report"]["verified"]
-        assert stopped["report"]["paused"] and first < 4
-        assert len(library_of(target_user)) == first
+    arrived = MoveRecord.arrived
 
-        resumed = user.http.post(f"/moves/{move['id']}/resume")
-        assert resumed.status_code == 200 and resumed.json()["state"] == "queued"
-        done = settled(user, move["id"], states=("done", "failed"))
-    finally:
-        proxy.close()
+    def pause_after_the_first(record, *args):  # the user presses Pause as the first item arrives
+        arrived(record, *args)
+        if not paused_once:
+            paused_once.append(user.http.post(f"/moves/{record.move_id}/pause").json())
+
+    paused_once: list[dict] = []
+    monkeypatch.setattr(MoveRecord, "arrived", pause_after_the_first)
+    move = start(user, server_process, target_user)
+    stopped = settled(user, move["id"])
+    assert paused_once[0]["state"] == "running" and paused_once[0]["pause_requested"]
+    assert stopped["state"] == "paused" and not stopped["pause_requested"], stopped
+    assert stopped["report"]["paused"] and stopped["report"]["verified"] == 1
+    assert len(library_of(target_user)) == 1
+
+    monkeypatch.setattr(MoveRecord, "arrived", arrived)
+    resumed = user.http.post(f"/moves/{move['id']}/resume")
+    assert resumed.status_code == 200 and resumed.json()["state"] == "queued"
+    done = settled(user, move["id"], states=("done", "failed"))
     assert done["state"] == "done", done
     assert {key: done["report"][key] for key in ("sent", "verified", "already_there", "failed")} == {
-        "sent": 4 - first, "verified": 4 - first, "already_there": first, "failed": 0}
+        "sent": 3, "verified": 3, "already_there": 1, "failed": 0}
     assert len(library_of(target_user)) == 4
 
 
-def _uuid(text: str):
-    import uuid
+def test_a_refused_key_fails_the_move_saying_so_and_its_credentials_go(user, server, server_process):
+    described_library(user, 3450)
+    wrong = "pck_" + "x" * 43
+    done = settled(user, start(user, server_process, type("Wrong", (), {"key": wrong}))["id"])
+    assert done["state"] == "failed" and done["error"].startswith(f"phonecloud at {server_process.url}: "), done
+    assert wrong not in json.dumps(done)
+    with server.services.db.read() as session:
+        assert session.get(LibraryMove, uuid.UUID(done["id"])).credentials is None
 
-    return uuid.UUID(text)
+
+def test_deleting_the_account_stops_a_running_move(accounts, server, server_process, target_user):
+    leaving = accounts.create(name="leaving-running")
+    described_library(leaving, 3460)
+    proxy = CountingProxy(int(server_process.url.rsplit(":", 1)[1]), hold_at=1)
+    try:
+        move = start(leaving, server_process, target_user, url=proxy.url)
+        assert proxy.holding.wait(60)  # running, its first request stalled
+        deleted = leaving.http.request("DELETE", "/me", json={"password": leaving.password})
+        assert deleted.status_code in (200, 202, 204), deleted.text
+        deadline = time.monotonic() + 60
+        while True:
+            with server.services.db.read() as session:
+                if session.get(LibraryMove, uuid.UUID(move["id"])) is None:
+                    break
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        proxy.release()
+        time.sleep(2)  # time for the job to go on, if it wrongly did
+    finally:
+        proxy.close()
+    assert library_of(target_user) == {}  # nothing of a deleted account went out after it was deleted
 
 
 @pytest.mark.parametrize("fields, field", [
@@ -142,6 +173,12 @@ def _uuid(text: str):
     ({"target": "webdav", "url": "https://example.org/dav"}, "path"),
     ({"target": "s3", "url": "https://s3.example.org", "path": "bucket", "access_key": "a"}, "secret_key"),
     ({"target": "phonecloud", "url": "https://example.org", "key": "k\x00"}, "key"),
+    ({"target": "phonecloud", "url": "http://example.org:99999", "key": "k"}, "url"),
+    ({"target": "phonecloud", "url": "http://[::1", "key": "k"}, "url"),
+    ({"target": "phonecloud", "url": "http://exa\tmple.org", "key": "k"}, "url"),
+    ({"target": "phonecloud", "url": "http://faß.example/", "key": "k"}, "url"),
+    ({"target": "webdav", "url": "https://example.org/dav", "path": "p", "password": "a\nb"}, "password"),
+    ({"target": "s3", "url": "https://s3.example.org", "path": "/", "access_key": "a", "secret_key": "b"}, "path"),
 ])
 def test_a_target_that_is_not_right_is_refused_naming_its_field_and_nothing_is_queued(user, fields, field):
     answer = user.http.post("/moves", json=fields)
@@ -155,7 +192,8 @@ def test_a_server_sends_moves_to_public_addresses_only_unless_its_operator_allow
 
     with serving(tmp_path / "data", in_process=True) as (server, accounts):
         user = accounts.create()
-        for url in ("http://127.0.0.1:8000", "http://10.1.2.3", "http://[::1]:80", "http://localhost:9"):
+        for url in ("http://127.0.0.1:8000", "http://10.1.2.3", "http://[::1]:80", "http://localhost:9",
+                    "http://[::ffff:127.0.0.1]", "http://[64:ff9b::a00:1]", "http://[2002:a00:1::1]"):
             answer = user.http.post("/moves", json={"target": "phonecloud", "url": url, "key": "k"})
             assert answer.status_code == 400 and "private network" in answer.json()["message"], (url, answer.text)
         unknown = user.http.post("/moves", json={"target": "immich", "url": "http://no-such-host.invalid", "key": "k"})
@@ -194,7 +232,7 @@ def test_deleting_an_account_takes_its_moves_and_their_credentials(accounts, ser
     deadline = time.monotonic() + 60
     while True:
         with server.services.db.read() as session:
-            if session.get(LibraryMove, _uuid(move["id"])) is None:
+            if session.get(LibraryMove, uuid.UUID(move["id"])) is None:
                 break
         assert time.monotonic() < deadline
         time.sleep(0.1)

@@ -1,8 +1,9 @@
 """A library moved to Google Photos by a job on the server: signed in on Google's consent page as a web
-application is (the operator's OAuth client, PKCE, the state in a cookie of the browser, the callback on the
-server's public address), against the strict stand-in of Google's endpoints (tests/client/google_standin.py);
-a spent daily quota leaves the move queued until the quota is back, to go on then; a sign-in answer that is not
-this browser's, or a refusal, starts nothing."""
+application is (the operator's OAuth client, PKCE, the state in a cookie of the browser and bound to its
+session, the callback on the server's public address), against the strict stand-in of Google's endpoints
+(tests/client/google_standin.py); a spent daily quota leaves the move queued until the quota is back, and the
+deferred job goes on by itself then; a sign-in answer that is not this browser's session's (another browser, a
+planted cookie), or a refusal, starts nothing."""
 
 from __future__ import annotations
 
@@ -113,8 +114,9 @@ def test_a_spent_daily_quota_leaves_the_move_queued_until_the_quota_is_back(movi
 
     google.next_day()
     google.state.daily_quota = 10_000
-    assert user.http.post(f"/moves/{found['id']}/pause").json()["state"] == "paused"  # or wait for the night
-    assert user.http.post(f"/moves/{found['id']}/resume").json()["state"] == "queued"
+    with server.services.db.write() as session:  # the night passes
+        session.query(Job).filter(Job.kind == "gallery.move").update({"run_after": dt.datetime.now(dt.UTC)})
+    server.services.jobs.wake()
     done = settled(user)
     assert done["state"] == "done", done
     assert (done["report"]["sent"], done["report"]["already_there"]) == (12 - sent_first, sent_first)
@@ -131,6 +133,12 @@ def test_a_sign_in_answer_that_is_not_this_browsers_or_a_refusal_starts_nothing(
         assert replayed.status_code == 303
         refused = browser.get("/move/google/callback", params={"error": "access_denied", "state": "x"})
         assert refused.status_code == 303
+        # an attacker's own sign-in (to their Google account), its cookie planted in the user's browser
+        planted = stranger.post("/move/google")
+        attackers = urlsplit(httpx.get(planted.headers["location"]).headers["location"])
+        browser.cookies.set("phonecloud_move_google", stranger.cookies.get("phonecloud_move_google"),
+                            domain=browser.base_url.host, path="/move/google")
+        assert browser.get(f"{attackers.path}?{attackers.query}").status_code == 303
     assert user.http.get("/moves").json() == [] and other.http.get("/moves").json() == []
 
 

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -132,7 +133,12 @@ class Api:
         metadata = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in pairs)
         response = self._request("POST", "/uploads/", headers={
             **_TUS, "Upload-Length": str(size), "Upload-Metadata": metadata, "Content-Length": "0"})
-        return response.headers["location"]
+        url = urljoin(f"{self.server}/api/v1/uploads/", response.headers.get("location", ""))
+        # The upload's bytes and the key go only where the server is: a Location elsewhere is refused.
+        if urlsplit(url)[:2] != urlsplit(self.server)[:2]:
+            raise ServerError(NO_STATUS, "bad_location", f"{self.server} put the upload at {url[:200]}, another "
+                                                         "server: refused")
+        return url
 
     def tus_status(self, url: str, retry: Retry | None = None) -> TusProgress | None:
         """Where the upload stands on the server; None when it is gone (expired or terminated)."""

@@ -52,7 +52,7 @@ def build(running) -> DataKind:
     gallery.moves = moves = LibraryMoves(
         running.db, running.blobs, running.jobs, settings.resolved_data_dir / "moves", settings.public_url,
         lambda user_id: [file for kind in running.kinds.values() for file in kind.portable_files(user_id)],
-        settings.google_client)
+        settings.google_client, settings.moves_to_private_addresses)
 
     def usage(session, user_id: int) -> Usage:
         """Its photos and videos, and the bytes of Takeout parts waiting to be read (charged, not items)."""

@@ -19,10 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import secrets
 import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
@@ -33,13 +35,13 @@ from phonecloud.client.errors import ServerError
 from phonecloud.client.migrate.engine import Migration
 from phonecloud.core.blobstore import BlobStore
 from phonecloud.core.db import Database, utcnow
-from phonecloud.core.errors import Conflict, NotFound
+from phonecloud.core.errors import BadRequest, Conflict, NotFound
 from phonecloud.core.kinds import PortableFile, Purged, Record
 from phonecloud.gallery.moving.library import LibraryOnServer
 from phonecloud.gallery.moving.models import (DONE, FAILED, PAUSED, QUEUED, RUNNING, LibraryMove, MovedAlbum,
                                               MovedItem)
 from phonecloud.gallery.moving.record import MoveRecord
-from phonecloud.gallery.moving.targets import Target, destination_for
+from phonecloud.gallery.moving.targets import Target, check_public, destination_for
 from phonecloud.gallery.takeout.library import ProgressRecorder
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.jobs.worker import DeferJob
@@ -59,9 +61,10 @@ def job_subject(move_id: uuid.UUID) -> str:
 
 class LibraryMoves:
     def __init__(self, db: Database, blobs: BlobStore, jobs: JobQueue, workdir: Path, base_url: str,
-                 portable_files: Callable[[int], list[PortableFile]], google_client: Path | None = None):
+                 portable_files: Callable[[int], list[PortableFile]], google_client: Path | None = None,
+                 private_allowed: bool = False):
         self.db, self.blobs, self.jobs, self.workdir, self.base_url = db, blobs, jobs, workdir, base_url
-        self.portable_files, self.google_client = portable_files, google_client
+        self.portable_files, self.google_client, self.private_allowed = portable_files, google_client, private_allowed
 
     # -- what the user asks ----------------------------------------------------------------------------
 
@@ -126,6 +129,7 @@ class LibraryMoves:
             if move.state in (QUEUED, RUNNING):
                 raise Conflict(f"move {move_id} is {move.state}: pause it first", state=move.state)
             self._forget(session, [move_id])
+        self._sweep([move_id])
 
     @staticmethod
     def _owned(session: Session, user_id: int, move_id: uuid.UUID, lock: bool = False) -> LibraryMove:
@@ -148,10 +152,10 @@ class LibraryMoves:
 
     @staticmethod
     def _forget(session: Session, move_ids: list[uuid.UUID]) -> int:
-        """The moves' rows, their record's first (a database without foreign keys keeps no cascade)."""
-        session.execute(delete(MovedItem).where(MovedItem.move_id.in_(move_ids)))
-        session.execute(delete(MovedAlbum).where(MovedAlbum.move_id.in_(move_ids)))
-        return session.execute(delete(LibraryMove).where(LibraryMove.id.in_(move_ids))).rowcount
+        """The moves' rows, their record's first (a database without foreign keys keeps no cascade): how many."""
+        items = session.execute(delete(MovedItem).where(MovedItem.move_id.in_(move_ids))).rowcount
+        albums = session.execute(delete(MovedAlbum).where(MovedAlbum.move_id.in_(move_ids))).rowcount
+        return items + albums + session.execute(delete(LibraryMove).where(LibraryMove.id.in_(move_ids))).rowcount
 
     # -- the job ------------------------------------------------------------------------------------------
 
@@ -162,34 +166,45 @@ class LibraryMoves:
         if begun is None:
             return
         owner_id, target = begun
-        workdir = self.workdir / str(move_id)
+        workdir = self.workdir / f"{move_id}.{secrets.token_hex(4)}"  # this run's: another may start as it ends
         recorder = ProgressRecorder(lambda *counts: self._progress(move_id, *counts))
         source = LibraryOnServer(self.db, self.blobs, owner_id, self.base_url, lambda: self.portable_files(owner_id))
         destination = None
         try:
+            if not self.private_allowed and "url" in target.credentials:  # its name may point elsewhere by now
+                parts = urlsplit(target.credentials["url"])
+                check_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
             destination = destination_for(target, source, recorder, workdir, self.google_client)
-            migration = Migration(source, destination, MoveRecord(self.db, move_id), recorder,
-                                  stop=lambda: self._pause_requested(move_id))
-            summary = migration.run()
-        except ServerError as refusal:  # the target cannot be reached, or refuses: the user must act
-            self._end(move_id, FAILED, None, f"{target.label}: {refusal}")
-        except Exception as error:
-            with self.db.write() as session:
-                session.execute(update(LibraryMove).where(LibraryMove.id == move_id).values(
-                    error=f"{type(error).__name__}: {error}"[:4000]))
+            summary = Migration(source, destination, MoveRecord(self.db, move_id), recorder,
+                                stop=lambda: self._pause_requested(move_id)).run()
+            recorder.flush(force=True)
+        except BadRequest as refusal:
+            outcome = (FAILED, None, f"{target.label}: {refusal.message}")
+        except ServerError as refusal:
+            if refusal.transient:
+                self._note_error(move_id, f"{target.label}: {refusal}")
+                raise  # a server away for a while: the job runs again, from the record
+            outcome = (FAILED, None, f"{target.label}: {refusal}")  # refused or unreachable: the user must act
+        except Exception:
+            log.exception("move %s stopped", move_id)
+            self._note_error(move_id, "stopped by an error on this server (its log says more); it runs again")
             raise  # the job runs again, from the record
         else:
-            recorder.flush(force=True)
             report = summary.as_dict()
             report["failures"], report["skips"] = report["failures"][:MAX_FAILURES_KEPT], report["skips"][
                 :MAX_FAILURES_KEPT]
             if destination.quota_spent:
                 raise self._wait_for_quota(move_id, report)
-            self._end(move_id, PAUSED if summary.paused else DONE, report, None)
+            outcome = (PAUSED if summary.paused else DONE, report, None)
         finally:
             if destination is not None:
                 destination.close()
             shutil.rmtree(workdir, ignore_errors=True)
+        self._end(move_id, *outcome)  # once this run's files are gone: a resumed run may start at once
+
+    def _note_error(self, move_id: uuid.UUID, error: str) -> None:
+        with self.db.write() as session:
+            session.execute(update(LibraryMove).where(LibraryMove.id == move_id).values(error=error[:4000]))
 
     def _begin(self, move_id: uuid.UUID) -> tuple[int, Target] | None:
         with self.db.write() as session:
@@ -218,14 +233,16 @@ class LibraryMoves:
         back = (pacific + dt.timedelta(days=1)).replace(hour=0, minute=5, second=0, microsecond=0)
         with self.db.write() as session:
             session.execute(update(LibraryMove).where(LibraryMove.id == move_id).values(
-                state=QUEUED, attempts=0, report=json.dumps(report),
+                state=QUEUED, attempts=0, pause_requested=False, report=json.dumps(report),
                 error=f"Google Photos' daily quota is spent: the move goes on by itself at "
                       f"{back.astimezone(dt.UTC):%H:%M} UTC"))
         return DeferJob("Google Photos' daily quota is spent", back - pacific)
 
     def _pause_requested(self, move_id: uuid.UUID) -> bool:
+        """Asked to pause, or gone (deleted with its account, say): either way, no more is sent."""
         with self.db.read() as session:
-            return bool(session.scalar(select(LibraryMove.pause_requested).where(LibraryMove.id == move_id)))
+            asked = session.scalar(select(LibraryMove.pause_requested).where(LibraryMove.id == move_id))
+        return asked is None or asked
 
     def _progress(self, move_id: uuid.UUID, files_total: int, files_done: int, bytes_total: int,
                   bytes_done: int) -> None:
@@ -258,3 +275,11 @@ class LibraryMoves:
         with self.db.write() as session:
             moves = list(session.scalars(select(LibraryMove.id).where(LibraryMove.owner_id == user_id)))
             record(Purged(rows=self._forget(session, moves)), session)
+        self._sweep(moves)
+
+    def _sweep(self, move_ids: list[uuid.UUID]) -> None:
+        """What runs of these moves left in their work folders (a run killed on its way: staged originals,
+        a sign-in), once the moves are forgotten."""
+        for move_id in move_ids:
+            for leftover in self.workdir.glob(f"{move_id}.*"):
+                shutil.rmtree(leftover, ignore_errors=True)

@@ -19,9 +19,9 @@ import json
 import secrets
 import socket
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from phonecloud.client.config import Connection
 from phonecloud.client.errors import NO_STATUS, ServerError
@@ -34,6 +34,8 @@ from phonecloud.core.errors import BadRequest
 
 TARGETS = ("phonecloud", "immich", "webdav", "s3")  # and google-photos, signed in through Google's consent
 GOOGLE_PHOTOS = "google-photos"
+SECRETS = ("password", "secret_key", "refresh_token")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 TRANSFERS = 4
 # rclone's WebDAV vendors: which ones keep modification times (and so dates are checked on arrival).
 WEBDAV_VENDORS = ("other", "nextcloud", "owncloud", "sharepoint", "fastmail", "rclone")
@@ -43,12 +45,15 @@ WEBDAV_VENDORS = ("other", "nextcloud", "owncloud", "sharepoint", "fastmail", "r
 class Target:
     kind: str
     label: str  # for people: no secret in it
-    credentials: dict  # what the job needs to reach it: kept only while the move may run
+    credentials: dict = field(repr=False)  # what the job needs to reach it: kept only while the move may run
 
     @property
     def digest(self) -> str:
-        """The same for every move to the same place with the same credentials."""
-        return hashlib.sha256(json.dumps([self.kind, self.credentials], sort_keys=True).encode()).hexdigest()
+        """The same for every move to the same place as the same account there. Of no password or secret
+        key (a hash kept for ever must not let anyone try guesses): the account is the user name or access
+        key; an API key (random, unguessable) names its account by itself."""
+        kept = {name: value for name, value in self.credentials.items() if name not in SECRETS}
+        return hashlib.sha256(json.dumps([self.kind, kept], sort_keys=True).encode()).hexdigest()
 
 
 def target_of(kind: str, fields: dict, private_allowed: bool) -> Target:
@@ -61,16 +66,21 @@ def target_of(kind: str, fields: dict, private_allowed: bool) -> Target:
         title = "phonecloud" if kind == "phonecloud" else "Immich"
         return Target(kind, f"{title} at {url}", {"url": url, "key": key})
     path = _text(fields, "path", "the folder there (WebDAV) or bucket/folder (S3)").strip("/")
+    if not path:
+        raise BadRequest("path: give the folder there (WebDAV) or bucket/folder (S3)", field="path")
     if kind == "webdav":
         vendor = fields.get("vendor") or "other"
         if vendor not in WEBDAV_VENDORS:
             raise BadRequest(f"vendor: give one of {', '.join(WEBDAV_VENDORS)}", field="vendor")
-        credentials = {"url": url, "user": fields.get("user") or "", "password": fields.get("password") or "",
-                       "vendor": vendor, "path": path}
+        credentials = {"url": url, "user": _text(fields, "user", "the user name", optional=True),
+                       "password": _text(fields, "password", "the password", optional=True), "vendor": vendor,
+                       "path": path}
         return Target(kind, f"WebDAV at {url}/{path}", credentials)
+    if not path.split("/")[0]:
+        raise BadRequest("path: give the bucket, and a folder in it if you like: bucket/folder", field="path")
     credentials = {"url": url, "access_key": _text(fields, "access_key", "the access key ID"),
                    "secret_key": _text(fields, "secret_key", "the secret access key"),
-                   "region": fields.get("region") or "", "path": path}
+                   "region": _text(fields, "region", "the region", optional=True), "path": path}
     return Target(kind, f"S3 at {url} {path}", credentials)
 
 
@@ -123,26 +133,56 @@ def _obscured(password: str) -> str:
     return done.stdout.strip()
 
 
-def _text(fields: dict, name: str, what: str) -> str:
-    value = fields.get(name)
-    if not isinstance(value, str) or not value.strip() or len(value) > 4096 or "\x00" in value:
-        raise BadRequest(f"{name}: give {what}", field=name)
-    return value.strip()
+def _text(fields: dict, name: str, what: str, optional: bool = False) -> str:
+    """A field's text: given unless optional, at most 4,096 characters, and no control characters (it goes
+    into an environment variable or a header)."""
+    value = fields.get(name) or ""
+    if not isinstance(value, str) or (not optional and not value.strip()) or len(value) > 4096 or any(
+            ord(char) < 32 or char == "\x7f" for char in value):
+        raise BadRequest(f"{name}: give {what}, on one line", field=name)
+    return value.strip() if name != "password" else value
 
 
 def _url(value, private_allowed: bool) -> str:
-    if not isinstance(value, str) or len(value) > 2048:
-        raise BadRequest("url: give the target's address, such as https://photos.example.org", field="url")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        raise BadRequest("url: give an http:// or https:// address with no user name or password in it",
-                         field="url")
+    """The address as it will be used (normalised: an ASCII host, a valid port), checked to be public."""
+    wrong = BadRequest("url: give an http:// or https:// address, such as https://photos.example.org, with no user "
+                       "name or password in it", field="url")
+    if not isinstance(value, str) or len(value) > 2048 or any(ord(char) < 33 or char == "\x7f" for char in value):
+        raise wrong
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise wrong from None
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+        raise wrong
+    if not host.isascii():  # resolvers and HTTP clients spell such names differently: say which is meant
+        raise BadRequest(f"url: write the host name {host} in its ASCII form (xn--…)", field="url")
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+    address = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
     if not private_allowed:
-        try:
-            found = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-        except (OSError, UnicodeError):
-            raise BadRequest(f"url: {parts.hostname} is not a name this server can find", field="url") from None
-        if any(not ipaddress.ip_address(address.split("%")[0]).is_global for address in found):
-            raise BadRequest(f"url: {parts.hostname} is on a private network; this server sends moves to public "
-                             "addresses only", field="url")
-    return value.strip().rstrip("/")
+        check_public(host, port or (443 if parts.scheme == "https" else 80))
+    return address
+
+
+def check_public(host: str, port: int) -> None:
+    """BadRequest unless every address the host has is a public one (also those inside IPv6 ways of writing an
+    IPv4 address: mapped, 6to4, Teredo, NAT64)."""
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, port)}
+    except (OSError, UnicodeError):
+        raise BadRequest(f"url: {host} is not a name this server can find", field="url") from None
+    if not found or not all(_public(ipaddress.ip_address(address.split("%")[0])) for address in found):
+        raise BadRequest(f"url: {host} is on a private network; this server sends moves to public addresses only",
+                         field="url")
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if inner is None and address in NAT64:
+            inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if inner is not None and not _public(inner):
+            return False
+    return address.is_global

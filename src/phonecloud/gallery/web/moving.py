@@ -8,6 +8,8 @@ PKCE verifier wait in a cookie of this browser, for this path only, for a quarte
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from pathlib import Path
@@ -23,6 +25,7 @@ from phonecloud.core.http import services
 from phonecloud.gallery.context import gallery_of
 from phonecloud.gallery.moving.schemas import MoveOut
 from phonecloud.gallery.moving.targets import google_photos
+from phonecloud.web import session
 from phonecloud.web.pages import WebRoute, redirect, render, signed_in
 
 log = logging.getLogger("phonecloud.moving")
@@ -48,6 +51,13 @@ def _google_client(request: Request) -> OAuthClient:
     return OAuthClient.from_file(configured)
 
 
+def _state_for(request: Request, nonce: str) -> str:
+    """OAuth's state for this browser's session: a nonce with its HMAC under the session's own secret, so that
+    a state (and cookie) made for another session, an attacker's, is refused on the way back."""
+    secret = session.csrf_secret(request) or ""
+    return f"{nonce}.{hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
 def _callback_url(request: Request) -> str:
     return services(request).settings.public_url.rstrip("/") + CALLBACK
 
@@ -59,7 +69,7 @@ def google_sign_in(request: Request, me: Principal = Depends(signed_in)):
     except ServerError as refusal:
         return redirect(request, "/move", error=f"{refusal}.")
     verifier, challenge = pkce()
-    state = secrets.token_urlsafe(24)
+    state = _state_for(request, secrets.token_urlsafe(24))
     response = RedirectResponse(consent_address(client, _callback_url(request), state, challenge), status_code=303)
     response.set_cookie(GOOGLE_COOKIE, f"{state}.{verifier}", max_age=SIGN_IN_SECONDS, path=GOOGLE_PATH,
                         httponly=True, samesite="lax", secure=_callback_url(request).startswith("https:"))
@@ -71,26 +81,27 @@ def google_signed_in(request: Request, me: Principal = Depends(signed_in),
                      code: str | None = Query(default=None, max_length=4096),
                      state: str | None = Query(default=None, max_length=200),
                      error: str | None = Query(default=None, max_length=200)):
-    expected, _, verifier = request.cookies.get(GOOGLE_COOKIE, "").partition(".")
-    if error:
-        outcome = redirect(request, "/move", error=f"Google's sign-in was not allowed ({error}): nothing was moved.")
-    elif not (code and state and expected and verifier and secrets.compare_digest(state, expected)):
+    expected, _, verifier = request.cookies.get(GOOGLE_COOKIE, "").rpartition(".")  # the state holds a dot
+    if error:  # Google's word for it is not shown: anyone can write one into this address
+        outcome = redirect(request, "/move", error="Google's sign-in was not allowed: nothing was moved.")
+    elif not (code and state and expected and verifier and secrets.compare_digest(state, expected)
+              and secrets.compare_digest(state, _state_for(request, state.partition(".")[0]))):
         outcome = redirect(request, "/move", error="This is not the answer to your sign-in to Google, or it came "
                                                    "too late: start again.")
     else:
         outcome = _start_google_move(request, me, code, verifier)
-    outcome.delete_cookie(GOOGLE_COOKIE, path=GOOGLE_PATH)
+    outcome.delete_cookie(GOOGLE_COOKIE, path=GOOGLE_PATH)  # once: a code is good for one try
     return outcome
 
 
 def _start_google_move(request: Request, me: Principal, code: str, verifier: str) -> RedirectResponse:
     try:
         client = _google_client(request)
-        session = GoogleSession(client, Path("/nonexistent"), log.info, interactive=False)
+        google = GoogleSession(client, Path("/nonexistent"), log.info, interactive=False)
         try:
-            answer = session.exchange(code, _callback_url(request), verifier, "start again")
+            answer = google.exchange(code, _callback_url(request), verifier, "start again")
         finally:
-            session.close()
+            google.close()
         gallery_of(request).moves.start(me, google_photos(answer))
     except ServerError as refusal:
         return redirect(request, "/move", error=f"{refusal}.")
