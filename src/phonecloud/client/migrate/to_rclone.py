@@ -3,8 +3,10 @@ binary: the library laid out as a Takeout is (a folder per album, a folder per y
 the trash), each file's capture time as its modification time and a Takeout sidecar beside it, since most
 remotes keep no other metadata.
 
-Batches of originals are fetched from the source into a staging folder (bounded: BATCH_BYTES at a time),
-checked against their SHA-1, and handed to `rclone copy`, which the next batch's fetch overlaps; then
+Batches of originals are fetched from the source into a staging folder (bounded: BATCH_BYTES at a time; a
+small first one, so that rclone starts at once), checked against their SHA-1, and handed to `rclone copy`
+(--no-traverse: it asks for each file instead of listing a remote that grows), which the next batch's fetch
+overlaps; fewer, larger batches, because each rclone run costs its start and its remote's set-up; then
 `rclone lsjson` reads every file of the batch back: by SHA-1 or MD5 where the remote gives one, else by
 size and modification time, else by size alone, as the record then says."""
 
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +40,9 @@ from phonecloud.portability.takeout import AssetInfo
 
 # A batch is what one `rclone copy` sends while the next is fetched: large enough that rclone's start and its
 # listing of the remote cost little, small enough that the first copy starts soon and staging stays small.
-BATCH_FILES = 200
-BATCH_BYTES = 128 << 20
+BATCH_FILES = 1000
+BATCH_BYTES = 512 << 20
+FIRST_BATCH_BYTES = 48 << 20  # small, so that rclone starts copying soon
 # Originals up to TOGETHER_BYTES come several to a request (up to TOGETHER_FILES), as `phonecloud pull` has them.
 TOGETHER_FILES = 32
 TOGETHER_BYTES = 16 << 20
@@ -187,7 +191,7 @@ class RcloneDestination:
         staging.mkdir(parents=True)
         try:
             with ThreadPoolExecutor(self.transfers) as pool:
-                for group in groups(assets, BATCH_FILES, BATCH_BYTES):
+                for group in _batches(assets):
                     batch = Batch(Path(tempfile.mkdtemp(prefix="batch-", dir=staging)))
                     shares = [group[number::self.transfers] for number in range(self.transfers)]
                     for share, outcomes in zip(shares, pool.map(lambda share: self._stage_group(batch, share), shares)):
@@ -280,7 +284,7 @@ class RcloneDestination:
         if not batch.assets:
             return
         # --ignore-existing: a file of someone else's at one of our paths is never overwritten (reported below)
-        done = self._rclone([self.rclone, "copy", str(batch.folder), self.remote, "--ignore-existing",
+        done = self._rclone([self.rclone, "copy", str(batch.folder), self.remote, "--ignore-existing", "--no-traverse",
                              "--transfers", str(self.transfers), "--checkers", str(self.transfers), "--retries", "3"])
         problem = None if done.returncode == 0 else _last_line(done.stderr)
         try:
@@ -338,6 +342,13 @@ def _check(entry: dict | None, asset: AssetInfo, md5: str | None, precision: dt.
         return "size"
     wanted = dt.datetime.fromtimestamp(takeout.unix_seconds(asset.taken), dt.UTC)
     return "size+date" if abs(kept - wanted) <= precision else "size"
+
+
+def _batches(assets: list[AssetInfo]) -> Iterator[list[AssetInfo]]:
+    first = next(groups(assets, BATCH_FILES, FIRST_BATCH_BYTES), [])
+    if first:
+        yield first
+    yield from groups(assets[len(first):], BATCH_FILES, BATCH_BYTES)
 
 
 def _raise_for(done: subprocess.CompletedProcess, action: str) -> None:
