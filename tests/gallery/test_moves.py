@@ -288,3 +288,19 @@ def test_messages_calls_and_contacts_go_to_another_phonecloud_too_and_only_once(
     assert again["report"]["kinds"]["contacts"] == {"imported": 0, "already_there": cards}
     assert again["report"]["kinds"]["messages"]["imported"] == 0
     assert target_user.http.get("/me").json()["usage"] | {"gallery": None} == usage | {"gallery": None}
+
+
+def test_two_moves_started_at_once_make_one(user, server_process, target_user):
+    from concurrent.futures import ThreadPoolExecutor
+
+    paused = pause_embedded_workers()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: user.http.post("/moves", json={
+                "target": "phonecloud", "url": server_process.url, "key": target_user.key}), range(4)))
+        assert sorted(answer.status_code for answer in answers) == [201, 409, 409, 409]
+        [move] = user.http.get("/moves").json()
+        assert user.http.post(f"/moves/{move['id']}/pause").json()["state"] == "paused"
+    finally:
+        for pool in paused:
+            pool.start()

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from phonecloud.accounts.models import User
 from phonecloud.accounts.service import Principal
 from phonecloud.client.errors import ServerError
 from phonecloud.client.migrate.engine import Migration
@@ -70,6 +71,8 @@ class LibraryMoves:
 
     def start(self, principal: Principal, target: Target) -> LibraryMove:
         with self.db.write() as session:
+            # The user's row locked: two starts at once (PostgreSQL) see each other's move, one after the other.
+            session.execute(select(User.id).where(User.id == principal.user_id).with_for_update())
             going = session.scalar(select(LibraryMove).where(LibraryMove.owner_id == principal.user_id,
                                                              LibraryMove.state.in_(ACTIVE)).limit(1))
             if going is not None:
