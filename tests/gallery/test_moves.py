@@ -42,6 +42,19 @@ def start(user, target_server, target_user, **fields) -> dict:
     return answer.json()
 
 
+def delete_account_and_wait(server, leaving, move_id: str) -> None:
+    """The account deleted by its owner, until its move is gone with it."""
+    deleted = leaving.http.request("DELETE", "/me", json={"password": leaving.password})
+    assert deleted.status_code in (200, 202, 204), deleted.text
+    deadline = time.monotonic() + 60
+    while True:
+        with server.services.db.read() as session:
+            if session.get(LibraryMove, uuid.UUID(move_id)) is None:
+                return
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
 def settled(user, move_id: str, states=("done", "failed", "paused"), timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while (found := user.http.get(f"/moves/{move_id}").json())["state"] not in states:
@@ -149,15 +162,7 @@ def test_deleting_the_account_stops_a_running_move(accounts, server, server_proc
     try:
         move = start(leaving, server_process, target_user, url=proxy.url)
         assert proxy.holding.wait(60)  # running, its first request stalled
-        deleted = leaving.http.request("DELETE", "/me", json={"password": leaving.password})
-        assert deleted.status_code in (200, 202, 204), deleted.text
-        deadline = time.monotonic() + 60
-        while True:
-            with server.services.db.read() as session:
-                if session.get(LibraryMove, uuid.UUID(move["id"])) is None:
-                    break
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        delete_account_and_wait(server, leaving, move["id"])
         proxy.release()
         time.sleep(2)  # time for the job to go on, if it wrongly did
     finally:
@@ -227,15 +232,7 @@ def test_deleting_an_account_takes_its_moves_and_their_credentials(accounts, ser
     finally:
         for pool in paused:
             pool.start()
-    deleted = leaving.http.request("DELETE", "/me", json={"password": leaving.password})
-    assert deleted.status_code in (200, 202, 204), deleted.text
-    deadline = time.monotonic() + 60
-    while True:
-        with server.services.db.read() as session:
-            if session.get(LibraryMove, uuid.UUID(move["id"])) is None:
-                break
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    delete_account_and_wait(server, leaving, move["id"])
 
 
 def test_a_move_to_a_webdav_server_lays_out_the_library_by_album_and_year_with_dates(user, tmp_path):
