@@ -44,6 +44,15 @@ $(IMMICH_CLI)/.installed: | $(BIN)/python
 	  npm install --silent --no-audit --no-fund --prefix $(IMMICH_CLI)/2 @immich/cli@2.1.0 && touch $@; \
 	else echo "npm not found: the tests with Immich's clients will be skipped"; fi
 
+# Immich's OpenAPI as Immich publishes it for the two generations (@immich/sdk, generated from its OpenAPI
+# document): the requests of phonecloud's Immich target are checked against its operations and shapes.
+IMMICH_SDK := $(VENV)/immich-sdk
+$(IMMICH_SDK)/.installed: | $(BIN)/python
+	if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix $(IMMICH_SDK)/1.121.0 @immich/sdk@1.121.0 && \
+	  npm install --silent --no-audit --no-fund --prefix $(IMMICH_SDK)/3.2.2 @immich/sdk@3.2.2 && touch $@; \
+	else echo "npm not found: the Immich target's requests will not be checked against Immich's API"; fi
+
 # Debian's Chromium, which Playwright drives in the web app's browser tests (skipped where it is absent).
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
@@ -57,14 +66,14 @@ BYTECODE := $(BIN)/python -m compileall -q src
 
 TEST_TMP := /tmp/phonecloud-tests-$(shell printf %s "$(CURDIR)" | sha1sum | cut -c1-12)
 
-test: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(CHROMIUM)
+test: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(IMMICH_SDK)/.installed $(CHROMIUM)
 	mkdir -p $(TEST_TMP)
 	$(BYTECODE)
 	$(BIN)/python -m pytest -n 2 --basetemp=$(TEST_TMP)/embedded $(PYTEST_ARGS)
 
 # The whole suite on the scale-out configuration: a real PostgreSQL (Debian's, started in a temporary folder)
 # and a real S3 server (rclone serve s3 on loopback); every test server gets its own database and prefix.
-test-scale: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(CHROMIUM)
+test-scale: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(IMMICH_SDK)/.installed $(CHROMIUM)
 	mkdir -p $(TEST_TMP)
 	$(BYTECODE)
 	$(BIN)/python tests/scaleout.py -n 3 --basetemp=$(TEST_TMP)/scale $(PYTEST_ARGS)
