@@ -301,3 +301,19 @@ def test_two_moves_started_at_once_make_one(user, server_process, target_user):
     finally:
         for pool in paused:
             pool.start()
+
+
+def test_a_move_whose_job_was_given_up_can_be_forgotten(user, server, server_process, target_user):
+    from phonecloud.jobs.models import Job
+
+    paused = pause_embedded_workers()
+    try:
+        move = start(user, server_process, target_user)
+        with server.services.db.write() as session:  # as a job given up by its last worker leaves it
+            session.query(Job).filter(Job.subject == f"move:{move['id']}").update({"status": "failed"})
+            session.get(LibraryMove, uuid.UUID(move["id"])).state = "running"
+        assert user.http.delete(f"/moves/{move['id']}").status_code == 204
+        assert user.http.get("/moves").json() == []
+    finally:
+        for pool in paused:
+            pool.start()

@@ -44,6 +44,7 @@ from phonecloud.gallery.moving.models import (DONE, FAILED, PAUSED, QUEUED, RUNN
 from phonecloud.gallery.moving.record import MoveRecord
 from phonecloud.gallery.moving.targets import Target, check_public, destination_for
 from phonecloud.gallery.takeout.library import ProgressRecorder
+from phonecloud.jobs.models import QUEUED as JOB_QUEUED, RUNNING as JOB_RUNNING, Job
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.jobs.worker import DeferJob
 
@@ -126,13 +127,19 @@ class LibraryMoves:
         return move
 
     def delete(self, principal: Principal, move_id: uuid.UUID) -> None:
-        """Forget a move that is not running (with its record and credentials); what arrived stays there."""
+        """Forget a move that is not running (with its record and credentials); what arrived stays there. A
+        move whose job is over without saying so (a job given up) is not running, whatever its state says."""
         with self.db.write() as session:
             move = self._owned(session, principal.user_id, move_id, lock=True)
-            if move.state in (QUEUED, RUNNING):
+            if move.state in (QUEUED, RUNNING) and self._job_alive(session, move_id):
                 raise Conflict(f"move {move_id} is {move.state}: pause it first", state=move.state)
             self._forget(session, [move_id])
         self._sweep([move_id])
+
+    @staticmethod
+    def _job_alive(session: Session, move_id: uuid.UUID) -> bool:
+        return session.scalar(select(func.count()).select_from(Job).where(
+            Job.kind == MOVE_JOB, Job.subject == job_subject(move_id), Job.status.in_([JOB_QUEUED, JOB_RUNNING]))) > 0
 
     @staticmethod
     def _owned(session: Session, user_id: int, move_id: uuid.UUID, lock: bool = False) -> LibraryMove:
