@@ -100,8 +100,9 @@ def _api_routers():
     from phonecloud.gallery.moving.routes import router as moving
     from phonecloud.gallery.routes import router
     from phonecloud.gallery.takeout.routes import router as takeout
+    from phonecloud.gallery.trash_routes import router as trash
 
-    return router, takeout, moving
+    return router, trash, takeout, moving
 
 
 def _web_routers():

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import itertools
 import json
 import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from phonecloud.accounts.quota import QuotaLedger
@@ -30,6 +32,8 @@ MAX_PAGE = 1000
 TRASH_PURGE_JOB = "gallery.purge_trash"
 TRASH_RETENTION = dt.timedelta(days=30)
 _PURGE_BATCH = 500
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 log = logging.getLogger("phonecloud.gallery")
 # A photo is read whole at once (one worker-thread hop): a mirror fetching a library asks for little else.
@@ -59,6 +63,37 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         return clamped(dt.datetime.fromisoformat(moment)), uuid.UUID(asset_id)  # a jump past the end: the end
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise BadRequest("invalid cursor: pass back the next_cursor of a previous page unchanged") from None
+
+
+@dataclass(frozen=True)
+class TrashMove:
+    """What one "move to the trash" did: the items it moved share the moment it gave them, which names them
+    for an undo (`undo_token`), and nothing else of their owner's has that moment."""
+
+    moment: dt.datetime
+    moved: int
+
+    @property
+    def undo_token(self) -> str:
+        return str((self.moment - _EPOCH) // _MICROSECOND)
+
+
+def moment_of_undo(token: str) -> dt.datetime | None:
+    """The moment an undo token names (microseconds since 1970), or None for what is not a token."""
+    if not token.isascii() or not token.isdigit() or len(token) > 17:  # 17 digits: until the year 5138
+        return None
+    return _EPOCH + dt.timedelta(microseconds=int(token))
+
+
+def _chunks(ids: list[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
+    size = _PURGE_BATCH
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def _in_trash(owner_id: int):
+    """The owner's items in the trash (a range on trashed_at, which both planners index, as IS NOT NULL)."""
+    return (Asset.owner_id == owner_id, Asset.trashed_at >= repository.TRASHED_EVER)
 
 
 class GalleryService:
@@ -144,6 +179,102 @@ class GalleryService:
             elif not trashed:
                 asset.trashed_at = None
         return asset
+
+    def move_to_trash(self, principal: Principal, asset_ids: list[uuid.UUID]) -> TrashMove:
+        """Move these items to the trash in one step: those not there yet get one moment, unused by any other
+        item of the owner's, so that an undo (restore_moved) brings back exactly them. NotFound, with nothing
+        moved, when any of them is not (or no longer) the caller's."""
+        ids = list(dict.fromkeys(asset_ids))
+        with self.db.write() as session:
+            owned: set[uuid.UUID] = set()
+            for chunk in _chunks(ids):
+                owned |= repository.owned_asset_ids(session, principal.user_id, chunk)
+            missing = [asset_id for asset_id in ids if asset_id not in owned]
+            if missing:
+                raise NotFound(f"no asset {missing[0]}")
+            moment = utcnow()
+            while session.scalar(select(Asset.id).where(Asset.owner_id == principal.user_id,
+                                                        Asset.trashed_at == moment).limit(1)) is not None:
+                moment += _MICROSECOND  # another move of the same microsecond: each undo names its own items
+            moved = 0
+            for chunk in _chunks(ids):
+                moved += session.execute(
+                    update(Asset).where(Asset.owner_id == principal.user_id, Asset.id.in_(chunk),
+                                        Asset.trashed_at.is_(None)).values(trashed_at=moment)
+                    .execution_options(synchronize_session=False)).rowcount
+        return TrashMove(moment, moved)
+
+    def moved_together(self, principal: Principal, moment: dt.datetime) -> tuple[int, Asset | None]:
+        """(how many, one of them): the caller's items a move to the trash at moment put there that are still
+        in the trash, which an undo would bring back."""
+        with self.db.read() as session:
+            where = (Asset.owner_id == principal.user_id, Asset.trashed_at == moment)
+            count = session.scalar(select(func.count()).select_from(Asset).where(*where)) or 0
+            first = session.scalar(select(Asset).where(*where).limit(1)) if count else None
+        return count, first
+
+    def restore_moved(self, principal: Principal, moment: dt.datetime) -> int:
+        """Undo a move to the trash: restore the caller's items it moved (those still in the trash); the count."""
+        with self.db.write() as session:
+            return session.execute(
+                update(Asset).where(Asset.owner_id == principal.user_id, Asset.trashed_at == moment)
+                .values(trashed_at=None).execution_options(synchronize_session=False)).rowcount
+
+    def restore_trash(self, principal: Principal, asset_ids: list[uuid.UUID] | None = None) -> int:
+        """Restore the caller's items in the trash: these (those of them that are the caller's and in the
+        trash; others are not counted), or with None all that were there when asked, a batch per transaction
+        so that a large trash never holds the database for long. The count restored."""
+        owner = principal.user_id
+        restored = 0
+        if asset_ids is not None:
+            with self.db.write() as session:
+                for chunk in _chunks(list(dict.fromkeys(asset_ids))):
+                    restored += session.execute(
+                        update(Asset).where(*_in_trash(owner), Asset.id.in_(chunk)).values(trashed_at=None)
+                        .execution_options(synchronize_session=False)).rowcount
+            return restored
+        cutoff = utcnow()
+        while True:
+            with self.db.write() as session:
+                batch = select(Asset.id).where(*_in_trash(owner), Asset.trashed_at <= cutoff).limit(_PURGE_BATCH)
+                done = session.execute(
+                    update(Asset).where(*_in_trash(owner), Asset.id.in_(batch.scalar_subquery()))
+                    .values(trashed_at=None).execution_options(synchronize_session=False)).rowcount
+            restored += done
+            if not done:
+                return restored
+
+    def empty_trash(self, principal: Principal, asset_ids: list[uuid.UUID] | None = None) -> int:
+        """Delete for good the caller's items in the trash, as delete_forever does each (rows, originals and
+        derivatives; their bytes leave the quota): these (those of them that are the caller's and in the
+        trash; others are left alone and not counted), or with None all that were there when asked. A batch
+        per transaction, its blobs deleted once it committed: a large trash is never read whole. The count."""
+        owner = principal.user_id
+        in_trash = select(Asset).where(*_in_trash(owner))
+        if asset_ids is not None:
+            batches = (in_trash.where(Asset.id.in_(chunk)) for chunk in _chunks(list(dict.fromkeys(asset_ids))))
+        else:
+            cutoff = utcnow()  # what is moved to the trash meanwhile stays there
+            batches = itertools.repeat(in_trash.where(Asset.trashed_at <= cutoff).order_by(Asset.trashed_at)
+                                       .limit(_PURGE_BATCH))
+        deleted = 0
+        for query in batches:
+            with self.db.write() as session:
+                # locked (PostgreSQL): a restore or another deletion at the same time waits, or is waited for
+                assets = list(session.scalars(query.with_for_update()))
+                keys = self._forget(session, assets)
+            self.blobs.delete_unreferenced(keys)
+            deleted += len(assets)
+            if asset_ids is None and not assets:
+                break
+        return deleted
+
+    def trash_totals(self, principal: Principal) -> tuple[int, int]:
+        """(items, bytes) in the caller's trash."""
+        with self.db.read() as session:
+            items, size = session.execute(select(func.count(), func.coalesce(func.sum(Asset.size_bytes), 0))
+                                          .where(*_in_trash(principal.user_id))).one()
+        return items, size
 
     def neighbours(self, principal: Principal, asset: Asset,
                    album_id: uuid.UUID | None = None) -> tuple[uuid.UUID | None, uuid.UUID | None]:

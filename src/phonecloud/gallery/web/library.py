@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 
@@ -13,7 +14,7 @@ from phonecloud.core.dates import parse_day
 from phonecloud.core.errors import BadRequest
 from phonecloud.gallery.context import gallery_of
 from phonecloud.core.names import safe_filename
-from phonecloud.gallery.service import TRASH_RETENTION, cursor_before
+from phonecloud.gallery.service import TRASH_RETENTION, TrashMove, cursor_before, moment_of_undo
 from phonecloud.media.sniff import sniff_extension
 from phonecloud.gallery.web import views
 from phonecloud.web.pages import WebRoute, act, fragment, local_path, redirect, render, signed_in
@@ -57,11 +58,40 @@ def grid(request: Request, me: Principal, listing: Listing, cursor: str | None) 
     gallery = gallery_of(request)
     page = gallery.library.list_assets(me, cursor, PAGE_SIZE, trashed=listing.trashed, album_id=listing.album_id)
     return dict(months=views.months(page.items, gallery.library.media_of(page.items)), next_cursor=page.next_cursor,
-                view=listing.view, page_path=listing.page_path, view_query=listing.viewer_query)
+                view=listing.view, page_path=listing.page_path, view_query=listing.viewer_query,
+                undo=undo_offer(request, me))
+
+
+UNDO = "undo"  # the query parameter of the page shown after a move to the trash: the move's undo token
 
 
 def here(request: Request) -> str:
-    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    """This page's path and query, for its forms to come back to (without a move's undo: that is offered once)."""
+    query = request.url.query
+    if UNDO in request.query_params:
+        query = urlencode([(name, value) for name, value in request.query_params.multi_items() if name != UNDO])
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def with_undo(target: str, move: TrashMove) -> str:
+    """The page to show after a move to the trash, with the move's undo (none when it moved nothing)."""
+    if not move.moved:
+        return target
+    path, hash_mark, fragment = target.partition("#")
+    return f"{path}{'&' if '?' in path else '?'}{UNDO}={move.undo_token}{hash_mark}{fragment}"
+
+
+def undo_offer(request: Request, me: Principal) -> dict | None:
+    """The Undo a page shows after a move to the trash, while the items it moved are still in the trash."""
+    moment = moment_of_undo(request.query_params.get(UNDO, ""))
+    if moment is None:
+        return None
+    count, first = gallery_of(request).library.moved_together(me, moment)
+    if not count:
+        return None
+    moved = f"“{first.original_filename}”" if count == 1 else _items(count)
+    return dict(token=request.query_params[UNDO], count=count, first=first.id, back=here(request),
+                text=f"{moved} moved to the trash.")
 
 
 @router.get("/")
@@ -79,8 +109,37 @@ def timeline(request: Request, me: Principal = Depends(signed_in),
 
 @router.get("/trash")
 def trash(request: Request, me: Principal = Depends(signed_in), cursor: str | None = Query(default=None, max_length=200)):
+    items, size = gallery_of(request).library.trash_totals(me)
     return render(request, "trash.html", me, page="trash", back=here(request), empty="The trash is empty.",
-                  retention_days=TRASH_RETENTION.days, **grid(request, me, Listing("trash"), cursor))
+                  retention_days=TRASH_RETENTION.days, trash_items=items, trash_bytes=size,
+                  **grid(request, me, Listing("trash"), cursor))
+
+
+@router.post("/trash/empty")
+def empty_trash(request: Request, me: Principal = Depends(signed_in)):
+    deleted = gallery_of(request).library.empty_trash(me)
+    return redirect(request, "/trash", ok=f"{_items(deleted)} deleted for good." if deleted else
+                    "The trash was already empty.")
+
+
+@router.post("/trash/restore")
+def restore_all(request: Request, me: Principal = Depends(signed_in)):
+    restored = gallery_of(request).library.restore_trash(me)
+    return redirect(request, "/trash", ok=f"{_items(restored)} restored to your library." if restored else
+                    "The trash was already empty.")
+
+
+@router.post("/trash/undo")
+def undo_move(request: Request, undo: str = Form(max_length=20), back: str = Form(default="/", max_length=2000),
+              me: Principal = Depends(signed_in)):
+    """Undo a move to the trash: exactly the items it moved come back (those still in the trash)."""
+    moment = moment_of_undo(undo)
+    if moment is None:
+        raise BadRequest("not an undo of a move to the trash")
+    restored = gallery_of(request).library.restore_moved(me, moment)
+    if not restored:
+        return redirect(request, local_path(back), error="Nothing to undo: those items are no longer in the trash.")
+    return redirect(request, local_path(back), ok=f"{_items(restored)} restored.")
 
 
 @router.get("/grid")
@@ -103,8 +162,11 @@ def viewer(request: Request, asset_id: uuid.UUID, me: Principal = Depends(signed
         back = "/trash"
     else:  # the timeline from this item's day on, scrolled to it
         back = f"/?date={asset.sort_at.astimezone(dt.UTC).date().isoformat()}#t-{asset.id}"
+    undo = undo_offer(request, me)
+    if undo and undo["count"] == 1:  # undone, the item itself is shown again
+        undo["back"] = f"/photos/{undo['first']}{query}"
     return render(request, "viewer.html", me, page="timeline", asset=asset, tile=views.tile(asset, media),
-                  info=views.info(asset, media), back=back, here=here(request),
+                  info=views.info(asset, media), back=back, here=here(request), undo=undo,
                   newer_href=f"/photos/{newer}{query}" if newer else None,
                   older_href=f"/photos/{older}{query}" if older else None,
                   download_name=safe_filename(asset.original_filename, sniff_extension(asset.mime_type)))
@@ -120,9 +182,9 @@ def favorite(request: Request, asset_id: uuid.UUID, favorite: bool = Form(), bac
 @router.post("/photos/{asset_id}/trash")
 def move_to_trash(request: Request, asset_id: uuid.UUID, next: str = Form(default="/", max_length=2000),
                   me: Principal = Depends(signed_in)):
-    gallery_of(request).library.set_trashed(me, asset_id, True)
-    return redirect(request, local_path(next), ok="Moved to the trash. Restore it from the trash within "
-                                                   f"{TRASH_RETENTION.days} days.")
+    move = gallery_of(request).library.move_to_trash(me, [asset_id])
+    return redirect(request, with_undo(local_path(next), move), ok="Moved to the trash. Restore it from the trash "
+                                                                   f"within {TRASH_RETENTION.days} days.")
 
 
 @router.post("/photos/{asset_id}/restore")
@@ -155,6 +217,11 @@ def on_selection(request: Request, me: Principal = Depends(signed_in), action: s
     """What the selection toolbar's buttons do to the selected items."""
     gallery = gallery_of(request)
     chosen = list(dict.fromkeys(asset_id))
+    if action == "trash" and chosen:  # back with its undo (an item that is not the caller's: 404, nothing moved)
+        move = gallery.library.move_to_trash(me, chosen)
+        if move.moved:  # the page's Undo says what was moved
+            return redirect(request, with_undo(local_path(back), move))
+        return redirect(request, local_path(back), ok=f"{_items(len(chosen))} moved to the trash.")
 
     def apply() -> str:
         if not chosen:
@@ -163,10 +230,10 @@ def on_selection(request: Request, me: Principal = Depends(signed_in), action: s
             for each in chosen:
                 gallery.library.set_favorite(me, each, action == "favorite")
             return f"{_items(len(chosen))} {'marked as favourites' if action == 'favorite' else 'no longer favourites'}."
-        if action in ("trash", "restore"):
+        if action == "restore":
             for each in chosen:
-                gallery.library.set_trashed(me, each, action == "trash")
-            return f"{_items(len(chosen))} {'moved to the trash' if action == 'trash' else 'restored'}."
+                gallery.library.set_trashed(me, each, False)
+            return f"{_items(len(chosen))} restored."
         if action == "delete":
             for each in chosen:
                 gallery.library.delete_forever(me, each)

@@ -72,6 +72,8 @@ function selection(grid, toolbar) {
     toolbar.querySelector("[data-count]").textContent = String(chosen.length);
     toolbar.classList.toggle("active", chosen.length > 0);
     grid.classList.toggle("selecting", chosen.length > 0);
+    // While items are selected, the toolbar's buttons are the page's: the whole trash's are put away.
+    document.body.classList.toggle("has-selection", chosen.length > 0);
   };
   const choose = (box, checked, range) => {
     if (range && anchor && anchor !== box) {

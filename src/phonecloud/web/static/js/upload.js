@@ -39,7 +39,8 @@ export function initUpload() {
     overallText.textContent = `${totals.finished} of ${totals.files} files · ${mebibytes(sent)} of ${mebibytes(totals.bytes)}`
       + (totals.duplicates ? ` · ${totals.duplicates} already in your library` : "")
       + (totals.failed ? ` · ${totals.failed} failed` : "");
-    doneLink.hidden = totals.finished < totals.files;
+    doneLink.hidden = totals.finished < totals.files || totals.failed === totals.files;
+    overall.classList.toggle("has-failures", totals.failed > 0);
   };
 
   const run = async ({ file, row }) => {
@@ -60,8 +61,11 @@ export function initUpload() {
       row.state.textContent = result.duplicate ? "already in your library (duplicate)" : "uploaded";
       if (result.duplicate) totals.duplicates += 1;
     } catch (error) {
+      // A failure is shown as one: its bar turns red (whatever of the file was sent) and says why.
       row.item.dataset.state = "failed";
       row.state.textContent = `failed: ${error.message}`;
+      row.bar.value = row.bar.max;
+      row.bar.setAttribute("aria-label", `Failed: ${file.name}`);
       totals.failed += 1;
     }
     totals.finished += 1;
