@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from phonecloud.core.errors import PhonecloudError
+from phonecloud.core.portable import PortableFile
 
 
 @dataclass(frozen=True)
@@ -102,16 +103,6 @@ class Kind:
     # ASGI applications mounted at a path of the server's root: a protocol another library speaks (CardDAV).
     mounts: Callable[[], Sequence[tuple[str, Any]]] = lambda: ()
     migrations: Path | None = None  # its schema revisions, chained onto the core's
-
-
-@dataclass(frozen=True)
-class PortableFile:
-    """A user's data of a kind as one file that another phonecloud imports (messages and calls as SMS Backup &
-    Restore files, contacts as one vCard 4.0 file), written only when asked: `write(path)` writes it whole
-    and says how many records it holds, where it knows."""
-
-    holds: str  # messages | calls | contacts
-    write: Callable[[Path], int | None]
 
 
 @dataclass

@@ -21,7 +21,7 @@ from phonecloud.client.messages import push_backup, stopped
 from phonecloud.client.sync.resumable import file_source
 from phonecloud.client.sync.scan import FoundFile, file_chunks
 from phonecloud.client.sync.state import SyncState
-from phonecloud.core.kinds import PortableFile
+from phonecloud.core.portable import PortableFile
 
 Moved = Callable[[str, int, int], None]  # (kind, imported, already there)
 Failed = Callable[[str, str], None]  # (kind, reason)

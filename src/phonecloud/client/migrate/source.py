@@ -13,7 +13,7 @@ from phonecloud.client.api import Api
 from phonecloud.client.contacts import export_vcards
 from phonecloud.client.download import download_whole
 from phonecloud.client.pull.mirror import album_from_api, asset_from_api
-from phonecloud.core.kinds import PortableFile
+from phonecloud.core.portable import PortableFile
 from phonecloud.portability.takeout import AlbumInfo, AssetInfo
 
 MESSAGES_EXPORT = "/messages/export/sms-backup-restore/{holds}.xml"
