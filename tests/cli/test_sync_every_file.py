@@ -75,7 +75,8 @@ def test_pull_verbose_names_the_files_of_earlier_pulls_it_kept_or_deleted(server
     deleted = phonecloud(client_env, "pull", str(mirror), *args, "--delete", "-v")
 
     assert "IMG_0.jpg" not in quiet.stderr
-    assert "kept: Photos from 2022/IMG_0.jpg: no longer in the library (--delete removes it)" in kept.stderr.splitlines()
+    said = "kept: Photos from 2022/IMG_0.jpg: no longer in the library (--delete removes it)"
+    assert said in kept.stderr.splitlines()
     assert "deleted: Photos from 2022/IMG_0.jpg: no longer in the library" in deleted.stderr.splitlines()
     assert deleted.summary["deleted"] == 1
 

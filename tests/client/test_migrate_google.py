@@ -216,7 +216,8 @@ def test_a_missing_or_wrong_client_file_is_named_in_one_line(client_env, tmp_pat
     (tmp_path / "web.json").write_text('{"web": {}}')
     (tmp_path / "cut.json").write_text('{"installed": ')
     for client, why in [(None, "needs --google-client FILE"), (tmp_path / "none.json", "No such file"),
-                        (tmp_path / "web.json", 'no "installed" or "web" credentials'), (tmp_path / "cut.json", "not JSON")]:
+                        (tmp_path / "web.json", 'no "installed" or "web" credentials'),
+                        (tmp_path / "cut.json", "not JSON")]:
         run = phonecloud(client_env, "migrate", "--to", "google-photos", "--server", "http://127.0.0.1:9", "--key",
                          "k", *(["--google-client", str(client)] if client else []))
         assert run.returncode in (1, 2) and why in run.stderr and "Traceback" not in run.stderr, run.stderr

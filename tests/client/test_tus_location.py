@@ -38,6 +38,7 @@ def test_a_relative_location_is_the_servers_own():
     with serving_location("/api/v1/uploads/abc") as server:
         api = Api(Connection(server.url, "pck_key"))
         try:
-            assert api.tus_start("IMG_1.jpg", dt.datetime.now(dt.UTC), 10, "0" * 40) == f"{server.url}/api/v1/uploads/abc"
+            url = api.tus_start("IMG_1.jpg", dt.datetime.now(dt.UTC), 10, "0" * 40)
+            assert url == f"{server.url}/api/v1/uploads/abc"
         finally:
             api.close()

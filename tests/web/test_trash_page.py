@@ -23,7 +23,8 @@ VIEWPORTS = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", 
 def _photos(user, seeds, trash: bool = False) -> list[dict]:
     made = []
     for number, seed in enumerate(seeds):
-        answer = upload(user, jpeg(seed), filename=f"IMG_{seed}.jpg", modified_at=f"2023-05-{10 + number:02d}T12:00:00Z")
+        answer = upload(user, jpeg(seed), filename=f"IMG_{seed}.jpg",
+                        modified_at=f"2023-05-{10 + number:02d}T12:00:00Z")
         assert answer.status_code == 201, answer.text
         made.append(answer.json()["asset"])
         if trash:
