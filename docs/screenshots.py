@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Regenerates the README's screenshots (docs/screenshots/): the timeline, the viewer with its info panel, a
-conversation of the Messages pages, the admin console and a Google Takeout imported on its page, at desktop (1280 x 800) and phone (360 x 740, 2x) widths, in Debian's headless Chromium:
+conversation of the Messages pages, the admin console, a Google Takeout imported on its page and the library then
+moved to another account from "Move my library to…", at desktop (1280 x 800) and phone (360 x 740, 2x) widths, in
+Debian's headless Chromium:
 
     .venv/bin/python docs/screenshots.py [--out docs/screenshots]
 
@@ -88,6 +90,24 @@ def shoot_takeout(browser, server: Server, user, viewport: dict, scale: int, suf
     visit.close()
 
 
+def shoot_move(browser, server: Server, user, target, viewport: dict, scale: int, suffix: str, out: Path) -> None:
+    """The "Move my library to…" page once a move to another account is done: the form, the move, its report."""
+    visit = Browsing(browser, server, viewport, scale)
+    page = visit.page
+    visit.sign_in(user)
+    page.goto("/move")
+    page.locator("#move-form[data-ready]").wait_for(state="attached")
+    page.get_by_label("Move to").select_option("phonecloud")
+    page.get_by_label("Address").fill(server.url)
+    page.get_by_label("API key of your account there").fill(target.key)
+    page.get_by_role("button", name="Start moving").click()
+    done = page.locator('.moves li[data-state="done"]')
+    done.wait_for(timeout=120_000)
+    done.scroll_into_view_if_needed()  # on a phone, the move and its report rather than the form
+    page.screenshot(path=str(out / f"move-{suffix}.png"))
+    visit.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -96,11 +116,13 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="phonecloud-screenshots-") as work:
-        server = Server(Path(work) / "data").start()
+        # Moves go to another account of this same server, on loopback.
+        server = Server(Path(work) / "data", {"PHONECLOUD_MOVES_TO_PRIVATE_ADDRESSES": "1"}).start()
         accounts = Accounts(server)
         try:
             alex, _sam = accounts.create(name="alex"), accounts.create(name="sam")
             arriving = {"desktop": accounts.create(name="jo"), "phone": accounts.create(name="kim")}
+            moved_to = {"desktop": accounts.create(name="lee"), "phone": accounts.create(name="max")}
             parts = build_takeout(Path(work))["parts"]
             promote(accounts, alex)
             taken = photos()
@@ -122,6 +144,7 @@ def main() -> None:
                 for suffix, viewport, scale in (("desktop", {"width": DESKTOP["width"], "height": 800}, 1),
                                                 ("phone", PHONE, 2)):
                     shoot_takeout(browser, server, arriving[suffix], viewport, scale, suffix, args.out, parts)
+                    shoot_move(browser, server, arriving[suffix], moved_to[suffix], viewport, scale, suffix, args.out)
                 browser.close()
         finally:
             accounts.close()
