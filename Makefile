@@ -27,6 +27,7 @@ install-test: $(VENV)/.test-installed
 run: install
 	mkdir -p "$(PHONECLOUD_DATA_DIR)"
 	$(BIN)/phonecloud admin ensure-admin
+	@echo "The phonecloud command (sync, export, admin ...): $(abspath $(BIN))/phonecloud"
 	$(BIN)/phonecloud serve --host $(HOST) --port $(PORT)
 
 # tus-js-client, for the test that runs the JavaScript tus client under Node (skipped where Node is absent).
