@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from phonecloud.client.api import Api
 from phonecloud.client.config import Connection, client_dir
@@ -18,9 +19,10 @@ DESTINATION = "messages"
 _POLL_FIRST, _POLL_MOST = 0.1, 2.0  # seconds between looks at an import's progress
 
 
-def backup_state(connection: Connection) -> SyncState:
-    """Where resumable uploads of backups are remembered: one database per server and key, apart from sync's."""
-    return SyncState(client_dir() / f"messages-{connection.state_name()}")
+def backup_state(connection: Connection, folder: Path | None = None) -> SyncState:
+    """Where resumable uploads of backups are remembered: one database per server and key, apart from sync's,
+    in the client's folder (or another, a server job's)."""
+    return SyncState((folder or client_dir()) / f"messages-{connection.state_name()}")
 
 
 def push_backup(api: Api, state: SyncState, source: Source, sha1: str, tell: Callable[[str], None]) -> dict:

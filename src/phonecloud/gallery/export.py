@@ -49,6 +49,15 @@ def album_info(album: Album) -> AlbumInfo:
     return AlbumInfo(str(album.id), album.title, album.description, album.created_at)
 
 
+def albums_of(session: Session, owner_id: int) -> tuple[list[AlbumInfo], dict[str, list[str]]]:
+    """The owner's albums, and each album's members (asset ids), in the order they were added."""
+    albums = [album_info(album) for album in session.scalars(gallery.owner_albums(owner_id))]
+    members: dict[str, list[str]] = defaultdict(list)
+    for album_id, asset_id in session.execute(gallery.owner_album_members(owner_id)):
+        members[str(album_id)].append(str(asset_id))
+    return albums, dict(members)
+
+
 _BATCH = 500
 
 
@@ -103,11 +112,7 @@ class GallerySection:
             sha256 = digests.get(key) or context.sha256_of(asset.id, asset.blob_key, asset.size_bytes, asset.crc32)
             assets.append(asset_info(asset, media, sha256, context.base_url))
             sources[key] = Original(asset.blob_key, asset.size_bytes, asset.crc32, sha256, asset.id)
-        albums = [album_info(album) for album in session.scalars(gallery.owner_albums(context.owner_id))]
-        members: dict[str, list[str]] = defaultdict(list)
-        for album_id, asset_id in session.execute(gallery.owner_album_members(context.owner_id)):
-            members[str(album_id)].append(str(asset_id))
-        plan = takeout.plan(assets, albums, members)
+        plan = takeout.plan(assets, *albums_of(session, context.owner_id))
         for folder in plan.folders:
             base = f"{takeout.ROOT}/{folder.name}"
             if folder.album:

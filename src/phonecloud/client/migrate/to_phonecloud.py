@@ -35,9 +35,10 @@ class PhonecloudDestination:
                  workdir: Path | None = None):
         self.source, self.transfers, self.reporter = source, transfers, reporter
         self.api, self.connection = Api(connection, transfers), connection
-        self.workdir, self.own_workdir = workdir or client_dir() / "migrations", workdir
-        # Resumable uploads' URLs: the client's, shared with sync; a server job's, in its own folder.
-        self.state = SyncState((client_dir() if workdir is None else workdir) / connection.state_name())
+        # Resumable uploads' state and staging: in the client's folder (its uploads' URLs shared with sync), or
+        # in a server job's own.
+        self.home = workdir or client_dir()
+        self.state = SyncState(self.home / connection.state_name())
         key_digest = hashlib.sha256(connection.key.encode()).hexdigest()[:16]
         self.identity, self.label = f"phonecloud {connection.server} {key_digest}", f"phonecloud at {connection.server}"
 
@@ -84,9 +85,8 @@ class PhonecloudDestination:
         files = self.source.portable_files()
         if not files:
             return
-        staging = self.workdir / f"kinds-{hashlib.sha256(self.identity.encode()).hexdigest()[:16]}"
-        state = backup_state(self.connection) if self.own_workdir is None else SyncState(
-            self.own_workdir / f"messages-{self.connection.state_name()}")
+        staging = self.home / "migrations" / f"kinds-{hashlib.sha256(self.identity.encode()).hexdigest()[:16]}"
+        state = backup_state(self.connection, self.home)
         try:
             other_kinds.carry(files, self.source.server, self.api, self.connection, state, staging,
                               self.reporter.say, moved, failed)

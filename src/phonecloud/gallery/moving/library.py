@@ -5,7 +5,6 @@ and each original's bytes from the blob store, checked against its SHA-1 as they
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 from phonecloud.client.errors import NO_STATUS, ServerError
@@ -14,11 +13,8 @@ from phonecloud.core.blobstore import BlobNotFound, BlobStore
 from phonecloud.core.db import Database
 from phonecloud.core.kinds import PortableFile
 from phonecloud.gallery import repository as gallery
-from phonecloud.gallery.export import album_info, asset_info
+from phonecloud.gallery.export import albums_of, asset_info
 from phonecloud.portability.takeout import AssetInfo
-
-CHUNK = 1 << 20
-
 
 class LibraryOnServer:
     api = None  # read here, not over HTTP
@@ -37,11 +33,8 @@ class LibraryOnServer:
                                                 .execution_options(yield_per=1000)):
                 assets.append(asset_info(asset, media, None, self.base_url))
                 self._keys[str(asset.id)] = asset.blob_key
-            albums = [album_info(album) for album in session.scalars(gallery.owner_albums(self.owner_id))]
-            members: dict[str, list[str]] = defaultdict(list)
-            for album_id, asset_id in session.execute(gallery.owner_album_members(self.owner_id)):
-                members[str(album_id)].append(str(asset_id))
-        return Library(sorted(assets, key=lambda asset: asset.order), albums, dict(members))
+            albums, members = albums_of(session, self.owner_id)
+        return Library(sorted(assets, key=lambda asset: asset.order), albums, members)
 
     def original_chunks(self, asset: AssetInfo, offset: int = 0) -> Iterator[bytes]:
         """From the blob store; a blob whose bytes are not the asset's SHA-1 (damaged since, or gone) fails

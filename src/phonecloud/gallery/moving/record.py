@@ -17,9 +17,6 @@ class MoveRecord(Outcomes):
     def __init__(self, db: Database, move_id: uuid.UUID):
         self.db, self.move_id = db, move_id
 
-    def close(self) -> None:
-        pass
-
     def load(self) -> dict[str, Row]:
         with self.db.read() as session:
             items = session.scalars(select(MovedItem).where(MovedItem.move_id == self.move_id))

@@ -24,7 +24,6 @@ import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
@@ -182,8 +181,7 @@ class LibraryMoves:
         destination = None
         try:
             if not self.private_allowed and "url" in target.credentials:  # its name may point elsewhere by now
-                parts = urlsplit(target.credentials["url"])
-                check_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+                check_public(target.credentials["url"])
             destination = destination_for(target, source, recorder, workdir, self.google_client)
             summary = Migration(source, destination, MoveRecord(self.db, move_id), recorder,
                                 stop=lambda: self._pause_requested(move_id)).run()

@@ -162,13 +162,15 @@ def _url(value, private_allowed: bool) -> str:
     netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
     address = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
     if not private_allowed:
-        check_public(host, port or (443 if parts.scheme == "https" else 80))
+        check_public(address)
     return address
 
 
-def check_public(host: str, port: int) -> None:
-    """BadRequest unless every address the host has is a public one (also those inside IPv6 ways of writing an
-    IPv4 address: mapped, 6to4, Teredo, NAT64)."""
+def check_public(url: str) -> None:
+    """BadRequest unless every address the URL's host has is a public one (also those inside IPv6 ways of
+    writing an IPv4 address: mapped, 6to4, Teredo, NAT64)."""
+    parts = urlsplit(url)
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
     try:
         found = {info[4][0] for info in socket.getaddrinfo(host, port)}
     except (OSError, UnicodeError):
