@@ -14,10 +14,12 @@ from media_fixtures import jpeg
 pytestmark = pytest.mark.in_process  # domain rules: the app in this process (tests/inprocess.py)
 
 
-def _assets(user, seeds: range, trash: bool) -> list[dict]:
+def photos(user, seeds: range, trash: bool = False) -> list[dict]:
+    """A photo per seed, each of a day of its own (in the grid, oldest first), moved to the trash if asked."""
     made = []
-    for seed in seeds:
-        response = upload(user, jpeg(seed), filename=f"IMG_{seed}.jpg")
+    for number, seed in enumerate(seeds):
+        response = upload(user, jpeg(seed), filename=f"IMG_{seed}.jpg",
+                          modified_at=f"2023-05-{10 + number:02d}T12:00:00Z")
         assert response.status_code == 201, response.text
         made.append(response.json()["asset"])
         if trash:
@@ -25,7 +27,7 @@ def _assets(user, seeds: range, trash: bool) -> list[dict]:
     return made
 
 
-def _ids(user, trashed: bool) -> set[str]:
+def ids(user, trashed: bool) -> set[str]:
     items = user.http.get("/assets", params={"trashed": trashed, "limit": 1000}).json()["items"]
     return {item["id"] for item in items}
 
@@ -36,17 +38,17 @@ def _used(user) -> tuple[int, int]:
 
 
 def test_emptying_deletes_the_whole_trash_for_good_and_releases_its_bytes(user, other_user):
-    kept = _assets(user, range(8101, 8103), trash=False)
-    binned = _assets(user, range(8103, 8107), trash=True)
-    others = _assets(other_user, range(8107, 8109), trash=True)
+    kept = photos(user, range(8101, 8103), trash=False)
+    binned = photos(user, range(8103, 8107), trash=True)
+    others = photos(other_user, range(8107, 8109), trash=True)
     others_before = _used(other_user)
     used, count = _used(user)
 
     answer = user.http.post("/trash/empty")
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"deleted": len(binned)}
-    assert _ids(user, trashed=True) == set()
-    assert _ids(user, trashed=False) == {asset["id"] for asset in kept}
+    assert ids(user, trashed=True) == set()
+    assert ids(user, trashed=False) == {asset["id"] for asset in kept}
     for asset in binned:
         assert user.http.get(f"/assets/{asset['id']}").status_code == 404
         assert user.http.get(f"/assets/{asset['id']}/original").status_code == 404
@@ -54,7 +56,7 @@ def test_emptying_deletes_the_whole_trash_for_good_and_releases_its_bytes(user, 
     for asset in kept:  # the library's originals are untouched
         assert len(user.http.get(f"/assets/{asset['id']}/original").content) == asset["size_bytes"]
     # The other user's trash is theirs alone.
-    assert _ids(other_user, trashed=True) == {asset["id"] for asset in others}
+    assert ids(other_user, trashed=True) == {asset["id"] for asset in others}
     assert _used(other_user) == others_before
 
     again = user.http.post("/trash/empty", json={})
@@ -64,42 +66,42 @@ def test_emptying_deletes_the_whole_trash_for_good_and_releases_its_bytes(user, 
 def test_emptying_releases_the_quota_exactly_as_deleting_each_item(accounts):
     one_by_one, at_once = accounts.create(name="each"), accounts.create(name="all")
     for user in (one_by_one, at_once):
-        _assets(user, range(8111, 8114), trash=True)
-    for asset_id in _ids(one_by_one, trashed=True):
+        photos(user, range(8111, 8114), trash=True)
+    for asset_id in ids(one_by_one, trashed=True):
         assert one_by_one.http.delete(f"/assets/{asset_id}").status_code == 204
     assert at_once.http.post("/trash/empty").json() == {"deleted": 3}
     assert _used(one_by_one) == _used(at_once) == (0, 0)
 
 
 def test_named_items_only_and_never_one_outside_the_callers_trash(user, other_user):
-    library = _assets(user, range(8121, 8123), trash=False)
-    binned = _assets(user, range(8123, 8127), trash=True)
-    foreign = _assets(other_user, range(8127, 8128), trash=True)[0]
+    library = photos(user, range(8121, 8123), trash=False)
+    binned = photos(user, range(8123, 8127), trash=True)
+    foreign = photos(other_user, range(8127, 8128), trash=True)[0]
     named = [binned[0]["id"], binned[1]["id"], library[0]["id"], foreign["id"], str(uuid.UUID(int=77))]
 
     answer = user.http.post("/trash/empty", json={"asset_ids": named})
     assert answer.status_code == 200 and answer.json() == {"deleted": 2}
-    assert _ids(user, trashed=True) == {binned[2]["id"], binned[3]["id"]}
-    assert _ids(user, trashed=False) == {asset["id"] for asset in library}
-    assert _ids(other_user, trashed=True) == {foreign["id"]}
+    assert ids(user, trashed=True) == {binned[2]["id"], binned[3]["id"]}
+    assert ids(user, trashed=False) == {asset["id"] for asset in library}
+    assert ids(other_user, trashed=True) == {foreign["id"]}
 
     restored = user.http.post("/trash/restore", json={"asset_ids": [binned[2]["id"], library[1]["id"], foreign["id"]]})
     assert restored.status_code == 200 and restored.json() == {"restored": 1}
-    assert _ids(user, trashed=True) == {binned[3]["id"]}
-    assert _ids(other_user, trashed=True) == {foreign["id"]}
+    assert ids(user, trashed=True) == {binned[3]["id"]}
+    assert ids(other_user, trashed=True) == {foreign["id"]}
     assert other_user.http.get(f"/assets/{foreign['id']}").json()["trashed"] is True
 
 
 def test_restoring_brings_back_the_whole_trash(user, other_user):
-    binned = _assets(user, range(8131, 8134), trash=True)
-    foreign = _assets(other_user, range(8134, 8135), trash=True)[0]
+    binned = photos(user, range(8131, 8134), trash=True)
+    foreign = photos(other_user, range(8134, 8135), trash=True)[0]
     used = _used(user)
     answer = user.http.post("/trash/restore")
     assert answer.status_code == 200 and answer.json() == {"restored": 3}
-    assert _ids(user, trashed=False) >= {asset["id"] for asset in binned}
-    assert _ids(user, trashed=True) == set()
+    assert ids(user, trashed=False) >= {asset["id"] for asset in binned}
+    assert ids(user, trashed=True) == set()
     assert _used(user) == used  # restored items were counted all along
-    assert _ids(other_user, trashed=True) == {foreign["id"]}
+    assert ids(other_user, trashed=True) == {foreign["id"]}
     assert user.http.post("/trash/restore").json() == {"restored": 0}
 
 
@@ -115,17 +117,17 @@ def test_a_large_trash_goes_in_batches(user, monkeypatch):
         return forget(self, session, assets)
 
     monkeypatch.setattr(service.GalleryService, "_forget", counted)
-    binned = _assets(user, range(8141, 8148), trash=True)
-    kept = _assets(user, range(8148, 8149), trash=False)
+    binned = photos(user, range(8141, 8148), trash=True)
+    kept = photos(user, range(8148, 8149), trash=False)
     assert user.http.post("/trash/restore").json() == {"restored": 7}
     for asset in binned:
         user.http.post(f"/assets/{asset['id']}/trash")
     assert user.http.post("/trash/empty").json() == {"deleted": 7}
     assert max(batches) == 3 and sum(batches) == 7
-    assert _ids(user, trashed=False) == {kept[0]["id"]}
+    assert ids(user, trashed=False) == {kept[0]["id"]}
     assert _used(user) == (kept[0]["size_bytes"], 1)
 
-    named = _assets(user, range(8149, 8154), trash=True)
+    named = photos(user, range(8149, 8154), trash=True)
     batches.clear()
     answer = user.http.post("/trash/empty", json={"asset_ids": [asset["id"] for asset in named]})
     assert answer.json() == {"deleted": 5} and max(batches) <= 3
@@ -138,19 +140,19 @@ def test_a_large_trash_goes_in_batches(user, monkeypatch):
     [],
 ])
 def test_a_malformed_selection_is_refused_and_changes_nothing(user, body):
-    binned = _assets(user, range(8161, 8162), trash=True)
+    binned = photos(user, range(8161, 8162), trash=True)
     for path in ("/trash/empty", "/trash/restore"):
         answer = user.http.post(path, json=body)
         assert answer.status_code == 422, (path, answer.text)
-    assert _ids(user, trashed=True) == {binned[0]["id"]}
+    assert ids(user, trashed=True) == {binned[0]["id"]}
 
 
 def test_the_trash_routes_need_a_caller(server, user):
-    _assets(user, range(8171, 8172), trash=True)
+    photos(user, range(8171, 8172), trash=True)
     with server.client(None) as anonymous:
         for path in ("/trash/empty", "/trash/restore"):
             assert anonymous.post(path).status_code == 401
-    assert len(_ids(user, trashed=True)) == 1
+    assert len(ids(user, trashed=True)) == 1
 
 
 def test_the_routes_are_described_with_their_answers(server):

@@ -11,29 +11,13 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from conftest import upload
+from gallery.test_trash_api import ids as _ids, photos as _photos
 from media_fixtures import jpeg
 
 from .conftest import DESKTOP, PHONE
 from .flows import nav, tile
 
 VIEWPORTS = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-
-
-def _photos(user, seeds, trash: bool = False) -> list[dict]:
-    made = []
-    for number, seed in enumerate(seeds):
-        answer = upload(user, jpeg(seed), filename=f"IMG_{seed}.jpg",
-                        modified_at=f"2023-05-{10 + number:02d}T12:00:00Z")
-        assert answer.status_code == 201, answer.text
-        made.append(answer.json()["asset"])
-        if trash:
-            assert user.http.post(f"/assets/{made[-1]['id']}/trash").status_code == 200
-    return made
-
-
-def _ids(user, trashed: bool) -> set[str]:
-    return {item["id"] for item in user.http.get("/assets", params={"trashed": trashed, "limit": 1000}).json()["items"]}
 
 
 @VIEWPORTS

@@ -9,10 +9,10 @@ import itertools
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from phonecloud.accounts.quota import QuotaLedger
@@ -249,23 +249,26 @@ class GalleryService:
         derivatives; their bytes leave the quota): these (those of them that are the caller's and in the
         trash; others are left alone and not counted), or with None all that were there when asked. A batch
         per transaction, its blobs deleted once it committed: a large trash is never read whole. The count."""
-        owner = principal.user_id
-        in_trash = select(Asset).where(*_in_trash(owner))
+        in_trash = select(Asset).where(*_in_trash(principal.user_id))
         if asset_ids is not None:
-            batches = (in_trash.where(Asset.id.in_(chunk)) for chunk in _chunks(list(dict.fromkeys(asset_ids))))
-        else:
-            cutoff = utcnow()  # what is moved to the trash meanwhile stays there
-            batches = itertools.repeat(in_trash.where(Asset.trashed_at <= cutoff).order_by(Asset.trashed_at)
-                                       .limit(_PURGE_BATCH))
+            return self._delete_batches((in_trash.where(Asset.id.in_(chunk))
+                                         for chunk in _chunks(list(dict.fromkeys(asset_ids)))), until_short=False)
+        cutoff = utcnow()  # what is moved to the trash meanwhile stays there
+        return self._delete_batches(itertools.repeat(in_trash.where(Asset.trashed_at <= cutoff)
+                                                     .order_by(Asset.trashed_at).limit(_PURGE_BATCH)), until_short=True)
+
+    def _delete_batches(self, queries: Iterable[Select], until_short: bool) -> int:
+        """Delete for good the assets each query finds, a transaction each, their blobs once it committed; with
+        until_short, the queries (one repeated) end at the first batch short of _PURGE_BATCH. The count."""
         deleted = 0
-        for query in batches:
+        for query in queries:
             with self.db.write() as session:
                 # locked (PostgreSQL): a restore or another deletion at the same time waits, or is waited for
                 assets = list(session.scalars(query.with_for_update()))
                 keys = self._forget(session, assets)
             self.blobs.delete_unreferenced(keys)
             deleted += len(assets)
-            if asset_ids is None and not assets:
+            if until_short and len(assets) < _PURGE_BATCH:
                 break
         return deleted
 
@@ -334,15 +337,8 @@ class GalleryService:
     def purge_trash(self, older_than: dt.timedelta = TRASH_RETENTION) -> int:
         """Delete for good what has been in the trash longer than older_than, every user's; the count."""
         cutoff = utcnow() - older_than
-        purged = 0
-        while True:
-            with self.db.write() as session:
-                assets = list(session.scalars(repository.trashed_before(cutoff, _PURGE_BATCH)))
-                keys = self._forget(session, assets)
-            self.blobs.delete_unreferenced(keys)
-            purged += len(assets)
-            if len(assets) < _PURGE_BATCH:
-                return purged
+        return self._delete_batches(itertools.repeat(repository.trashed_before(cutoff, _PURGE_BATCH)),
+                                    until_short=True)
 
     def schedule_trash_purge(self, day: dt.date) -> None:
         """The purge job of that day (UTC), to run from its midnight; once per day however often asked."""
