@@ -379,7 +379,6 @@ def bad_inputs(tmp_path: Path) -> dict[str, tuple[str, MediaType, str]]:
     good = jpeg_bytes(quadrants((2000, 1500)))
     heic_without_image = ftyp(b"heic", b"mif1", b"heic")
     cases = {
-        "truncated-jpeg": (good[: len(good) // 2], "truncated"),
         "jpeg-cut-in-header": (good[:300], ""),
         "random-bytes-as-jpeg": (b"\xff\xd8\xff" + os.urandom(20000), ""),
         "random-bytes-as-png": (b"\x89PNG\r\n\x1a\n" + os.urandom(20000), ""),
@@ -427,20 +426,55 @@ def test_broken_corpus_files_never_crash_the_sandbox(sandbox):
     rest must fail with a reason. Either way the sandbox lives on."""
     assert CORPUS_BROKEN
     good = str(CORPUS_ORIENTATION / "landscape_1.jpg")
-    failed = []
+    damaged = []
     for path in CORPUS_BROKEN:
         media = sniff(path.read_bytes()[:4096])
         assert media == JPEG, path
         try:
             rendered = sandbox.render(str(path), media)
         except RenderError as error:
-            failed.append(path.name)
             assert str(error), path
         else:
             assert_sizes(rendered, rendered.width, rendered.height)
             assert_formats(rendered)
+            damaged += [path.name] if rendered.damage else []
         assert sandbox.render(good, JPEG).width == 600
-    assert "corrupted.jpg" in failed
+    assert "corrupted.jpg" in damaged  # Chromium shows it whole, and libvips refuses it: decoded by Pillow
+
+
+@pytest.mark.parametrize("where", ["in-process", "sandbox"])
+def test_a_truncated_jpeg_is_shown_as_far_as_it_decodes(tmp_path, sandbox, where):
+    """As browsers show a photo whose upload was cut short: the rows that arrived, grey below, marked as
+    damaged with the decoder's words."""
+    renderer = render if where == "in-process" else sandbox.render
+    whole = jpeg_bytes(quadrants((2000, 1500)))
+    rendered = renderer(write(tmp_path, "cut.jpg", whole[: len(whole) * 6 // 10]), JPEG)
+    assert "truncated" in rendered.damage and str(tmp_path) not in rendered.damage
+    assert (rendered.width, rendered.height) == (2000, 1500)
+    assert_sizes(rendered, 2000, 1500)
+    assert_formats(rendered)
+    preview = decoded(rendered.preview)
+    assert is_near(pixel(preview, 3, 3), RED)  # the first rows arrived
+    assert is_near(pixel(preview, preview.width - 4, preview.height - 4), (128, 128, 128), tolerance=10)
+
+
+def test_a_truncated_photo_is_still_turned_upright(tmp_path):
+    seen = quadrants((1200, 1600))
+    whole = jpeg_bytes(oriented(seen, 6), exif=exif_with_orientation(6))
+    rendered = render(write(tmp_path, "cut.jpg", whole[: len(whole) * 7 // 10]), JPEG)
+    assert rendered.damage
+    assert (rendered.width, rendered.height) == (1200, 1600)
+    preview = decoded(rendered.preview)
+    assert preview.height > preview.width
+
+
+def test_a_file_of_damage_throughout_still_fails_with_its_reason(tmp_path):
+    """Pillow is asked only after libvips refused, and its failure keeps libvips' reason."""
+    whole = jpeg_bytes(quadrants())
+    start_of_scan = whole.find(b"\xff\xda")
+    garbled = whole[:start_of_scan] + b"\xff\xd9"  # the header, then the end: no scan at all
+    with pytest.raises(RenderError, match="image"):
+        render(write(tmp_path, "empty-scan.jpg", garbled), JPEG)
 
 
 def test_missing_file(tmp_path, sandbox):

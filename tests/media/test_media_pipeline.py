@@ -6,6 +6,7 @@ import io
 import signal
 import subprocess
 import time
+import uuid
 
 import pytest
 from PIL import Image
@@ -86,6 +87,57 @@ def test_a_file_that_cannot_be_rendered_is_kept_with_a_clear_no_preview_state(id
     assert user.http.get(f"/assets/{asset['id']}/original").content == broken  # the original stays
     jobs = phonecloud(server.env, "admin", "jobs")
     assert "media.process" in jobs.stdout
+
+
+def test_a_truncated_photo_is_shown_as_far_as_it_decodes_and_marked_damaged(idle_server):
+    server, accounts = idle_server
+    user = accounts.create()
+    whole = exif_jpeg(3, "2021:05:06 07:08:09")
+    big = io.BytesIO()
+    Image.new("RGB", (1600, 1200), (200, 30, 30)).save(big, "JPEG", exif=Image.open(io.BytesIO(whole)).getexif())
+    cut = big.getvalue()[: len(big.getvalue()) * 6 // 10]  # an upload from the phone cut short
+    asset = upload(user, cut, filename="cut.jpg").json()["asset"]
+    assert run_worker(server, "--until-idle").returncode == 0
+    media = wait_ready(user, asset["id"])
+    assert media["state"] == "ready" and media["error"] is None
+    assert "truncated" in media["damage"]
+    assert media["taken_at"] == "2021-05-06T07:08:09"  # its metadata was read all the same
+    assert user.http.get(f"/assets/{asset['id']}/thumbnail").status_code == 200
+    assert user.http.get(f"/assets/{asset['id']}/original").content == cut  # the original as it came
+    sound = upload(user, whole, filename="whole.jpg").json()["asset"]
+    run_worker(server, "--until-idle")
+    assert wait_ready(user, sound["id"])["damage"] is None
+
+
+def test_upgrading_renders_again_the_photos_an_older_version_refused_as_damaged(idle_server):
+    """Before revision 0015 a damaged photo had no preview; the upgrade queues its media job again."""
+    from sqlalchemy import text, update
+
+    from phonecloud.media.models import AssetMedia
+    from phonecloud.server.container import kind_migrations
+
+    server, accounts = idle_server
+    user = accounts.create()
+    big = io.BytesIO()
+    Image.new("RGB", (1600, 1200), (30, 30, 200)).save(big, "JPEG")
+    damaged = upload(user, big.getvalue()[: len(big.getvalue()) // 2], filename="cut.jpg").json()["asset"]
+    unsupported = upload(user, exif_jpeg(4, "2020:01:01 00:00:00"), filename="other.jpg").json()["asset"]
+    run_worker(server, "--until-idle")
+    db = accounts.services.db
+    with db.engine.begin() as connection:  # as the older version left them
+        for asset_id, error in ((damaged["id"], "truncated or damaged image: VipsJpeg: premature end of JPEG image"),
+                                (unsupported["id"], "unsupported for previews: image/x-made-up")):
+            connection.execute(update(AssetMedia).where(AssetMedia.asset_id == uuid.UUID(asset_id)).values(
+                state="failed", error=error, thumbnail_key=None, preview_key=None))
+        connection.execute(text("ALTER TABLE asset_media DROP COLUMN damage"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0014' WHERE version_num = '0015'"))
+    db.migrate(kind_migrations())
+    run_worker(server, "--until-idle")
+    again = user.http.get(f"/assets/{damaged['id']}").json()["media"]
+    assert again["state"] == "ready" and "premature end" in again["damage"]
+    assert user.http.get(f"/assets/{damaged['id']}/thumbnail").status_code == 200
+    left = user.http.get(f"/assets/{unsupported['id']}").json()["media"]
+    assert left["state"] == "failed" and left["error"] == "unsupported for previews: image/x-made-up"
 
 
 def test_another_users_derivatives_are_404(idle_server):

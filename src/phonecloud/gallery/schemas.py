@@ -40,10 +40,12 @@ _PROBLEMS = _SENT.pop("problems")
 
 # An asset's JSON is a plain dict (TypedDict), not a model: a page carries up to 1,000 of them, and building
 # model instances took a third of the time of listing the newest 200. Its media part is the row's state and
-# error, the media pipeline's facts (media/facts.py) and the Live Photo pairing, with the problems last.
+# error and damage, the media pipeline's facts (media/facts.py) and the Live Photo pairing, with the problems last.
 MediaOut = TypedDict("MediaOut", {
     "state": Annotated[str, Field(description="pending (being processed), ready, or failed (no preview; see error)")],
     "error": str | None,
+    "damage": Annotated[str | None, Field(description="set when the file is damaged or truncated: the preview "
+                                                      "shows what of it decodes (as browsers do), and this says why")],
     **_SENT,
     "live_photo_pair_id": uuid.UUID | None,
     "problems": _PROBLEMS,

@@ -19,13 +19,18 @@ pixels and they join the same path:
 A JPEG, PNG or WebP whose EXIF would make libexif (inside libvips) work for seconds (see exif_guard) is
 rendered from a temporary copy without that EXIF, turned by the orientation the guard found in it.
 
-Everything that goes wrong becomes ``RenderError`` with a short reason for the "no preview" state. This
+A damaged or truncated JPEG, PNG, WebP, GIF or TIFF, which libvips refuses whatever its ``fail_on``, is
+decoded by Pillow as far as its data goes (the rest grey), as browsers show it: the derivatives are made
+and ``Rendered.damage`` says what is wrong, for the "damaged but shown" state.
+
+Everything else that goes wrong becomes ``RenderError`` with a short reason for the "no preview" state. This
 module decodes untrusted files in-process: the server calls it through ``sandbox.RenderSandbox``, which
 runs it in a child process with a memory limit, a CPU budget and a timeout.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from dataclasses import dataclass
@@ -66,6 +71,9 @@ _RAW_MIMES = {
     "image/x-panasonic-rw2", "image/x-fuji-raf",
 }
 _HEIF_MIMES = {"image/heic", "image/heif"}
+# What Pillow decodes as far as the data goes when libvips refuses a damaged file (_render_damaged).
+_TOLERANT_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "TIFF"}
+_EXIF_ORIENTATION = 0x0112
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class Rendered:
     preview: bytes  # JPEG, PREVIEW_LONG_SIDE px on the long side (never upscaled), upright, sRGB, no metadata
     width: int  # of the upright original
     height: int
+    damage: str | None = None  # why only part of the picture could be decoded; None when all of it was
 
 
 class RenderError(Exception):
@@ -160,7 +169,7 @@ def _render_with_vips(path: str, orientation: int | None = None) -> Rendered:
     try:
         header = pyvips.Image.new_from_file(path, access="sequential", fail_on="error")
     except pyvips.Error as error:
-        raise RenderError(f"not a readable image: {_vips_detail(error)}") from None
+        return _render_damaged(path, orientation, None, f"not a readable image: {_vips_detail(error)}")
     loader = _field(header, "vips-loader") or ""
     if not loader.startswith(_ALLOWED_LOADERS):
         raise RenderError(f"unsupported for previews: decoded by {loader or 'no known loader'}")
@@ -177,14 +186,55 @@ def _render_with_vips(path: str, orientation: int | None = None) -> Rendered:
         # Without a profile the pixels are sRGB by convention and are left alone: asking libvips to
         # "convert" them anyway costs three times the whole render for no change.
         colour = {"output_profile": "srgb"}
-    # fail_on="error": a truncated or corrupt file raises instead of rendering grey or smeared rows (the
-    # original is kept either way, and "no preview: truncated or damaged" tells the owner the truth).
-    image = pyvips.Image.thumbnail(
-        path, PREVIEW_LONG_SIDE, height=PREVIEW_LONG_SIDE, size="down", fail_on="error", **colour
-    )
-    if turn and orientation != 1:
+    # fail_on="error": a damaged file raises, and is then decoded as far as it goes and said to be damaged,
+    # rather than passed off as whole.
+    try:
+        image = pyvips.Image.thumbnail(
+            path, PREVIEW_LONG_SIDE, height=PREVIEW_LONG_SIDE, size="down", fail_on="error", **colour
+        )
+        if turn and orientation != 1:
+            image = _turned(image, orientation)
+        return _derivatives(image, width, height)
+    except pyvips.Error as error:
+        return _render_damaged(path, orientation, (width, height), _vips_reason(error))
+
+
+def _render_damaged(path: str, orientation: int | None, size: tuple[int, int] | None, reason: str) -> Rendered:
+    """What of a damaged image decodes, made into derivatives marked with the damage (libvips' `reason`),
+    as browsers show such a file; RenderError(reason) when Pillow cannot decode any of it either.
+    orientation and size (upright): what libvips read of the header, None where it could not."""
+    from PIL import Image, ImageFile
+
+    tolerant, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
+    try:
+        with Image.open(path) as image:
+            if image.format not in _TOLERANT_FORMATS:
+                raise RenderError(reason)
+            _check_pixels(*image.size)
+            if orientation is None:
+                orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+                orientation = orientation if orientation in range(1, 9) else 1
+            if size is None:
+                size = image.size[::-1] if orientation in (5, 6, 7, 8) else image.size
+            image.draft("RGB", (PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE))  # a JPEG decodes at 1/2 to 1/8 scale
+            icc = image.info.get("icc_profile")
+            alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            mode = "RGBA" if alpha else "L" if image.mode in ("1", "L", "I", "I;16") else "RGB"
+            pixels = image.convert(mode)
+    except RenderError:
+        raise
+    except MemoryError:
+        raise
+    except Exception:  # Pillow raises OSError, SyntaxError, ValueError... with its own words: libvips' say more
+        raise RenderError(reason) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
+    image = pyvips.Image.new_from_memory(pixels.tobytes(), pixels.width, pixels.height, len(mode), "uchar")
+    image = image.copy(interpretation="b-w" if len(mode) == 1 else "srgb")
+    if orientation != 1:
         image = _turned(image, orientation)
-    return _derivatives(image, width, height)
+    rendered = _derivatives(_in_srgb(_preview_sized(image), icc), *size)
+    return dataclasses.replace(rendered, damage=reason)
 
 
 def _turned(image: pyvips.Image, orientation: int) -> pyvips.Image:
@@ -331,20 +381,28 @@ def _render_heif(path: str) -> Rendered:
     image = pyvips.Image.new_from_memory(data, width, height, bands, "uchar")
     image = image.copy(interpretation="b-w" if bands <= 2 else "srgb")
     # No EXIF orientation here: libheif has already applied the transforms HEIF displays with.
-    preview = image.thumbnail_image(PREVIEW_LONG_SIDE, height=PREVIEW_LONG_SIDE, size="down")
-    # Colour is converted on the preview-sized image: iPhones embed a Display P3 ICC profile; others
-    # describe the colour with an nclx box instead, of which only Display P3 needs converting here.
-    icc = info.get("icc_profile")
-    if icc and bands >= 3:
-        preview = preview.copy()
-        preview.set_type(pyvips.GValue.blob_type, "icc-profile-data", bytes(icc))
-        try:
-            preview = preview.icc_transform("srgb", embedded=True)
-        except pyvips.Error:
-            pass  # an unusable profile: keep the pixels as they are, as libvips does for other formats
-    elif bands >= 3 and _nclx_is_display_p3(info.get("nclx_profile")):
-        preview = preview.icc_transform("srgb", input_profile="p3")
-    return _derivatives(preview, width, height)
+    preview = _preview_sized(image)
+    # iPhones embed a Display P3 ICC profile; others describe the colour with an nclx box instead, of which
+    # only Display P3 needs converting here.
+    if not info.get("icc_profile") and bands >= 3 and _nclx_is_display_p3(info.get("nclx_profile")):
+        return _derivatives(preview.icc_transform("srgb", input_profile="p3"), width, height)
+    return _derivatives(_in_srgb(preview, info.get("icc_profile")), width, height)
+
+
+def _preview_sized(image: pyvips.Image) -> pyvips.Image:
+    return image.thumbnail_image(PREVIEW_LONG_SIDE, height=PREVIEW_LONG_SIDE, size="down")
+
+
+def _in_srgb(preview: pyvips.Image, icc: bytes | None) -> pyvips.Image:
+    """Decoded pixels converted from their ICC profile, on the preview-sized image (cheaper)."""
+    if not icc or preview.bands < 3:
+        return preview
+    preview = preview.copy()
+    preview.set_type(pyvips.GValue.blob_type, "icc-profile-data", bytes(icc))
+    try:
+        return preview.icc_transform("srgb", embedded=True)
+    except pyvips.Error:
+        return preview  # an unusable profile: the pixels as they are, as libvips does for other formats
 
 
 def _is_other_codec(error: Exception) -> bool:

@@ -24,7 +24,9 @@ class AssetMedia(Base):
 
     asset_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), default=PENDING)  # of the derivatives
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)  # why there are no derivatives (state failed)
+    # Why the derivatives show only part of the picture: a damaged or truncated file, decoded as far as it goes.
+    damage: Mapped[str | None] = mapped_column(Text)
     # The capture time as the camera stated it (wall clock), never shifted by the server's own zone.
     taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
     taken_at_offset_minutes: Mapped[int | None] = mapped_column(Integer)

@@ -48,6 +48,7 @@ _STARTUP_SECONDS = 60.0  # importing the decoders, generous for a loaded machine
 _PING_SECONDS = 10.0  # an idle child answers at once; this only bounds the wait on a wedged one
 # How often the child's CPU time is read while it works: a budget is overrun by at most this much.
 _CPU_SAMPLE_SECONDS = 0.1
+MAX_DAMAGE_CHARS = 1000  # a damage report is a decoder's line or two; a child sending more is cut short
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc/<pid>/stat's time unit
 
 
@@ -96,9 +97,7 @@ class RenderSandbox:
             with self._lock:
                 self._stop(graceful=False)
             raise RenderError("renderer sent a bad reply (not two images)")
-        return Rendered(
-            thumbnail=blobs[0], preview=blobs[1], width=_int(header, "width"), height=_int(header, "height")
-        )
+        return _rendered(header, blobs)
 
     def process(self, path: str, media: MediaType, filename: str,
                 file_modified_at: datetime.datetime) -> tuple[Metadata, Rendered | None, str | None]:
@@ -116,9 +115,7 @@ class RenderSandbox:
             return metadata, None, str(header["render_error"])
         if len(blobs) != 2:
             raise RenderError("renderer sent a bad reply (not two images)")
-        rendered = Rendered(thumbnail=blobs[0], preview=blobs[1], width=_int(header, "width"),
-                            height=_int(header, "height"))
-        return metadata, rendered, None
+        return metadata, _rendered(header, blobs), None
 
     def cpu_budget(self, file_bytes: int) -> float | None:
         """CPU seconds one file of this size may cost the child; None when CPU time is not limited."""
@@ -345,6 +342,14 @@ def _size_text(size: int) -> str:
     if size < 1 << 20:
         return f"{max(size, 1) / 1024:.0f} KiB" if size >= 1024 else f"{size} byte"
     return f"{size / (1 << 20):.1f} MiB"
+
+
+def _rendered(header: dict, blobs: list[bytes]) -> Rendered:
+    damage = header.get("damage")
+    if damage is not None and not isinstance(damage, str):
+        raise RenderError(f"renderer sent a bad reply (damage={damage!r})")
+    return Rendered(thumbnail=blobs[0], preview=blobs[1], width=_int(header, "width"), height=_int(header, "height"),
+                    damage=damage[:MAX_DAMAGE_CHARS] if damage else None)
 
 
 def _int(header: dict, key: str) -> int:

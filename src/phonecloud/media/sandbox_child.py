@@ -80,7 +80,7 @@ def _process(request: dict) -> tuple[dict, list[bytes]]:
     found = metadata.extract(request["path"], media, request["filename"], modified_at)
     header, blobs = _render(request)
     return {"ok": True, "metadata": found.to_json(), "render_error": None if header["ok"] else header["error"],
-            **{key: header[key] for key in ("width", "height") if key in header}}, blobs
+            **{key: header[key] for key in ("width", "height", "damage") if key in header}}, blobs
 
 
 def _render(request: dict) -> tuple[dict, list[bytes]]:
@@ -93,7 +93,8 @@ def _render(request: dict) -> tuple[dict, list[bytes]]:
         raise
     except Exception as error:  # a bug or an unexpected library error: this file fails, the child goes on
         return {"ok": False, "error": f"rendering failed: {type(error).__name__}: {error}"}, []
-    return {"ok": True, "width": rendered.width, "height": rendered.height}, [rendered.thumbnail, rendered.preview]
+    return ({"ok": True, "width": rendered.width, "height": rendered.height, "damage": rendered.damage},
+            [rendered.thumbnail, rendered.preview])
 
 
 def _debug(request: dict) -> tuple[dict, list[bytes]]:

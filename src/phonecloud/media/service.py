@@ -80,7 +80,7 @@ class MediaService:
             except RenderError as failure:  # the child crashed or hung on this file: keep what is certain
                 meta, rendered, error = fallback_metadata(asset, str(failure)), None, str(failure)
         keys = self._store(asset, rendered) if rendered else {}
-        self._record(asset, meta, keys, error)
+        self._record(asset, meta, keys, error, rendered.damage if rendered else None)
 
     def _store(self, asset: Asset, rendered: Rendered) -> dict[str, str]:
         keys = {}
@@ -89,10 +89,11 @@ class MediaService:
             self.blobs.put(keys[name], [getattr(rendered, name)])
         return keys
 
-    def _record(self, asset: Asset, meta: Metadata, keys: dict[str, str], error: str | None) -> None:
+    def _record(self, asset: Asset, meta: Metadata, keys: dict[str, str], error: str | None,
+                damage: str | None) -> None:
         fields = {name: value for name, value in dataclasses.asdict(meta).items() if name != "problems"}
         fields.update(
-            state=READY if keys else FAILED, error=error, problems="\n".join(meta.problems) or None,
+            state=READY if keys else FAILED, error=error, damage=damage, problems="\n".join(meta.problems) or None,
             thumbnail_key=keys.get("thumbnail"), preview_key=keys.get("preview"), updated_at=utcnow(),
         )
         with self.db.write() as session:

@@ -15,6 +15,7 @@ from phonecloud.core.errors import BadRequest
 from phonecloud.gallery.context import gallery_of
 from phonecloud.core.names import safe_filename
 from phonecloud.gallery.service import TRASH_RETENTION, TrashMove, cursor_before, moment_of_undo
+from phonecloud.media import reasons
 from phonecloud.media.sniff import sniff_extension
 from phonecloud.gallery.web import views
 from phonecloud.web.pages import WebRoute, act, fragment, local_path, redirect, render, signed_in
@@ -166,7 +167,8 @@ def viewer(request: Request, asset_id: uuid.UUID, me: Principal = Depends(signed
     if undo and undo["count"] == 1:  # undone, the item itself is shown again
         undo["back"] = f"/photos/{undo['first']}{query}"
     return render(request, "viewer.html", me, page="timeline", asset=asset, tile=views.tile(asset, media),
-                  info=views.info(asset, media), back=back, here=here(request), undo=undo,
+                  info=views.info(asset, media), failure=reasons.failure(media.error if media else None),
+                  back=back, here=here(request), undo=undo,
                   newer_href=f"/photos/{newer}{query}" if newer else None,
                   older_href=f"/photos/{older}{query}" if older else None,
                   download_name=safe_filename(asset.original_filename, sniff_extension(asset.mime_type)))

@@ -14,6 +14,7 @@ from phonecloud.core.sizes import format_size
 from phonecloud.gallery.models import Asset
 from phonecloud.core.names import display_name
 from phonecloud.gallery.service import TRASH_RETENTION
+from phonecloud.media import reasons
 from phonecloud.media.models import FAILED, READY, AssetMedia
 
 DATE_SOURCES = {
@@ -31,7 +32,7 @@ class Tile:
     kind: str
     name: str
     alt: str
-    state: str  # ready, pending (being processed) or failed (no preview)
+    state: str  # ready, damaged (shown as far as it decodes), pending (being processed) or failed (no preview)
     favorite: bool
     duration: str | None
     trashed_at: dt.datetime | None
@@ -72,6 +73,7 @@ def duration_text(seconds: float | None) -> str | None:
 def tile(asset: Asset, media: AssetMedia | None) -> Tile:
     moment = local_moment(asset, media)
     state = media.state if media is not None and media.state in (READY, FAILED) else "pending"
+    state = "damaged" if state == READY and media.damage else state
     what = "Video" if asset.kind == "video" else "Photo"
     name = display_name(asset.original_filename)
     return Tile(asset.id, asset.kind, name, f"{what} {name}, {moment:%-d %b %Y %H:%M}", state, asset.is_favorite,
@@ -98,6 +100,7 @@ class InfoRow:
     text: str
     field: str
     machine: str | None = None  # a machine-readable form (datetime attribute, geo: URI)
+    details: str | None = None  # the decoder's own words, behind a toggle
 
 
 def _taken(media: AssetMedia | None, asset: Asset) -> list[InfoRow]:
@@ -160,7 +163,9 @@ def info(asset: Asset, media: AssetMedia | None) -> list[InfoRow]:
                 asset.uploaded_at.isoformat()),
     ]
     if media is not None and media.state == FAILED:
-        rows.append(InfoRow("Preview", f"none: {media.error or 'the file could not be rendered'}", "preview"))
+        rows.append(InfoRow("Preview", "None: see above. The original is kept.", "preview", details=media.error))
+    elif media is not None and media.damage:
+        rows.append(InfoRow("Preview", f"Damaged but shown. {reasons.DAMAGE}", "preview", details=media.damage))
     return rows
 
 
