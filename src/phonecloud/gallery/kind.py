@@ -97,12 +97,13 @@ def build(running) -> DataKind:
 
 
 def _api_routers():
+    from phonecloud.gallery.memories_routes import router as memories
     from phonecloud.gallery.moving.routes import router as moving
     from phonecloud.gallery.routes import router
     from phonecloud.gallery.takeout.routes import router as takeout
     from phonecloud.gallery.trash_routes import router as trash
 
-    return router, trash, takeout, moving
+    return router, trash, takeout, moving, memories
 
 
 def _web_routers():

@@ -13,6 +13,7 @@ from phonecloud.core.db import utcnow
 from phonecloud.core.sizes import format_size
 from phonecloud.gallery.models import Asset
 from phonecloud.core.names import display_name
+from phonecloud.gallery.moments import local_moment
 from phonecloud.gallery.service import TRASH_RETENTION
 from phonecloud.media import reasons
 from phonecloud.media.models import FAILED, READY, AssetMedia
@@ -53,14 +54,6 @@ class Month:
     @property
     def key(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
-
-
-def local_moment(asset: Asset, media: AssetMedia | None) -> dt.datetime:
-    """When the item was taken, on the clock of the place it was taken when known (what people remember),
-    else the instant the library sorts by, in UTC."""
-    if media is not None and media.taken_at is not None:
-        return media.taken_at
-    return asset.sort_at.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def duration_text(seconds: float | None) -> str | None:

@@ -1,0 +1,62 @@
+"""On this day: what the owner took on a calendar day (today's, by default) in each earlier year, for the
+timeline's memories and the API.
+
+A photo belongs to the day its camera's clock showed (its local capture day), which may be a UTC day
+before or after; so each year is read as a range of the owner's timeline index (owner_id, sort_at) widened
+by the span of the world's time zones, and then kept by its local day: one small indexed range per year,
+never a scan of the library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from phonecloud.accounts.service import Principal
+from phonecloud.core.db import Database
+from phonecloud.gallery.models import Asset
+from phonecloud.gallery.moments import local_moment
+from phonecloud.gallery.repository import media_rows
+from phonecloud.media.models import AssetMedia
+
+MAX_PER_YEAR = 200  # of one year's day, which is plenty for a memory; the count says how many there are
+# Zones run from UTC-12 to UTC+14: a local day lies within these bounds of the UTC day of the same date.
+_EARLIEST_ZONE, _LATEST_ZONE = dt.timedelta(hours=14), dt.timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One earlier year's photos and videos of the day, oldest first."""
+
+    year: int
+    years_ago: int
+    count: int  # all of that day's; items holds the first per_year
+    items: list[Asset]
+    media: dict  # asset id -> AssetMedia, for the items that have it
+
+
+def on_this_day(db: Database, principal: Principal, day: dt.date, per_year: int = MAX_PER_YEAR) -> list[Memory]:
+    """The owner's items (not in the trash) taken on `day`'s month and day in earlier years, newest year first."""
+    owner = (Asset.owner_id == principal.user_id, Asset.trashed_at.is_(None))
+    memories = []
+    with db.read() as session:
+        oldest = session.scalar(select(func.min(Asset.sort_at)).where(*owner))
+        if oldest is None:
+            return []
+        for year in range(day.year - 1, oldest.year - 1, -1):
+            try:
+                that = day.replace(year=year)
+            except ValueError:  # 29 February, in a year without one
+                continue
+            start = dt.datetime.combine(that, dt.time(), dt.UTC) - _EARLIEST_ZONE
+            end = dt.datetime.combine(that + dt.timedelta(days=1), dt.time(), dt.UTC) + _LATEST_ZONE
+            near = list(session.scalars(select(Asset).where(*owner, Asset.sort_at >= start, Asset.sort_at < end)
+                                        .order_by(Asset.sort_at, Asset.id)))
+            media: dict[object, AssetMedia] = media_rows(session, [asset.id for asset in near])
+            taken = [asset for asset in near if local_moment(asset, media.get(asset.id)).date() == that]
+            if taken:
+                memories.append(Memory(year, day.year - year, len(taken), taken[:per_year],
+                                       {asset.id: media[asset.id] for asset in taken[:per_year] if asset.id in media}))
+    return memories
