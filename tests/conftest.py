@@ -39,10 +39,13 @@ def free_port() -> int:
 
 
 class Server(ServerStorage):
-    """`phonecloud serve` on a free port with its own data folder."""
+    """`phonecloud serve` on a free port with its own data folder (program: what runs `phonecloud ARGS...`,
+    the installed command unless told)."""
 
-    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None, access_log: bool = False):
+    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None, access_log: bool = False,
+                 program: tuple[str, ...] = (PHONECLOUD,)):
         super().__init__(data_dir, extra_env)
+        self.program = program
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"server-{self.port}.log"
@@ -51,7 +54,7 @@ class Server(ServerStorage):
 
     def start(self) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [PHONECLOUD, "serve", "--port", str(self.port)] + (["--access-log"] if self.access_log else [])
+        command = [*self.program, "serve", "--port", str(self.port)] + (["--access-log"] if self.access_log else [])
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT

@@ -93,13 +93,19 @@ def without_server_packages(*args: str, env: dict[str, str]) -> Run:
 # -- a fresh virtualenv -------------------------------------------------------------------------------------
 
 
-def make_base_venv(where: Path) -> Path:
-    """A virtualenv with this checkout's source and, copied from this environment (no package index is
-    asked), the base dependencies and all they require, nothing else; returns its `phonecloud` command."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True, timeout=120)
-    python = where / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+def purelib(python: Path) -> Path:
+    """Where that interpreter installs pure-Python packages (its site-packages)."""
+    return Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                                check=True, capture_output=True, text=True, timeout=60).stdout.strip())
+
+
+def venv_with_base_dependencies(where: Path, with_pip: bool = False) -> Path:
+    """A virtualenv holding, copied from this environment (no package index is asked), the base dependencies and
+    all they require, nothing else (not phonecloud; pip too when with_pip); returns its `python`."""
+    subprocess.run([sys.executable, "-m", "venv", *([] if with_pip else ["--without-pip"]), str(where)], check=True,
+                   timeout=120)
+    python = where / "bin" / "python"
+    site = purelib(python)
     for name in base_distributions():
         distribution = metadata.distribution(name)
         for file in distribution.files or []:
@@ -108,6 +114,14 @@ def make_base_venv(where: Path) -> Path:
             target = site / file
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(distribution.locate_file(file), target)
+    return python
+
+
+def make_base_venv(where: Path) -> Path:
+    """A virtualenv with this checkout's source and the base dependencies (venv_with_base_dependencies), nothing
+    else; returns its `phonecloud` command."""
+    python = venv_with_base_dependencies(where)
+    site = purelib(python)
     (site / "phonecloud.pth").write_text(f"{ROOT / 'src'}\n")  # as an editable install of the checkout
     command = where / "bin" / "phonecloud"
     command.write_text(f"#!{python} -I\nfrom phonecloud.cli import main\n\nmain()\n")  # -I: no PYTHONPATH

@@ -11,6 +11,7 @@ from phonecloud.accounts.routes import request_address
 from phonecloud.accounts.service import Principal
 from phonecloud.core.http import ROW_ID_MAX, services
 from phonecloud.core.errors import PhonecloudError
+from phonecloud.web import client_download
 from phonecloud.web.pages import WebRoute, act, redirect, render, signed_in
 from phonecloud.web.session import clear_session
 
@@ -22,11 +23,13 @@ def account_page(request: Request, me: Principal, **extra):
     accounts = running.accounts
     summary = accounts.summary(me)
     percent = int(summary.used_bytes * 100 / summary.quota_bytes) if summary.quota_bytes else 100
+    server_url = str(request.base_url).rstrip("/")
     closed = {kind: why for kind, why in running.gate.refusals(me, running.kinds).items() if why}
     page = render(request, "account.html", me, page="account", summary=summary, percent=min(percent, 100),
                   kinds=list(running.kinds.values()), profile=accounts.user_by_email(me.email),
                   plans=running.plans.describe(me.user_id).plans, closed=closed,
-                  devices=accounts.list_devices(me.user_id), server_url=str(request.base_url).rstrip("/"),
+                  devices=accounts.list_devices(me.user_id), server_url=server_url,
+                  client=client_download.offer(server_url),
                   receipts=running.retirements.receipts(me.user_id), **extra)
     if extra.get("issued"):
         page.headers["Cache-Control"] = "no-store"  # the new key is in this page: keep it out of caches

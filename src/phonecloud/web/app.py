@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 
 from phonecloud.core.kinds import Kind
-from phonecloud.web import account, admin, auth, export_page, operator, pages, retirement_pages, unsubscribe
+from phonecloud.web import account, admin, auth, client_download, export_page, operator, pages, retirement_pages
+from phonecloud.web import unsubscribe
 from phonecloud.web.bridge import SessionCookieBridge
 from phonecloud.web.static import static_router
 
@@ -19,7 +20,7 @@ def install_web(app: FastAPI, kinds: Sequence[Kind]) -> None:
     for kind in kinds:
         for router in kind.web_routers():
             app.include_router(router)
-    for module in (account, admin, operator, retirement_pages, export_page, unsubscribe):
+    for module in (account, admin, operator, retirement_pages, export_page, unsubscribe, client_download):
         app.include_router(module.router)
     app.include_router(static_router({kind.name: kind.static for kind in kinds if kind.static is not None}))
     app.add_middleware(SessionCookieBridge)
