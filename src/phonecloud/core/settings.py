@@ -7,8 +7,9 @@ import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from phonecloud.core.sizes import parse_size
@@ -96,10 +97,27 @@ class Settings(BaseSettings):
                                          "({locale}/notice.subject.txt, notice.txt, notice.html), before the "
                                          "built-in English ones")
 
+    map_tile_url: str | None = Field(default=None, description="a tile server's URL template for the map page, "
+                                     "e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (mind its usage "
+                                     "policy); unset: the map draws no tiles and asks nothing of any other server")
+    map_tile_attribution: str | None = Field(default=None, description="the attribution the tile server asks for, "
+                                             "shown on the map, e.g. © OpenStreetMap contributors")
+
     export_part_size: str = Field(default="4GB", description="the largest zip part of an export (a file larger "
                                   "than that alone gets a part of its own)")
     export_zip64_from: str = Field(default=str(0xFFFFFFFF), description="sizes and offsets in an export from "
                                    "this many bytes are written as ZIP64 (lower it only to test ZIP64 readers)")
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _map_tile_url(cls, url: str | None) -> str | None:
+        """http(s), with {z}, {x} and {y}, and nothing that could end a Content-Security-Policy's source."""
+        parts = urlsplit(url or "")
+        if url and (parts.scheme not in ("http", "https") or not parts.netloc or any(
+                f"{{{name}}}" not in url for name in "zxy") or any(c in url for c in " ;,'\"")):
+            raise ValueError("map_tile_url must be an http(s) URL with {z}, {x} and {y}, e.g. "
+                             "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+        return url or None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):

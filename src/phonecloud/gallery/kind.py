@@ -97,19 +97,20 @@ def build(running) -> DataKind:
 
 
 def _api_routers():
+    from phonecloud.gallery.map.routes import router as map_clusters
     from phonecloud.gallery.memories_routes import router as memories
     from phonecloud.gallery.moving.routes import router as moving
     from phonecloud.gallery.routes import router
     from phonecloud.gallery.takeout.routes import router as takeout
     from phonecloud.gallery.trash_routes import router as trash
 
-    return router, trash, takeout, moving, memories
+    return router, trash, takeout, moving, memories, map_clusters
 
 
 def _web_routers():
-    from phonecloud.gallery.web import albums, library, moving, takeout
+    from phonecloud.gallery.web import albums, library, map as map_page, moving, takeout
 
-    return library.router, albums.router, takeout.router, moving.router
+    return library.router, albums.router, takeout.router, moving.router, map_page.router
 
 
 def _template_filters():
@@ -121,7 +122,7 @@ def _template_filters():
 KIND = Kind(
     name=NAME, title="Photos and videos", build=build, api_routers=_api_routers, web_routers=_web_routers,
     template_filters=_template_filters, templates=Path(__file__).resolve().parent / "web" / "templates",
-    nav=(NavEntry("/", "timeline", "Photos"), NavEntry("/albums", "albums", "Albums"),
+    nav=(NavEntry("/", "timeline", "Photos"), NavEntry("/albums", "albums", "Albums"), NavEntry("/map", "map", "Map"),
          NavEntry("/upload", "upload", "Upload"), NavEntry("/trash", "trash", "Trash")),
     move_page="/move",
 )
