@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     login_failure_window_seconds: float = Field(default=900.0, gt=0, description="failures older than this are forgotten")
     login_lockout_seconds: float = Field(default=60.0, gt=0, description="the first lockout; each one in a row doubles")
     login_lockout_max_seconds: float = Field(default=3600.0, gt=0, description="the longest lockout")
+    share_requests_per_minute: float = Field(default=600.0, gt=0, description="requests per minute each client "
+                                             "address may make to shared links' pages and files (per API process)")
+    share_request_burst: int = Field(default=300, ge=1, description="and at once, before that rate applies (a "
+                                     "shared album's page asks for a thumbnail per item)")
     trusted_proxies: int = Field(default=0, ge=0, description="reverse proxies in front of the server whose "
                                  "X-Forwarded-For is believed; 0 trusts none (the connection's address is used)")
     staging_max_age_seconds: float = Field(default=3600.0, ge=0, description="at start and every sweep, staged "

@@ -10,9 +10,11 @@ from sqlalchemy import select
 from phonecloud.accounts.service import Principal
 from phonecloud.core.dates import bounded
 from phonecloud.core.db import Database, utcnow
-from phonecloud.core.errors import BadRequest, NotFound
+from phonecloud.core.errors import BadRequest, Forbidden, NotFound
 from phonecloud.gallery import repository
 from phonecloud.gallery.models import Album, AlbumAsset
+from phonecloud.gallery.sharing import repository as shared
+from phonecloud.gallery.sharing.models import VIEWER
 
 MAX_ALBUM_CHANGE = 10_000
 MAX_TITLE_CHARS = 500
@@ -23,6 +25,15 @@ def owned_album(session, principal: Principal, album_id: uuid.UUID, lock: bool =
     if album is None:
         raise NotFound(f"no album {album_id}")
     return album
+
+
+def readable_album(session, principal: Principal, album_id: uuid.UUID, lock: bool = False) -> tuple[Album, str]:
+    """(album, the caller's role: owner, viewer or contributor) of an album the caller owns or that is shared
+    with them (gallery/sharing); NotFound for any other."""
+    found = shared.album_role(session, principal.user_id, album_id, lock)
+    if found is None:
+        raise NotFound(f"no album {album_id}")
+    return found
 
 
 class AlbumService:
@@ -57,9 +68,22 @@ class AlbumService:
         return [(album, counts.get(album.id, 0)) for album in albums]
 
     def get_album(self, principal: Principal, album_id: uuid.UUID) -> tuple[Album, int]:
+        """One of the caller's albums, or one shared with them, with its count."""
         with self.db.read() as session:
-            album = owned_album(session, principal, album_id)
+            album, _ = readable_album(session, principal, album_id)
             return album, repository.album_counts(session, [album.id]).get(album.id, 0)
+
+    def role(self, principal: Principal, album_id: uuid.UUID) -> str:
+        """The caller's role in an album: owner, viewer or contributor (NotFound: none of theirs)."""
+        with self.db.read() as session:
+            return readable_album(session, principal, album_id)[1]
+
+    def albums_to_add_to(self, principal: Principal) -> list[tuple[Album, int]]:
+        """The caller's albums, then those shared with them as a contributor: where they may add items."""
+        with self.db.read() as session:
+            shared_albums = [album for album, role, _ in shared.shared_with(session, principal.user_id)
+                             if role != VIEWER]
+        return self.list_albums(principal) + [(album, 0) for album in shared_albums]
 
     def update_album(self, principal: Principal, album_id: uuid.UUID, title: str | None,
                      description: str | None) -> Album:
@@ -79,19 +103,24 @@ class AlbumService:
 
     def change_album_assets(self, principal: Principal, album_id: uuid.UUID, asset_ids: list[uuid.UUID],
                             add: bool) -> list[dict]:
-        """Add or remove assets; answers per asset: added/removed, already/not_member, or not_found."""
+        """Add or remove assets; answers per asset: added/removed, already/not_member, or not_found. The owner
+        adds their own items and removes any; a contributor (gallery/sharing) adds and removes their own only;
+        a viewer neither (Forbidden)."""
         if len(asset_ids) > MAX_ALBUM_CHANGE:
             raise BadRequest(f"at most {MAX_ALBUM_CHANGE} assets per request")
         asset_ids = list(dict.fromkeys(asset_ids))
         with self.db.write() as session:
             # Changes to one album take turns, so that two at once (two API processes on PostgreSQL) both see
             # the other's members: adding the same asset twice answers "already", never a duplicate-key error.
-            album = owned_album(session, principal, album_id, lock=True)
+            album, role = readable_album(session, principal, album_id, lock=True)
+            if role == VIEWER:
+                raise Forbidden("this album is shared with you to view: only its owner and contributors change it")
             owned = repository.owned_asset_ids(session, principal.user_id, asset_ids)
             members = repository.album_member_ids(session, album.id, asset_ids)
+            allowed = owned | members if not add and role == shared.OWNER else owned  # the owner takes out anybody's
             results = []
             for asset_id in asset_ids:
-                if asset_id not in owned:
+                if asset_id not in allowed:
                     outcome = "not_found"
                 elif add:
                     outcome = "already" if asset_id in members else "added"

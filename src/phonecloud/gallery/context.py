@@ -21,6 +21,9 @@ class Gallery:
     intake: GalleryIntake
     takeout: object = None  # gallery.takeout.service.TakeoutImports, which reads into these services
     moves: object = None  # gallery.moving.service.LibraryMoves, which reads from them
+    search: object = None  # gallery.search.service.SearchService
+    links: object = None  # gallery.sharing.service.ShareLinks: links anyone may open
+    members: object = None  # gallery.sharing.members.AlbumMembers: albums shared with other users
     _settings: object = None
     _media: object = None
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from phonecloud.core.db import utcnow
 from phonecloud.gallery import repository as gallery
-from phonecloud.gallery.models import Album, Asset
+from phonecloud.gallery.models import Album, AlbumAsset, Asset
 from phonecloud.jobs.models import QUEUED, RUNNING, Job
 from phonecloud.media.jobs import MEDIA_JOB, job_subject
 from phonecloud.media.models import AssetMedia
@@ -50,10 +50,13 @@ def album_info(album: Album) -> AlbumInfo:
 
 
 def albums_of(session: Session, owner_id: int) -> tuple[list[AlbumInfo], dict[str, list[str]]]:
-    """The owner's albums, and each album's members (asset ids), in the order they were added."""
+    """The owner's albums, and each album's members (asset ids), in the order they were added: the owner's
+    own items only (what others added to an album shared with them stays in their own libraries)."""
     albums = [album_info(album) for album in session.scalars(gallery.owner_albums(owner_id))]
     members: dict[str, list[str]] = defaultdict(list)
-    for album_id, asset_id in session.execute(gallery.owner_album_members(owner_id)):
+    own = gallery.owner_album_members(owner_id).join(Asset, Asset.id == AlbumAsset.asset_id).where(
+        Asset.owner_id == owner_id)
+    for album_id, asset_id in session.execute(own):
         members[str(album_id)].append(str(asset_id))
     return albums, dict(members)
 

@@ -18,6 +18,9 @@ from phonecloud.gallery.ingest import GalleryIntake
 from phonecloud.gallery.models import Asset
 from phonecloud.gallery.moving.service import MOVE_JOB, LibraryMoves
 from phonecloud.gallery.service import TRASH_PURGE_JOB, GalleryService
+from phonecloud.gallery.sharing.members import AlbumMembers
+from phonecloud.gallery.sharing.ratelimit import RateLimiter
+from phonecloud.gallery.sharing.service import ShareLinks
 from phonecloud.gallery.takeout import blobs as takeout_blobs
 from phonecloud.gallery.takeout.intake import TakeoutIntake
 from phonecloud.gallery.takeout.service import IMPORT_JOB as TAKEOUT_JOB, TakeoutImports
@@ -54,6 +57,11 @@ def build(running) -> DataKind:
         lambda user_id: [file for kind in running.kinds.values() for file in kind.portable_files(user_id)],
         settings.google_client, settings.moves_to_private_addresses)
 
+    gallery.links = links = ShareLinks(
+        running.db, running.blobs, running.accounts.throttle,
+        RateLimiter(settings.share_requests_per_minute / 60, settings.share_request_burst))
+    gallery.members = AlbumMembers(running.db)
+
     def usage(session, user_id: int) -> Usage:
         """Its photos and videos, and the bytes of Takeout parts waiting to be read (charged, not items)."""
         items, size = repository.usage(session, user_id)
@@ -69,6 +77,7 @@ def build(running) -> DataKind:
     def purge_user(user_id: int, record) -> None:
         moves.purge_user(user_id, record)
         takeout.purge_user(user_id, record)
+        links.purge_user(user_id, record)  # links, album members, memberships: before the items and albums
         gallery.library.purge_user(user_id, record)
 
     def start_daily_purge() -> None:
@@ -89,7 +98,7 @@ def build(running) -> DataKind:
         scrub_totals=repository.scrub_totals, scrub_page=repository.scrub_page,
         purge_user=purge_user,
         rows_left=lambda session, user_id: repository.rows_of_owner(session, user_id) + takeout.rows_of_owner(
-            session, user_id) + moves.rows_of_owner(session, user_id),
+            session, user_id) + moves.rows_of_owner(session, user_id) + links.rows_of_user(session, user_id),
         manifest=repository.manifest,
         check_intake=check_intake,
         closers=(gallery.close,),
@@ -101,16 +110,18 @@ def _api_routers():
     from phonecloud.gallery.memories_routes import router as memories
     from phonecloud.gallery.moving.routes import router as moving
     from phonecloud.gallery.routes import router
+    from phonecloud.gallery.sharing.routes import router as sharing
     from phonecloud.gallery.takeout.routes import router as takeout
     from phonecloud.gallery.trash_routes import router as trash
 
-    return router, trash, takeout, moving, memories, map_clusters
+    return router, trash, takeout, moving, memories, sharing, map_clusters
 
 
 def _web_routers():
-    from phonecloud.gallery.web import albums, library, map as map_page, moving, takeout
+    from phonecloud.gallery.web import albums, library, map as map_page, moving, public, sharing, takeout
 
-    return library.router, albums.router, takeout.router, moving.router, map_page.router
+    return (library.router, albums.router, takeout.router, moving.router, map_page.router, sharing.router,
+            public.router)
 
 
 def _template_filters():

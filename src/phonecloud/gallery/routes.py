@@ -101,7 +101,7 @@ async def download_original(asset_id: uuid.UUID, request: Request) -> Response:
 
 def _original_response(asset_id: uuid.UUID, request: Request) -> Response:
     gallery = gallery_of(request).library
-    asset = gallery.get_asset(current_principal(request), asset_id)
+    asset = gallery.readable_asset(current_principal(request), asset_id)  # an album shared with the caller's too
     name = safe_filename(asset.original_filename, sniff_extension(asset.mime_type))
     answer = ranged_answer(request, asset.size_bytes, f'"{asset.sha1}"', name, "private, max-age=31536000, immutable")
     status, headers, start, end = answer.status, answer.headers, answer.start, answer.end
@@ -130,7 +130,7 @@ def download_originals(body: OriginalsRequest, request: Request, principal: Prin
 
 def _derivative(name: str, asset_id: uuid.UUID, request: Request, principal: Principal) -> StreamingResponse:
     gallery = gallery_of(request)
-    asset = gallery.library.get_asset(principal, asset_id)
+    asset = gallery.library.readable_asset(principal, asset_id)  # an album shared with the caller's too
     key, mime = gallery.media().derivative(asset, gallery.library.media_of([asset]).get(asset.id), name)
     etag = f'"{asset.sha1}-{name}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}

@@ -23,7 +23,8 @@ from phonecloud.core.db import Database, utcnow
 from phonecloud.core.errors import BadRequest, Conflict, Gone, NotFound
 from phonecloud.core.kinds import Purged, Record
 from phonecloud.gallery import repository
-from phonecloud.gallery.albums import owned_album
+from phonecloud.gallery.albums import owned_album, readable_album
+from phonecloud.gallery.sharing import repository as shared
 from phonecloud.gallery.models import Album, Asset
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.media.models import AssetMedia
@@ -112,9 +113,13 @@ class GalleryService:
             raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
         after = decode_cursor(cursor) if cursor else None
         with self.db.read() as session:
-            if album_id is not None:
-                owned_album(session, principal, album_id)
-            query = repository.timeline_page(principal.user_id, trashed, after, limit + 1, album_id)
+            if album_id is not None and not trashed:  # the album's owner's or one shared with the caller
+                readable_album(session, principal, album_id)
+                query = shared.album_page(album_id, after, limit + 1)
+            else:
+                if album_id is not None:
+                    owned_album(session, principal, album_id)
+                query = repository.timeline_page(principal.user_id, trashed, after, limit + 1, album_id)
             items = list(session.scalars(query))
         more = len(items) > limit
         items = items[:limit]
@@ -123,6 +128,17 @@ class GalleryService:
     def get_asset(self, principal: Principal, asset_id: uuid.UUID) -> Asset:
         with self.db.read() as session:
             asset = repository.owned_asset(session, principal.user_id, asset_id)
+        if asset is None:
+            raise NotFound(f"no asset {asset_id}")
+        return asset
+
+    def readable_asset(self, principal: Principal, asset_id: uuid.UUID) -> Asset:
+        """An asset the caller may look at: their own, or one that an album they own or that is shared with
+        them shows (outside the trash: see gallery/sharing). For the viewer, thumbnails, previews and originals
+        only; everything that changes an asset takes get_asset's owner check, or its own."""
+        with self.db.read() as session:
+            asset = (repository.owned_asset(session, principal.user_id, asset_id)
+                     or shared.album_shared_asset(session, principal.user_id, asset_id))
         if asset is None:
             raise NotFound(f"no asset {asset_id}")
         return asset
@@ -284,6 +300,11 @@ class GalleryService:
         """(newer, older): the items beside an asset in its listing (library, trash, or an album)."""
         position, trashed = (asset.sort_at, asset.id), asset.trashed_at is not None
         with self.db.read() as session:
+            if album_id is not None and not trashed:  # the album's owner's or one shared with the caller
+                readable_album(session, principal, album_id)
+                newer = session.scalar(shared.album_newer(album_id, position, 1))
+                older = session.scalar(shared.album_page(album_id, position, 1))
+                return (newer.id if newer else None), (older.id if older else None)
             if album_id is not None:
                 owned_album(session, principal, album_id)
             newer = session.scalar(repository.newer_page(principal.user_id, trashed, position, 1, album_id))

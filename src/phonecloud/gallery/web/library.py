@@ -104,7 +104,7 @@ def timeline(request: Request, me: Principal = Depends(signed_in),
     empty = ("Nothing was taken on or before that day." if jumped or cursor else
              "No photos yet. Upload some, or create an API key in your account to back up a phone.")
     return render(request, "timeline.html", me, page="timeline", jumped=jumped, paged=cursor is not None,
-                  albums=gallery_of(request).albums.list_albums(me), back=here(request), empty=empty,
+                  albums=gallery_of(request).albums.albums_to_add_to(me), back=here(request), empty=empty,
                   **grid(request, me, Listing("library"), cursor))
 
 
@@ -153,7 +153,7 @@ def more(request: Request, me: Principal = Depends(signed_in), view: str = Query
 @router.get("/photos/{asset_id}")
 def viewer(request: Request, asset_id: uuid.UUID, me: Principal = Depends(signed_in), album: uuid.UUID | None = None):
     gallery = gallery_of(request)
-    asset = gallery.library.get_asset(me, asset_id)
+    asset = gallery.library.readable_asset(me, asset_id)  # in an album shared with the caller too: to look at
     media = gallery.library.media_of([asset]).get(asset.id)
     newer, older = gallery.library.neighbours(me, asset, album)
     query = Listing(str(album), album).viewer_query if album else ""
