@@ -86,6 +86,23 @@ def api(method: str, path: str, *, params: dict | None = None, json_body=None, c
     return send
 
 
+def site(method: str, path: str, *, data: dict | None = None, content: bytes | None = None,
+         headers: dict[str, str] | None = None) -> Callable[[World], Answer]:
+    """A request to the server's root without credentials (what a link opens: /s/{token}); path may use
+    {share_token}-style fields of world.ids."""
+    def send(world: World) -> Answer:
+        with httpx.Client(base_url=world.url, timeout=120) as client:
+            response = client.request(method, path.format(**world.ids), data=data, content=content, headers=headers)
+        return Answer(response.status_code, dict(response.headers), response.content,
+                      response.headers.get("connection") == "close")
+    return send
+
+
+def raw_site(target: bytes) -> Callable[[World], Answer]:
+    """A GET of a hand-written target at the server's root, closing after the answer."""
+    return raw(lambda world: request_bytes("GET", target, [(b"Connection", b"close")]))
+
+
 def raw(build: Callable[[World], bytes], half_close: bool = False) -> Callable[[World], Answer]:
     """Bytes written to a socket as they are: for requests that are not valid HTTP, or cut short."""
     def send(world: World) -> Answer:
@@ -312,6 +329,21 @@ def _cases() -> list[Case]:
         c("list-trashed-not-a-boolean", api("GET", "/assets", params={"trashed": "maybe"}), 422,
           error="invalid_request", mentions="query.trashed"),
         c("query-raw-bytes-not-ascii", raw_request("GET", b"/assets?\xff\xfe=1"), 400, kind="parser"),
+        # -- the map's box and zoom -----------------------------------------------------------------------
+        c("map-zoom-negative", api("GET", "/map/clusters", params={"zoom": -1}), 422, error="invalid_request",
+          mentions="query.zoom"),
+        c("map-zoom-beyond-64-bits", api("GET", "/map/clusters", params={"zoom": "9" * 30}), 422,
+          error="invalid_request", mentions="query.zoom"),
+        c("map-latitude-beyond-the-pole", api("GET", "/map/clusters", params={"north": 90.5}), 422,
+          error="invalid_request", mentions="query.north"),
+        c("map-longitude-not-a-number", api("GET", "/map/clusters", params={"west": "nan"}), 422,
+          error="invalid_request", mentions="query.west"),
+        c("map-longitude-infinite", api("GET", "/map/clusters", params={"east": "-inf"}), 422,
+          error="invalid_request", mentions="query.east"),
+        c("map-box-upside-down", api("GET", "/map/clusters", params={"south": 10, "north": -10}), 400,
+          error="bad_request", mentions="south"),
+        c("map-box-too-large-for-the-zoom", api("GET", "/map/clusters", params={"zoom": 20}), 400,
+          error="bad_request", mentions="too large for zoom 20"),
         # -- path parameters: traversal, NUL, invalid UTF-8, absurd ids ---------------------------------
         c("asset-id-not-a-uuid", api("GET", "/assets/not-a-uuid"), 422, error="invalid_request",
           mentions="path.asset_id"),
@@ -569,6 +601,70 @@ def _cases() -> list[Case]:
           error="not_found", mentions="no import"),
         c("messages-retry-import-id-not-a-uuid", api("POST", "/messages/imports/1%00/retry"), 422,
           error="invalid_request"),
+        *_sharing_cases(),
+    ]
+
+
+NOWHERE = str(uuid.UUID(int=1))
+
+
+def _sharing_cases() -> list[Case]:
+    """Links (the API that makes them, and what anyone may send to /s/{token}) and albums shared with users."""
+    c = Case
+    link = "/s/{share_token}"
+    return [
+        c("share-both-album-and-items", api("POST", "/shares", json_body={"album_id": NOWHERE, "asset_ids": [NOWHERE]}),
+          400, error="bad_request", mentions="either album_id"),
+        c("share-neither-album-nor-items", api("POST", "/shares", json_body={}), 400, error="bad_request",
+          mentions="either album_id"),
+        c("share-expired-before-it-is-made", api("POST", "/shares", json_body={
+            "asset_ids": [NOWHERE], "expires_at": "2001-01-01T00:00:00Z"}), 400, error="bad_request",
+          mentions="in the past"),
+        *[c(f"share-expires-at-{name}", api("POST", "/shares", json_body={"asset_ids": [NOWHERE],
+                                                                          "expires_at": moment}),
+            422, error="invalid_request", mentions="outside years 1900 to 2200")
+          for name, moment in EDGE_DATES.items()],
+        c("share-10001-asset-ids", api("POST", "/shares", json_body={
+            "asset_ids": ["00000000-0000-0000-0000-%012d" % n for n in range(10_001)]}), 422, error="invalid_request",
+          mentions="at most 10000 items"),
+        c("share-password-of-1025-chars", api("POST", "/shares", json_body={"asset_ids": [NOWHERE],
+                                                                            "password": "p" * 1025}),
+          422, error="invalid_request", mentions="body.password"),
+        c("share-title-with-nul", api("POST", "/shares", json_body={"asset_ids": [NOWHERE], "title": "a\u0000b"}),
+          400, error="bad_request", mentions="without NUL"),
+        c("share-unknown-album", api("POST", "/shares", json_body={"album_id": NOWHERE}), 404, error="not_found",
+          mentions="no album"),
+        c("share-id-not-a-uuid", api("DELETE", "/shares/not-a-uuid"), 422, error="invalid_request",
+          mentions="path.share_id"),
+        c("share-id-unknown", api("DELETE", f"/shares/{NOWHERE}"), 404, error="not_found", mentions="no link"),
+        c("album-member-role-unknown", api("PUT", "/albums/{album_id}/members", json_body={
+            "email": "a@example.org", "role": "owner"}), 422, error="invalid_request", mentions="body.role"),
+        c("album-member-email-garbage", api("PUT", "/albums/{album_id}/members", json_body={
+            "email": "<script>@", "role": "viewer"}), 400, error="bad_request", mentions="not an email address"),
+        c("album-member-nobody", api("PUT", "/albums/{album_id}/members", json_body={
+            "email": "nobody@example.org", "role": "viewer"}), 400, error="bad_request", mentions="no user with email"),
+        c("album-member-email-of-1-mib", api("PUT", "/albums/{album_id}/members", json_body={
+            "email": MEGABYTE, "role": "viewer"}), 413, error="too_large", mentions="limit of 65536 bytes"),
+        c("shared-album-leave-unknown", api("DELETE", f"/shared-albums/{NOWHERE}"), 404, error="not_found",
+          mentions="no album"),
+        # -- what anyone may send to a link ---------------------------------------------------------------
+        c("link-token-of-1000-chars", site("GET", "/s/" + "A" * 1000), 404, kind="bare"),
+        c("link-token-never-made", site("GET", "/s/" + "A" * 43 + "/download"), 404, kind="bare"),
+        c("link-token-encoded-nul", raw_site(b"/s/%00"), 404, kind="bare"),
+        c("link-token-encoded-traversal", raw_site(b"/s/..%2F..%2Fapi%2Fv1%2Fme"), 404, kind="bare"),
+        c("link-token-dot-segments", raw_site(b"/s/../../api/v1/me"), 404, kind="bare"),  # not resolved: no route
+        c("link-asset-id-not-a-uuid", site("GET", link + "/assets/..%2F..%2Fetc/original"), 404, kind="bare"),
+        c("link-asset-of-someone-else", site("GET", link + "/assets/" + NOWHERE + "/original"), 404, kind="bare"),
+        c("link-range-reversed", site("GET", link + "/assets/{asset_id}/original", headers={"Range": "bytes=9-2"}),
+          416, kind="bare"),
+        c("link-zip-range-beyond-the-end", site("GET", link + "/download", headers={"Range": "bytes=999999999-"}),
+          416, kind="bare"),
+        c("link-cursor-forged", site("GET", link + "?cursor=" + base64.urlsafe_b64encode(b"9999|zz").decode()), 400,
+          kind="bare"),
+        c("link-cookie-forged", site("GET", link, headers={"Cookie": "phonecloud_link=" + "9" * 5000}), 200,
+          kind="bare"),  # no password: nothing to forge; the cookie is not even read
+        c("link-unlock-form-of-1-mib", site("POST", link + "/unlock", data={"password": MEGABYTE}), 413, kind="bare"),
+        c("link-unlock-without-csrf", site("POST", link + "/unlock", data={"password": "x"}), 403, kind="bare"),
     ]
 
 

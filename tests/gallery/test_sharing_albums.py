@@ -64,7 +64,8 @@ def test_a_viewer_sees_the_album_and_its_items_and_changes_nothing(trio):
                                ("GET", f"/albums/{album}/members", None),
                                ("PUT", f"/albums/{album}/members", {"email": viewer.email, "role": "contributor"}),
                                ("POST", f"/assets/{first}/trash", None), ("PUT", f"/assets/{first}/favorite", None),
-                               ("PATCH", f"/assets/{first}", {"description": "mine"}), ("DELETE", f"/assets/{first}", None),
+                               ("PATCH", f"/assets/{first}", {"description": "mine"}),
+                               ("DELETE", f"/assets/{first}", None),
                                ("GET", f"/assets/{first}", None), ("POST", "/shares", {"album_id": album})]:
         answer = viewer.http.request(method, path, json=body)
         assert answer.status_code == 404, (method, path, answer.text)
@@ -182,7 +183,8 @@ def test_deleting_a_shared_album_ends_its_sharing_and_its_links(trio, server):
 
     _, path = link(owner, album_id=album)
     assert owner.http.delete(f"/albums/{album}").status_code == 204
-    assert viewer.http.get("/shared-albums").json() == [] and contributor.http.get(f"/albums/{album}").status_code == 404
+    assert viewer.http.get("/shared-albums").json() == []
+    assert contributor.http.get(f"/albums/{album}").status_code == 404
     assert viewer.http.get(f"/assets/{first}/original").status_code == 404
     assert anonymous(server).get(path).status_code == 404
     assert owner.http.get("/shares").json() == []

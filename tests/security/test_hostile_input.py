@@ -42,6 +42,8 @@ def world(server, accounts):
     alice, mallory = accounts.create(name="alice"), accounts.create(name="mallory")
     alice_ids, mallory_ids = _objects(alice, 8001), _objects(mallory, 8002)
     mallory_ids["export_id"] = ready_export(mallory)
+    made = mallory.http.post("/shares", json={"album_id": mallory_ids["album_id"]}).json()  # a link to her album
+    mallory_ids.update(share_id=made["id"], share_token=made["url"].rsplit("/", 1)[1])
 
     def snapshot():
         return holdings(alice, alice_ids), holdings(mallory, mallory_ids)

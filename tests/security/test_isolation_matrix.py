@@ -6,6 +6,7 @@ parameter has no factory below fails the guard test instead of escaping the matr
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import time
 import uuid
@@ -131,6 +132,21 @@ def _move(owner: User, made: dict) -> str:
     return move["id"]
 
 
+def _link_id(owner: User, made: dict) -> str:
+    """A live link of the owner's (its token is for the owner to give away: see _expired_link)."""
+    return owner.http.post("/shares", json={"album_id": made["album_id"]}).json()["id"]
+
+
+def _expired_link(owner: User, made: dict) -> str:
+    """The token of a link of the owner's to the album, expired: whoever holds a link's token may open it
+    while it lives (that is what it is for, tests/gallery/test_sharing_links.py), so what the matrix holds
+    against every route of /s/{token} is a link that no longer lives: exactly the 404 of one never made."""
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
+    url = owner.http.post("/shares", json={"album_id": made["album_id"], "expires_at": soon.isoformat()}).json()["url"]
+    time.sleep(max(0.0, (soon - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
+    return url.rsplit("/", 1)[1]
+
+
 # How to make an object of the owner's for each id parameter, in dependency order (an album holds the
 # asset). A route whose id parameter is missing here fails test_every_id_parameter_has_a_factory.
 FACTORIES: dict[str, Callable[[User, dict], object]] = {
@@ -149,6 +165,8 @@ FACTORIES: dict[str, Callable[[User, dict], object]] = {
     "takeout_part_id": _takeout_part,
     "takeout_id": _takeout_import,
     "move_id": _move,
+    "share_id": _link_id,
+    "token": _expired_link,
 }
 # What each kind of id looks like when no object has it: the intruder's request for one of these must
 # be answered exactly as its request for the owner's.
@@ -157,7 +175,7 @@ NEVER_MADE: dict[str, object] = {
     "session_id": 2_000_000_000, "upload_id": uuid.UUID(int=3).hex, "export_id": uuid.UUID(int=4), "number": 1,
     "import_id": uuid.UUID(int=5), "conversation_id": uuid.UUID(int=6), "part_id": uuid.UUID(int=7),
     "book_id": 2_000_000_000, "contact_id": 2_000_000_000, "takeout_part_id": uuid.UUID(int=8),
-    "takeout_id": uuid.UUID(int=9), "move_id": uuid.UUID(int=10),
+    "takeout_id": uuid.UUID(int=9), "move_id": uuid.UUID(int=10), "share_id": uuid.UUID(int=11), "token": "A" * 43,
 }
 # Requests that are only well-formed with a header saying what they mean: each variant is tried.
 VARIANTS: dict[str, list[dict[str, str]]] = {
@@ -179,7 +197,9 @@ def test_every_id_parameter_has_a_factory():
 def test_the_matrix_covers_the_known_object_routes():
     covered = {str(endpoint) for endpoint in ID_ENDPOINTS}
     assert {"GET /api/v1/assets/{asset_id}/original", "DELETE /api/v1/albums/{album_id}",
-            "DELETE /api/v1/devices/{device_id}"} <= covered
+            "DELETE /api/v1/devices/{device_id}", "DELETE /api/v1/shares/{share_id}",
+            "PUT /api/v1/albums/{album_id}/members", "GET /s/{token}", "GET /s/{token}/assets/{asset_id}/original",
+            "GET /s/{token}/download", "POST /s/{token}/unlock"} <= covered
 
 
 @pytest.fixture(scope="module")

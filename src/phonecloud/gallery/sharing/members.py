@@ -60,11 +60,11 @@ class AlbumMembers:
     def share(self, principal: Principal, album_id: uuid.UUID, email: str, role: str) -> tuple[Member, bool]:
         """Share the album with the user of this email as viewer or contributor (a member's role changes):
         (the member, whether they are new)."""
-        if role not in ROLES:
-            raise BadRequest(f"role must be one of {', '.join(ROLES)}")
-        email = normalise_email(email)
         with self.db.write() as session:
-            owned_album(session, principal, album_id, lock=True)
+            owned_album(session, principal, album_id, lock=True)  # first: another's album is a 404, whatever is asked
+            if role not in ROLES:
+                raise BadRequest(f"role must be one of {', '.join(ROLES)}")
+            email = normalise_email(email)
             user = session.scalar(select(User).where(User.email == email))
             if user is None or user.disabled:
                 raise BadRequest(f"there is no user with email {email} on this server")
@@ -82,9 +82,9 @@ class AlbumMembers:
 
     def unshare(self, principal: Principal, album_id: uuid.UUID, email: str) -> None:
         """The owner stops sharing the album with this member; their items leave it."""
-        email = normalise_email(email)
         with self.db.write() as session:
             owned_album(session, principal, album_id, lock=True)
+            email = normalise_email(email)
             user_id = session.scalar(select(AlbumMember.user_id).join(User, User.id == AlbumMember.user_id).where(
                 AlbumMember.album_id == album_id, User.email == email))
             if user_id is None:
