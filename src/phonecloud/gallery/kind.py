@@ -17,6 +17,7 @@ from phonecloud.gallery.export import GallerySection
 from phonecloud.gallery.ingest import GalleryIntake
 from phonecloud.gallery.models import Asset
 from phonecloud.gallery.moving.service import MOVE_JOB, LibraryMoves
+from phonecloud.gallery.search.service import SearchService
 from phonecloud.gallery.service import TRASH_PURGE_JOB, GalleryService
 from phonecloud.gallery.sharing.members import AlbumMembers
 from phonecloud.gallery.sharing.ratelimit import RateLimiter
@@ -49,6 +50,7 @@ def build(running) -> DataKind:
                              check_intake),
         _settings=settings,
     )
+    gallery.search = SearchService(running.db)
     takeout_intake = TakeoutIntake(running.db, running.blobs, running.quota, running.jobs, settings.max_upload_bytes,
                                    check_intake)
     gallery.takeout = takeout = TakeoutImports(running.db, running.blobs, running.quota, running.jobs, gallery)
@@ -110,18 +112,20 @@ def _api_routers():
     from phonecloud.gallery.memories_routes import router as memories
     from phonecloud.gallery.moving.routes import router as moving
     from phonecloud.gallery.routes import router
+    from phonecloud.gallery.search.routes import router as search
     from phonecloud.gallery.sharing.routes import router as sharing
     from phonecloud.gallery.takeout.routes import router as takeout
     from phonecloud.gallery.trash_routes import router as trash
 
-    return router, trash, takeout, moving, memories, sharing, map_clusters
+    return router, trash, takeout, moving, memories, sharing, map_clusters, search
 
 
 def _web_routers():
     from phonecloud.gallery.web import albums, library, map as map_page, moving, public, sharing, takeout
+    from phonecloud.gallery.web import search as search_page
 
     return (library.router, albums.router, takeout.router, moving.router, map_page.router, sharing.router,
-            public.router)
+            public.router, search_page.router)
 
 
 def _template_filters():
@@ -134,6 +138,7 @@ KIND = Kind(
     name=NAME, title="Photos and videos", build=build, api_routers=_api_routers, web_routers=_web_routers,
     template_filters=_template_filters, templates=Path(__file__).resolve().parent / "web" / "templates",
     nav=(NavEntry("/", "timeline", "Photos"), NavEntry("/albums", "albums", "Albums"), NavEntry("/map", "map", "Map"),
+         NavEntry("/search", "search", "Search"),
          NavEntry("/upload", "upload", "Upload"), NavEntry("/trash", "trash", "Trash")),
     move_page="/move",
 )

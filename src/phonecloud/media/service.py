@@ -15,6 +15,7 @@ from phonecloud.core.db import Database, upsert, utcnow
 from phonecloud.core.errors import Conflict, NotFound
 from phonecloud.gallery.blobs import derived_key
 from phonecloud.gallery.models import Asset
+from phonecloud.gallery.search import index as search_index
 from phonecloud.jobs.worker import PermanentJobError
 from phonecloud.media.derivatives import Rendered, RenderError
 from phonecloud.media.metadata import Metadata
@@ -104,6 +105,7 @@ class MediaService:
             session.execute(upsert(self.db.dialect, AssetMedia.__table__, {"asset_id": asset.id, **fields}))
             session.execute(update(Asset).where(Asset.id == asset.id)
                             .values(sort_at=sort_time(meta, asset.file_modified_at)))
+            search_index.refresh(session, asset.id)  # its place (reverse-geocoded), camera and name, for search
 
     @staticmethod
     def _live_photo_pair(session, asset: Asset, duration_seconds: float | None) -> uuid.UUID | None:
