@@ -26,6 +26,7 @@ from phonecloud.gallery import repository
 from phonecloud.gallery.albums import owned_album, readable_album
 from phonecloud.gallery.sharing import repository as shared
 from phonecloud.gallery.models import Album, Asset
+from phonecloud.gallery.search import index as search_index
 from phonecloud.jobs.queue import JobQueue
 from phonecloud.media.models import AssetMedia
 
@@ -341,6 +342,7 @@ class GalleryService:
                 asset.people = json.dumps(list(dict.fromkeys(people)), ensure_ascii=False)
             if place is not None:
                 asset.place_latitude, asset.place_longitude, asset.place_altitude = place
+                search_index.refresh(session, asset.id)  # found by its new place
         return asset
 
     def delete_forever(self, principal: Principal, asset_id: uuid.UUID) -> None:
