@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import upload
 from media_fixtures import jpeg
+from route_table import settled
 
 from .flows import wait_until_processed
+from .map_places import PARIS, ROME, SYDNEY, add_rows, gps_jpeg
 
 
 @pytest.fixture
@@ -99,4 +102,28 @@ def test_a_second_users_session_sees_nothing_of_the_first_users(browse, accounts
         response = visit.context.request.fetch(path, method=method, headers={"X-CSRF-Token": csrf})
         assert response.status == 404, (method, path)
     assert snapshot(owner) == before
+    assert visit.errors == []
+
+
+def test_a_second_users_map_shows_none_of_the_first_users_places(browse, accounts):
+    """The map (page and clusters) holds only the signed-in user's places, even where both users took photos."""
+    owner, intruder = accounts.create(name="victim-map"), accounts.create(name="intruder-map")
+    secret = upload(owner, gps_jpeg(*PARIS, 8111), filename="victim-secret-paris.jpg").json()["id"]
+    add_rows(accounts.services, owner.email, [PARIS, ROME, SYDNEY])
+    own = upload(intruder, gps_jpeg(PARIS[0] + 0.001, PARIS[1], 8112), filename="intruder-paris.jpg").json()["id"]
+    visit = browse()
+    visit.sign_in(intruder)
+    wait_until_processed(visit, [own])
+    assert settled(owner, secret)["media"]["state"] == "ready"
+    assert owner.http.get("/map/clusters").json()["total"] == 4
+
+    answer = visit.context.request.get("/api/v1/map/clusters").json()
+    assert (answer["total"], [cluster["asset_id"] for cluster in answer["clusters"]]) == (1, [own])
+    close = visit.context.request.get("/api/v1/map/clusters", params={
+        "west": 2.3, "south": 48.8, "east": 2.4, "north": 48.9, "zoom": 16}).json()
+    assert [cluster["asset_id"] for cluster in close["clusters"]] == [own]
+    visit.page.goto("/map")
+    expect(visit.page.locator(f".map-photo[data-id='{own}']")).to_be_visible()
+    assert visit.page.locator(".map-markers > *").count() == 1
+    assert secret not in visit.page.content() and "victim-secret" not in visit.page.content()
     assert visit.errors == []

@@ -53,15 +53,19 @@ class MapView {
     this.resize();
     window.addEventListener("resize", () => { this.resize(); this.settle(); });
     this.listen();
+    window.addEventListener("hashchange", () => this.fromAddress());
+    if (!this.fromAddress()) this.fitAll();
+  }
+
+  // The view named in the address (#zoom/latitude/longitude, as settle() writes it), if any.
+  fromAddress() {
     const saved = /^#(\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(location.hash);
-    if (saved) {
-      this.zoom = Number(saved[1]);
-      this.x = mercatorX(Number(saved[3]));
-      this.y = mercatorY(Number(saved[2]));
-      this.settle();
-    } else {
-      this.fitAll();
-    }
+    if (!saved) return false;
+    this.zoom = Number(saved[1]);
+    this.x = mercatorX(Number(saved[3]));
+    this.y = mercatorY(Number(saved[2]));
+    this.changed();
+    return true;
   }
 
   // The map fills the window below its top, at least 280 pixels.
@@ -115,7 +119,8 @@ class MapView {
   // Shows the box (degrees) with some room around it, no closer than `closest`.
   fit(west, south, east, north, closest = this.maxZoom) {
     const x0 = mercatorX(west), x1 = mercatorX(east), y0 = mercatorY(north), y1 = mercatorY(south);
-    const span = Math.max((x1 - x0) / (this.width * 0.7), (y1 - y0) / (this.height * 0.7), 1e-12);
+    // room for the markers (52 pixels) and the zoom buttons at the edges
+    const span = Math.max((x1 - x0) / Math.max(60, this.width - 150), (y1 - y0) / Math.max(60, this.height - 130), 1e-12);
     this.zoom = clamp(Math.log2(1 / (span * TILE)), this.minZoom(), closest);
     this.x = (x0 + x1) / 2;
     this.y = (y0 + y1) / 2;
@@ -211,6 +216,10 @@ class MapView {
     image.alt = cluster.kind === "video" ? "Video" : "Photo";
     image.decoding = "async";
     image.draggable = false;
+    image.addEventListener("error", () => { // no thumbnail (yet, or ever): a plain marker says where it is
+      image.hidden = true;
+      link.classList.add("is-missing");
+    });
     image.src = `/api/v1/assets/${cluster.asset_id}/thumbnail`;
     link.append(image);
     return link;
@@ -284,14 +293,16 @@ class MapView {
       c.moveTo(px, 0);
       c.lineTo(px, this.height);
       const shown = ((((lon + 180) % 360) + 360) % 360) - 180;
-      c.fillText(`${Math.abs(shown).toFixed(digits)}°${shown < 0 ? "W" : shown > 0 ? "E" : ""}`, px + 3, this.height - 6);
+      if (px > 0 && px < this.width - 50) {
+        c.fillText(`${Math.abs(shown).toFixed(digits)}°${shown < 0 ? "W" : shown > 0 ? "E" : ""}`, px + 3, this.height - 6);
+      }
     }
     const south = Math.max(-MAX_LATITUDE, latitudeOf(bottom)), north = Math.min(MAX_LATITUDE, latitudeOf(top));
     for (let lat = Math.ceil(south / step) * step; lat <= north; lat += step) {
       const py = Math.round(this.height / 2 + (mercatorY(lat) - this.y) * this.scale) + 0.5;
       c.moveTo(0, py);
       c.lineTo(this.width, py);
-      c.fillText(`${Math.abs(lat).toFixed(digits)}°${lat < 0 ? "S" : lat > 0 ? "N" : ""}`, 4, py - 3);
+      if (py > 16 && py < this.height - 22) c.fillText(`${Math.abs(lat).toFixed(digits)}°${lat < 0 ? "S" : lat > 0 ? "N" : ""}`, 4, py - 3);
     }
     c.stroke();
     // The equator a little stronger, so that the plain map reads as a map.
