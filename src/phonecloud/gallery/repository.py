@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, String, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from phonecloud.accounts.models import User
@@ -71,6 +71,21 @@ def album_counts(session: Session, album_ids: Sequence[uuid.UUID]) -> dict[uuid.
             AlbumAsset.album_id.in_(album_ids), AlbumAsset.asset_id.in_(in_trash)).group_by(AlbumAsset.album_id)):
         counts[album_id] -= trashed
     return counts
+
+
+def month_counts(session: Session, owner_id: int) -> list[tuple[str, int]]:
+    """("YYYY-MM", items) of the owner's library outside the trash per month of sort_at (UTC), newest first:
+    every item counted from the timeline's index alone (no visit to the rows), less those in the trash,
+    found from the trash's index (owner_id + 0: SQLite's planner would otherwise walk the owner's timeline)."""
+    if session.get_bind().dialect.name == "postgresql":
+        month = func.to_char(func.timezone("UTC", Asset.sort_at), "YYYY-MM")
+    else:  # SQLite keeps a time as text, "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: its first seven characters
+        month = func.substr(Asset.sort_at, 1, 7, type_=String)
+    counts = dict(session.execute(select(month, func.count()).where(Asset.owner_id == owner_id).group_by(month)).all())
+    for key, trashed in session.execute(select(month, func.count()).where(
+            Asset.trashed_at >= TRASHED_EVER, (Asset.owner_id + 0) == owner_id).group_by(month)):
+        counts[key] -= trashed
+    return sorted(((key, count) for key, count in counts.items() if count > 0), reverse=True)
 
 
 def owned_assets(session: Session, owner_id: int, asset_ids: Sequence[uuid.UUID]) -> list[Asset]:

@@ -17,7 +17,7 @@ from phonecloud.core.limits import ApiRoute
 from phonecloud.core.names import safe_filename
 from phonecloud.gallery.schemas import (
     AlbumChangeResponse, AlbumIn, AlbumOut, AlbumPatch, AssetIds, AssetOut, AssetPatch, AssetPage, CheckRequest,
-    CheckResponse, OriginalsRequest, UploadOut, asset_out,
+    CheckResponse, MonthCount, MonthCounts, OriginalsRequest, UploadOut, asset_out,
 )
 from phonecloud.gallery.context import gallery_of
 from phonecloud.uploads.intake import IntakeMeta
@@ -82,6 +82,14 @@ def list_assets(
     """The library newest first (by capture time when known, else modification time)."""
     page = gallery_of(request).library.list_assets(principal, cursor, limit, trashed)
     return AssetPage(items=_many(request, page.items), next_cursor=page.next_cursor)
+
+
+@router.get("/timeline/months", response_model=MonthCounts)
+def timeline_months(request: Request, principal: Principal = Depends(current_principal)):
+    """How many items of the library (outside the trash) each month holds, by the month of their sort time
+    in UTC: what the web app's scrubber needs to jump to any month without listing the library."""
+    counts = gallery_of(request).library.month_counts(principal)
+    return MonthCounts(months=[MonthCount(month=month, count=count) for month, count in counts])
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut)

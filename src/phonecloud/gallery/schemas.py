@@ -123,6 +123,15 @@ class AssetPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
 
 
+class MonthCount(BaseModel):
+    month: str = Field(description="YYYY-MM, of the items' sort time in UTC", examples=["2024-06"])
+    count: int
+
+
+class MonthCounts(BaseModel):
+    months: list[MonthCount] = Field(description="Newest first; months without items are left out")
+
+
 # Plain dicts too: a check carries up to 10,000 items each way.
 class CheckItem(TypedDict):
     id: Annotated[str, Field(max_length=256, description="The client's own id for the file, echoed back")]

@@ -296,6 +296,11 @@ class GalleryService:
                                           .where(*_in_trash(principal.user_id))).one()
         return items, size
 
+    def month_counts(self, principal: Principal) -> list[tuple[str, int]]:
+        """("YYYY-MM", items) of the caller's library per month (UTC), newest first: the timeline's scrubber."""
+        with self.db.read() as session:
+            return repository.month_counts(session, principal.user_id)
+
     def neighbours(self, principal: Principal, asset: Asset,
                    album_id: uuid.UUID | None = None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
         """(newer, older): the items beside an asset in its listing (library, trash, or an album)."""

@@ -37,6 +37,8 @@ class Tile:
     favorite: bool
     duration: str | None
     trashed_at: dt.datetime | None
+    width: int | None = None  # as shown (upright), for the tile's aspect ratio; None: unknown, a square
+    height: int | None = None
 
 
 @dataclass
@@ -63,6 +65,17 @@ def duration_text(seconds: float | None) -> str | None:
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}" if whole >= 3600 else f"{whole // 60}:{whole % 60:02d}"
 
 
+def shown_size(asset: Asset, media: AssetMedia | None) -> tuple[int | None, int | None]:
+    """A photo's size as its thumbnail shows it: the stored size, a quarter turn for EXIF orientations 5 to 8.
+    None for a video (its stored size is before the rotation its thumbnail applies, which is not recorded)
+    and for what the pipeline has not measured."""
+    if asset.kind == "video" or media is None or not media.width or not media.height:
+        return None, None
+    if media.orientation in (5, 6, 7, 8):
+        return media.height, media.width
+    return media.width, media.height
+
+
 def tile(asset: Asset, media: AssetMedia | None) -> Tile:
     moment = local_moment(asset, media)
     state = media.state if media is not None and media.state in (READY, FAILED) else "pending"
@@ -70,7 +83,8 @@ def tile(asset: Asset, media: AssetMedia | None) -> Tile:
     what = "Video" if asset.kind == "video" else "Photo"
     name = display_name(asset.original_filename)
     return Tile(asset.id, asset.kind, name, f"{what} {name}, {moment:%-d %b %Y %H:%M}", state, asset.is_favorite,
-                duration_text(media.duration_seconds if media else None), asset.trashed_at)
+                duration_text(media.duration_seconds if media else None), asset.trashed_at,
+                *shown_size(asset, media))
 
 
 def months(assets: list[Asset], media: dict[uuid.UUID, AssetMedia]) -> list[Month]:
@@ -167,7 +181,7 @@ def _month_name(month: Month) -> str:
 
 
 def _day_name(day: dt.date) -> str:
-    return day.strftime("%a %-d %b %Y")
+    return day.strftime("%a %-d")  # the month follows in the template (left out where the label is narrow)
 
 
 def _days_left(trashed_at: dt.datetime | None) -> int:

@@ -1,6 +1,7 @@
 // The one script every page loads; each part acts only where its elements are on the page.
 import { initCommon } from "./common.js";
 import { initGrid } from "./grid.js";
+import { initScrubber } from "./scrubber.js";
 import { initUpload } from "./upload.js";
 import { initViewer } from "./viewer.js";
 
@@ -18,6 +19,7 @@ function initUndo() {
 
 initCommon();
 initGrid();
+initScrubber();
 initViewer();
 initUpload();
 initUndo();

@@ -1,6 +1,8 @@
-// Grids of tiles: the next page fetched while scrolling (merged into the day it continues), and a
-// selection with checkboxes, shift-click for ranges, and a toolbar that acts on it.
+// Grids of tiles: justified rows (justify.js), the next page fetched while scrolling (merged into the day it
+// continues, and the months it touched laid out again), and a selection with checkboxes, shift-click for
+// ranges, and a toolbar that acts on it.
 import { retryPending } from "./common.js";
+import { initJustify, justify } from "./justify.js";
 
 function childrenOf(parent, selector) {
   return Array.from(parent.children).filter((child) => child.matches(selector));
@@ -45,7 +47,10 @@ function endlessScroll(grid) {
       const page = document.createElement("template");
       page.innerHTML = await response.text();
       const next = page.content.getElementById("more");
+      const continued = lastOf(grid, ".month");
       merge(grid, page.content);
+      const months = childrenOf(grid, ".month");
+      justify(grid, months.slice(Math.max(0, months.indexOf(continued))));
       retryPending(grid);
       if (next) {
         more.replaceWith(next);
@@ -120,6 +125,7 @@ function selection(grid, toolbar) {
 export function initGrid() {
   const grid = document.getElementById("grid");
   if (!grid) return;
+  initJustify(grid);
   endlessScroll(grid);
   const toolbar = document.getElementById("selection");
   if (toolbar) selection(grid, toolbar);
