@@ -12,13 +12,16 @@ import random
 import uuid
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import insert
 
 from conftest import upload
 from phonecloud.accounts.service import Principal
 from phonecloud.core.errors import BadRequest
-from phonecloud.gallery.map.service import MAX_CELLS, Box, cell_of, clusters
+from phonecloud.core.settings import Settings
+from phonecloud.gallery.map.service import MAX_CELLS, Box, TileSource, cell_of, clusters
 from phonecloud.gallery.models import Asset
+from phonecloud.gallery.web.map import content_security_policy
 from phonecloud.media.models import AssetMedia
 
 WORLD = Box(-180, -90, 180, 90)
@@ -163,3 +166,18 @@ def test_the_api_answers_the_owner_only_and_names_a_bad_parameter(server, accoun
         refused = owner.http.get("/map/clusters", params=params)
         assert refused.status_code in (400, 422), (params, refused.text)
         assert named in refused.json()["message"], (params, refused.text)
+
+
+def test_a_tile_url_must_be_http_with_z_x_y_and_opens_the_policy_to_its_server_only(tmp_path):
+    assert TileSource.configured(Settings(data_dir=tmp_path)) is None
+    for bad in ("ftp://tiles.example.org/{z}/{x}/{y}.png", "https://tiles.example.org/{z}/{x}.png", "/{z}/{x}/{y}.png",
+                "https://tiles.example.org/{z}/{x}/{y}.png; script-src *", "javascript:{z}{x}{y}"):
+        with pytest.raises(ValidationError, match="map_tile_url"):
+            Settings(data_dir=tmp_path, map_tile_url=bad)
+    tiles = TileSource.configured(Settings(data_dir=tmp_path, map_tile_url="https://{s}.tile.example.org/{z}/{x}/{y}.png"))
+    assert (tiles.origin, tiles.attribution) == ("https://*.tile.example.org", "Map tiles: tile.example.org")
+    policy = content_security_policy(tiles)
+    assert "img-src 'self' https://*.tile.example.org;" in policy and policy.count("example.org") == 1
+    osm = TileSource.configured(Settings(data_dir=tmp_path, map_tile_url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                                         map_tile_attribution="© OpenStreetMap contributors"))
+    assert (osm.origin, osm.attribution) == ("https://tile.openstreetmap.org", "© OpenStreetMap contributors")

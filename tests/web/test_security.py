@@ -73,7 +73,7 @@ def test_every_page_has_the_policy_and_nothing_inline(own_server):
         session.execute(update(UserRow).where(UserRow.email == user.email).values(is_admin=True))
     browser = signed_in(server, user)
     pages = ["/", "/trash", "/albums", f"/albums/{album}", f"/photos/{asset}", "/upload", "/account", "/admin",
-             "/admin/jobs", "/photos/00000000-0000-0000-0000-000000000000"]
+             "/admin/jobs", "/map", "/photos/00000000-0000-0000-0000-000000000000"]
     for path in pages:
         answer = browser.get(path)
         assert answer.status_code in (200, 404), path

@@ -137,7 +137,8 @@ class TileSource:
         url = getattr(settings, "map_tile_url", None)
         if not url:
             return None
-        return cls(url, getattr(settings, "map_tile_attribution", None) or f"Map tiles: {urlsplit(url).hostname}")
+        host = urlsplit(url).netloc.replace("{s}.", "")
+        return cls(url, getattr(settings, "map_tile_attribution", None) or f"Map tiles: {host}")
 
     @property
     def origin(self) -> str:
