@@ -59,6 +59,11 @@ def tile(page: Page, asset_id: str):
 
 
 def nav(page: Page, name: str) -> None:
-    """Follow a link of the main navigation, to the page with its script running (drops, keys)."""
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
+    """Follow a link of the main navigation, to the page with its script running (drops, keys); on a phone, from
+    the bottom bar, opening its "More" first where the link is there."""
+    main = page.get_by_role("navigation", name="Main")
+    link = main.get_by_role("link", name=name, exact=True)
+    if not link.is_visible():
+        main.locator("summary", has_text="More").click()
+    link.click()
     page.wait_for_load_state()

@@ -13,6 +13,7 @@ from contacts.vcard_samples import EXPECTED, all_dialects
 from playwright.sync_api import expect
 
 from .conftest import PHONE
+from .flows import nav
 from .contacts_flows import (
     DESKTOP,
     HOSTILE_NAME,
@@ -54,7 +55,7 @@ def test_a_vcf_imported_on_the_page_is_listed_searched_and_shown(browse, account
     page = visit.page
     alerts = _watch_dialogs(page)
     shot = Shots(tmp_path, page, viewport["width"])
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts", exact=True).click()
+    nav(page, "Contacts")
     expect(page.get_by_text("No contacts yet")).to_be_visible()
     _fits(page, viewport)
     shot("empty")

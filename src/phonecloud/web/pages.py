@@ -41,6 +41,8 @@ _loader = ChoiceLoader([FileSystemLoader(TEMPLATES)])
 _environment = Environment(loader=_loader, autoescape=select_autoescape(["html"]), trim_blocks=True,
                            lstrip_blocks=True)
 _environment.filters.update(size=format_size, day=lambda moment: moment.strftime("%-d %b %Y"))
+# The pages a phone's bottom bar links to directly (base.html); the others are under its "More".
+_environment.globals["BOTTOM_PAGES"] = ("timeline", "albums", "search", "upload")
 _nav: list[NavEntry] = []  # the kinds' entries, before the pages every account has
 _move_pages: dict[str, str] = {}  # kind → the page that moves its data to another service
 
