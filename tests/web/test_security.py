@@ -72,8 +72,11 @@ def test_every_page_has_the_policy_and_nothing_inline(own_server):
     with accounts.services.db.write() as session:  # an administrator, to see the console's pages too
         session.execute(update(UserRow).where(UserRow.email == user.email).values(is_admin=True))
     browser = signed_in(server, user)
+    link = user.http.post("/shares", json={"album_id": album}).json()["url"].removeprefix(server.url)
+    locked = user.http.post("/shares", json={"asset_ids": [asset], "password": "pw"}).json()["url"]
     pages = ["/", "/trash", "/albums", f"/albums/{album}", f"/photos/{asset}", "/upload", "/account", "/admin",
-             "/admin/jobs", "/map", "/photos/00000000-0000-0000-0000-000000000000"]
+             "/admin/jobs", "/map", "/photos/00000000-0000-0000-0000-000000000000", "/shared", link,
+             f"{link}/photos/{asset}", locked.removeprefix(server.url)]
     for path in pages:
         answer = browser.get(path)
         assert answer.status_code in (200, 404), path
