@@ -354,3 +354,34 @@ def test_the_gallerys_purge_of_a_retirement_removes_links_and_memberships(server
     assert retiring.http.get("/shares").json() == [] and retiring.http.get("/shared-albums").json() == []
     assert friend.http.get("/shared-albums").json() == []
     assert friend.http.get(f"/albums/{friends_album}/members").json() == []
+
+
+def test_a_zip_whose_original_went_missing_stops_there_rather_than_shift_what_follows():
+    """An original lost between the plan and its turn ends the answer short of its length (as several originals
+    in one answer do), so that no reader takes the next file's bytes for it."""
+    import zlib
+
+    from phonecloud.core.blobstore import BlobNotFound
+    from phonecloud.gallery.models import Asset
+    from phonecloud.gallery.sharing import archive
+    from phonecloud.portability.zipformat import ZipFormat
+
+    bodies = {key: jpeg(seed) for key, seed in (("a", 7421), ("b", 7422), ("c", 7423))}
+
+    class Blobs:
+        def __init__(self, keys):
+            self.keys = keys
+
+        def get(self, key, start=0, end=None, chunk_size=1 << 20):
+            if key not in self.keys:
+                raise BlobNotFound(key)
+            yield bodies[key][start:end]
+
+    plan = archive.plan([Asset(id=uuid.uuid4(), original_filename=f"{key}.jpg", mime_type="image/jpeg",
+                               size_bytes=len(body), crc32=zlib.crc32(body), sha1="0" * 40, blob_key=key,
+                               sort_at=dt.datetime(2023, 1, 1, tzinfo=dt.UTC)) for key, body in bodies.items()])
+    whole = b"".join(plan.stream(Blobs(set(bodies)), 0, plan.size))
+    assert len(whole) == plan.size and zipfile.ZipFile(io.BytesIO(whole)).read("c.jpg") == bodies["c"]
+    lost = plan.placed[1]  # "b": its header goes, then nothing
+    cut = lost.offset + ZipFormat().local_header_size(lost.entry)
+    assert b"".join(plan.stream(Blobs({"a", "c"}), 0, plan.size)) == whole[:cut]

@@ -26,7 +26,8 @@ _CHUNK = 1 << 20
 
 
 class ArchiveCut(Exception):
-    """An original went missing or shrank while the archive was being sent: the answer stops short."""
+    """An original went missing or shrank while the archive was being sent: the answer stops there (the bytes
+    after it would be another entry's at the wrong place)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,10 @@ class Archive:
                           placed.source, sent, last - first)
                 raise ArchiveCut(placed.entry.name)
 
-        yield from part_bytes(ZipFormat(), self.part, entries_from, read_data, start, end)
+        try:
+            yield from part_bytes(ZipFormat(), self.part, entries_from, read_data, start, end)
+        except ArchiveCut:
+            return  # short of the Content-Length: the client knows it was cut, and never takes one file for another
 
 
 def plan(assets: Iterable[Asset]) -> Archive:
