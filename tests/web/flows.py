@@ -67,3 +67,12 @@ def nav(page: Page, name: str) -> None:
         main.locator("summary", has_text="More").click()
     link.click()
     page.wait_for_load_state()
+
+
+def viewer_action(page: Page, role: str, name: str):
+    """An action of the viewer's bar, unfolded from its "More actions" first where a phone keeps it there."""
+    action = page.locator(".viewer-bar").get_by_role(role, name=name, exact=True)
+    if not action.is_visible():
+        page.locator(".viewer-more > summary").click()
+    return action
+

@@ -16,7 +16,7 @@ from conftest import upload
 from route_table import settled
 
 from .conftest import DESKTOP, PHONE
-from .flows import nav, tile
+from .flows import nav, tile, viewer_action
 from .photos import generated_photos
 
 VIEWPORTS = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
@@ -208,7 +208,7 @@ def test_an_album_shared_with_another_user_is_theirs_to_look_at(browse, accounts
     expect(guest_page.locator("#stage img")).to_be_visible()
     expect(guest_page.get_by_role("button", name="Trash")).to_have_count(0)
     expect(guest_page.get_by_role("button", name=re.compile("Favourite"))).to_have_count(0)
-    expect(guest_page.get_by_role("link", name="Download", exact=True)).to_be_visible()
+    expect(viewer_action(guest_page, "link", "Download")).to_be_visible()
     guest_page.get_by_role("link", name="← Back").click()
     guest_page.get_by_role("button", name="Leave album").click()
     expect(guest_page.locator(".flash-ok")).to_contain_text("You left the album")

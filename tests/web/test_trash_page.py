@@ -15,7 +15,7 @@ from gallery.test_trash_api import ids as _ids, photos as _photos
 from media_fixtures import jpeg
 
 from .conftest import DESKTOP, PHONE
-from .flows import nav, tile
+from .flows import nav, tile, viewer_action
 
 VIEWPORTS = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 
@@ -113,7 +113,7 @@ def test_undo_after_trashing_from_the_viewer_brings_the_item_back(browse, accoun
     page = visit.page
     middle = photos[1]["id"]
     page.goto(f"/photos/{middle}")
-    page.get_by_role("button", name="Trash").click()
+    viewer_action(page, "button", "Trash").click()
     expect(page.locator(".flash-ok")).to_contain_text("Moved to the trash")
     expect(page).not_to_have_url(re.compile(f"/photos/{middle}"))  # on to the next item
     undo = page.locator("#undo")
@@ -122,7 +122,7 @@ def test_undo_after_trashing_from_the_viewer_brings_the_item_back(browse, accoun
     undo.get_by_role("button", name="Undo").click()
     expect(page).to_have_url(re.compile(f"/photos/{middle}$"))
     expect(page.locator(".flash-ok")).to_have_text("1 item restored.")
-    expect(page.get_by_role("button", name="Trash")).to_be_visible()
+    expect(viewer_action(page, "button", "Trash")).to_be_visible()
     assert _ids(user, trashed=True) == set()
 
     # By keys: Delete moves it to the trash, Ctrl+Z undoes it.

@@ -12,7 +12,7 @@ from conftest import upload
 from media_fixtures import jpeg, mp4
 
 from .conftest import PHONE
-from .flows import wait_until_processed
+from .flows import viewer_action, wait_until_processed
 
 
 def test_a_video_plays_from_byte_ranges(browse, accounts):
@@ -57,7 +57,7 @@ def test_swipes_step_through_the_timeline_and_the_original_downloads(browse, acc
     expect(page).to_have_url(re.compile(f"/photos/{newer}$"))
 
     with page.expect_download() as downloading:
-        page.get_by_role("link", name="Download", exact=True).click()
+        viewer_action(page, "link", "Download").click()
     download = downloading.value
     assert download.suggested_filename == "IMG_newer.jpg"
     assert hashlib.sha1(open(download.path(), "rb").read()).hexdigest() == hashlib.sha1(body).hexdigest()

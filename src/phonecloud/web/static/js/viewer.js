@@ -35,9 +35,16 @@ function swipes(stage, viewer) {
   stage.addEventListener("pointercancel", () => { start = null; });
 }
 
+// On a phone the bar's less used actions start folded away behind "⋯" (shown open without this script).
+function foldActions() {
+  const more = document.querySelector(".viewer-more");
+  if (more && window.matchMedia("(max-width: 719px)").matches) more.open = false;
+}
+
 export function initViewer() {
   const viewer = document.getElementById("viewer");
   if (!viewer) return;
+  foldActions();
   const toggleInfo = infoPanel();
   swipes(document.getElementById("stage"), viewer);
   document.addEventListener("keydown", (event) => {
