@@ -28,17 +28,6 @@ WORLD = Box(-180, -90, 180, 90)
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def services(request, tmp_path):
-    from phonecloud.core.settings import Settings
-    from phonecloud.server.container import Services
-
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    started = Services.start(Settings(data_dir=tmp_path / "data", database_url=url, embedded_workers=0))
-    yield started
-    started.close()
-
-
 def member(services, name: str) -> Principal:
     user = services.accounts.create_user(f"{name}@example.org", "correct horse battery")
     return Principal(user_id=user.id, email=user.email, is_admin=False)

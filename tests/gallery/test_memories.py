@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import uuid
 
-import pytest
 from sqlalchemy import insert, select
 
 from conftest import upload
@@ -17,17 +16,6 @@ from phonecloud.accounts.service import Principal
 from phonecloud.gallery.memories import on_this_day
 from phonecloud.gallery.models import Asset
 from phonecloud.media.models import AssetMedia
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def services(request, tmp_path):
-    from phonecloud.core.settings import Settings
-    from phonecloud.server.container import Services
-
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    started = Services.start(Settings(data_dir=tmp_path / "data", database_url=url, embedded_workers=0))
-    yield started
-    started.close()
 
 
 def member(services, name: str) -> Principal:

@@ -9,12 +9,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from gallery.test_memories import member, services  # noqa: F401  (services: on SQLite and on PostgreSQL)
+from gallery.test_memories import member
 from phonecloud.gallery.models import Asset
 from web.library_rows import NEWEST, add_rows
 
 
-def test_each_month_counts_the_items_outside_the_trash_newest_first(services):  # noqa: F811
+def test_each_month_counts_the_items_outside_the_trash_newest_first(services):
     library = services.kind("gallery").service.library
     owner, other = member(services, "owner"), member(services, "other")
     spacing = dt.timedelta(days=3, hours=5)
@@ -33,7 +33,7 @@ def test_each_month_counts_the_items_outside_the_trash_newest_first(services):  
     assert sum(count for _, count in months) == 200 - len(trashed)
 
 
-def test_a_moment_late_on_a_months_last_day_counts_in_that_month(services):  # noqa: F811
+def test_a_moment_late_on_a_months_last_day_counts_in_that_month(services):
     library = services.kind("gallery").service.library
     owner = member(services, "edge")
     add_rows(services, owner.email, 1)
