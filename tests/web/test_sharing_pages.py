@@ -149,19 +149,22 @@ def test_sharing_an_album_by_link_then_revoking_it(browse, accounts, viewport):
     assert visit.errors == [] and stranger.errors == []
 
 
-def test_sharing_a_selection_from_the_timeline(browse, accounts):
+@VIEWPORTS
+def test_sharing_a_selection_from_the_timeline(browse, accounts, viewport):
     owner = accounts.create(name="selection-link")
     assets = _library(owner, 9631, 3)
-    visit = browse(DESKTOP)
+    visit = browse(viewport)
     visit.sign_in(owner)
     page = visit.page
+    page.wait_for_load_state()
     for asset_id in assets[:2]:
         page.locator(f"#pick-{asset_id}").check()
     expect(page.locator("[data-count]")).to_have_text("2")
+    visit.screenshot(f"share-selection-bar-{viewport['width']}")
     page.locator("#selection").get_by_role("button", name="Share").click()
     expect(page.get_by_role("heading", name="Share 2 items by link")).to_be_visible()
     page.get_by_label("Title").fill("Two from July")
-    visit.screenshot("share-selection-1280")
+    visit.screenshot(f"share-selection-{viewport['width']}")
     page.get_by_role("button", name="Create link").click()
     url = page.get_by_label("Link", exact=True).input_value()
     expect(page.locator(".share-link")).to_contain_text("Selection · 2 items")
