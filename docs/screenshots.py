@@ -60,6 +60,7 @@ def shoot(browser, server: Server, user, viewport: dict, scale: int, suffix: str
     page = visit.page
     visit.sign_in(user)
     page.wait_for_load_state("networkidle")
+    page.locator("#scrubber").wait_for()  # the year rail, once its months are in
     if suffix == "desktop":  # two selected: the selection bar shows
         for checkbox in page.locator(".tile input[type=checkbox]").all()[1:3]:
             checkbox.check()

@@ -246,6 +246,8 @@ def test_a_finger_dragged_along_the_scrubber_jumps_to_the_month_it_names(browse,
     assert box["width"] >= 30 and box["x"] + box["width"] <= viewport["width"]  # a finger's width, on screen
     grid = page.locator("#grid").bounding_box()
     assert grid["x"] + grid["width"] <= box["x"]  # beside the photos, not over them
+    bar = page.get_by_role("navigation", name="Main").bounding_box()  # the bar at the bottom (the top one is hidden)
+    assert box["y"] + box["height"] <= bar["y"]  # and above the navigation at the bottom of a phone's screen
     touch = visit.context.new_cdp_session(page)
     x = box["x"] + box["width"] / 2
 

@@ -37,6 +37,7 @@ class Scrubber {
     this.track = rail.querySelector(".scrubber-track");
     this.bubble = rail.querySelector(".scrubber-bubble");
     this.grid = document.getElementById("grid");
+    this.bottomBar = document.querySelector(".bottom-nav");
     this.months = months;
     this.index = new Map(months.map((entry, position) => [entry.month, position]));
     // Each month's stretch: its share of the items, with a floor so that a month of one photo can be hit.
@@ -144,11 +145,13 @@ class Scrubber {
     window.location.assign(monthHref(key));
   }
 
-  // The rail spans the window below the page's head: shorter at the top of the page, the whole height once
-  // the head is scrolled away (where it sticks).
+  // The rail spans the window below the page's head and above a bar fixed at its bottom (a phone's navigation):
+  // shorter at the top of the page, the whole height once the head is scrolled away (where it sticks).
   fit() {
     const top = Math.max(MARGIN, this.rail.parentElement.getBoundingClientRect().top);
-    const height = Math.max(120, Math.round(window.innerHeight - top - MARGIN));
+    const bar = this.bottomBar && this.bottomBar.getBoundingClientRect();
+    const bottom = bar && bar.height > 0 && bar.bottom >= window.innerHeight - 1 ? bar.top : window.innerHeight;
+    const height = Math.max(120, Math.round(bottom - top - MARGIN));
     if (height !== this.height) {
       this.height = height;
       this.rail.style.height = `${height}px`;
