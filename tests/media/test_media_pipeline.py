@@ -111,7 +111,7 @@ def test_a_truncated_photo_is_shown_as_far_as_it_decodes_and_marked_damaged(idle
 
 def test_upgrading_renders_again_the_photos_an_older_version_refused_as_damaged(idle_server):
     """Before revision 0015 a damaged photo had no preview; the upgrade queues its media job again."""
-    from sqlalchemy import text, update
+    from sqlalchemy import update
 
     from phonecloud.media.models import AssetMedia
     from phonecloud.server.container import kind_migrations
@@ -124,13 +124,12 @@ def test_upgrading_renders_again_the_photos_an_older_version_refused_as_damaged(
     unsupported = upload(user, exif_jpeg(4, "2020:01:01 00:00:00"), filename="other.jpg").json()["asset"]
     run_worker(server, "--until-idle")
     db = accounts.services.db
+    db.downgrade("0014", kind_migrations())
     with db.engine.begin() as connection:  # as the older version left them
         for asset_id, error in ((damaged["id"], "truncated or damaged image: VipsJpeg: premature end of JPEG image"),
                                 (unsupported["id"], "unsupported for previews: image/x-made-up")):
-            connection.execute(update(AssetMedia).where(AssetMedia.asset_id == uuid.UUID(asset_id)).values(
+            connection.execute(update(AssetMedia.__table__).where(AssetMedia.asset_id == uuid.UUID(asset_id)).values(
                 state="failed", error=error, thumbnail_key=None, preview_key=None))
-        connection.execute(text("ALTER TABLE asset_media DROP COLUMN damage"))
-        connection.execute(text("UPDATE alembic_version SET version_num = '0014' WHERE version_num = '0015'"))
     db.migrate(kind_migrations())
     run_worker(server, "--until-idle")
     again = user.http.get(f"/assets/{damaged['id']}").json()["media"]

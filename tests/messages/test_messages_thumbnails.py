@@ -32,7 +32,8 @@ def photo(size: tuple[int, int] = (1200, 900)) -> bytes:
 
 
 PHOTO = photo()
-DAMAGED = PHOTO[:len(PHOTO) // 2]  # a photo cut off half way, as a failed download leaves it
+CUT_SHORT = PHOTO[:len(PHOTO) // 2]  # a photo cut off half way, as a failed download leaves it: half is shown
+DAMAGED = PHOTO[:200]  # cut off before its first pixel: nothing of it can be shown
 BOMB = png_declaring(30000, 30000)  # 900 megapixels declared in 100 bytes
 NOT_AN_IMAGE = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Wolf;Clara\r\nEND:VCARD\r\n"  # what its part says it is not
 
@@ -48,8 +49,9 @@ PHOTO_MMS = mms(1700000500000, "image/jpeg", PHOTO, "beach.jpg", "Sonnenuntergan
 DAMAGED_MMS = mms(1700000600000, "image/jpeg", DAMAGED, "broken.jpg", "Kaputtes Bild")
 FALSE_MMS = mms(1700000700000, "image/png", NOT_AN_IMAGE, "clara.png", "Keine Grafik")
 BOMB_MMS = mms(1700000800000, "image/png", BOMB, "huge.png", "Riesig")
+CUT_SHORT_MMS = mms(1700000900000, "image/jpeg", CUT_SHORT, "half.jpg", "Halbes Bild")
 # What the pipeline cannot render, by part name: (its bytes, what the reason says)
-UNREADABLE = {"broken.jpg": (DAMAGED, "truncated or damaged image"), "clara.png": (NOT_AN_IMAGE, "no image format"),
+UNREADABLE = {"broken.jpg": (DAMAGED, "not a readable image"), "clara.png": (NOT_AN_IMAGE, "no image format"),
               "huge.png": (BOMB, "image too large")}
 
 
@@ -162,6 +164,18 @@ def test_bytes_that_are_no_image_get_a_clear_404_and_the_page_still_shows(server
         assert f'href="{part["data_url"]}" data-name="{name}"' in page.text  # a tap opens the original
         assert f'src="{part["thumbnail_url"]}"' in page.text
     assert all(text in page.text for text in ("Sonnenuntergang am Meer", "Kaputtes Bild", "Keine Grafik", "Riesig"))
+
+
+def test_a_photo_cut_off_half_way_gets_a_thumbnail_of_what_arrived(user):
+    """As the gallery (and a browser) shows a damaged photo: what decodes, the rest grey."""
+    imported(user, sbr_messages_xml([CUT_SHORT_MMS]))
+    answer = user.http.get(api_path(photo_parts(user)["half.jpg"]["thumbnail_url"]))
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/webp", answer.text
+    with Image.open(io.BytesIO(answer.content)) as thumbnail:
+        assert thumbnail.size == (333, 250)
+        top, bottom = thumbnail.convert("L").crop((0, 0, 333, 40)), thumbnail.convert("L").crop((0, 210, 333, 250))
+        assert top.getextrema()[1] - top.getextrema()[0] > 60  # the grain that arrived
+        assert bottom.getextrema()[1] - bottom.getextrema()[0] < 30  # the even grey of what did not
 
 
 def test_deleting_the_account_removes_the_thumbnails(accounts):

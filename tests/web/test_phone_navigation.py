@@ -4,6 +4,8 @@ which fills the screen, has no bar."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -57,3 +59,25 @@ def test_a_desktop_keeps_the_header_navigation(browse, accounts):
     expect(page.locator(".bottom-nav")).to_be_hidden()
     for name in DIRECT + UNDER_MORE:
         expect(page.locator(".top .nav").get_by_role("link", name=name, exact=True)).to_be_visible()
+
+
+def test_the_base_template_sets_no_name_a_page_could_use():
+    """A name set at the top of base.html reaches every page's blocks and shadows what the page was given (the
+    contacts page's book count once showed the More menu's links): base.html sets names only in a scope."""
+    from jinja2 import Environment, nodes
+
+    import phonecloud.web
+
+    source = (Path(phonecloud.web.__file__).parent / "templates" / "base.html").read_text()
+    scoped = (nodes.For, nodes.With, nodes.Block, nodes.Macro, nodes.CallBlock)
+    leaking = []
+
+    def walk(node):
+        if isinstance(node, (nodes.Assign, nodes.AssignBlock)):
+            leaking.append(node.lineno)
+        for child in node.iter_child_nodes():
+            if not isinstance(child, scoped):
+                walk(child)
+
+    walk(Environment(extensions=["jinja2.ext.do"]).parse(source))
+    assert leaking == [], f"base.html sets names at its top level, lines {leaking}"

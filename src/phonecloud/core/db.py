@@ -215,6 +215,19 @@ class Database:
         """Bring the schema to the latest revisions: the core's history, and each data kind's own revisions
         (a kind keeps them in its folder; they branch off the core's history, so there may be several heads)."""
         from alembic import command
+
+        with self._migration_lock():
+            command.upgrade(self._alembic_config(kind_migrations), "heads")
+
+    def downgrade(self, revision: str, kind_migrations: Sequence[Path] = ()) -> None:
+        """Take the schema back to an earlier revision, running each later revision's downgrade: what an
+        operator does before going back to an older version (and what an upgrade test starts from)."""
+        from alembic import command
+
+        with self._migration_lock():
+            command.downgrade(self._alembic_config(kind_migrations), revision)
+
+    def _alembic_config(self, kind_migrations: Sequence[Path]):
         from alembic.config import Config
 
         migrations = Path(__file__).resolve().parent.parent / "migrations"
@@ -224,8 +237,7 @@ class Database:
         config.set_main_option("version_locations", os.pathsep.join(
             str(folder) for folder in (migrations / "versions", *kind_migrations)))
         config.attributes["engine"] = self.engine
-        with self._migration_lock():
-            command.upgrade(config, "heads")
+        return config
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:
