@@ -3,8 +3,8 @@ timeline's memories and the API.
 
 A photo belongs to the day its camera's clock showed (its local capture day), which may be a UTC day
 before or after; so each year is read as a range of the owner's timeline index (owner_id, sort_at) widened
-by the span of the world's time zones, and then kept by its local day: one small indexed range per year,
-never a scan of the library.
+by the span of the world's time zones, and then kept by its local day: one statement reading a small indexed
+range per year, never a scan of the library.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from phonecloud.accounts.service import Principal
 from phonecloud.core.db import Database
@@ -37,26 +37,38 @@ class Memory:
     media: dict  # asset id -> AssetMedia, for the items that have it
 
 
+def days_statement(owner_id: int, days: list[dt.date]) -> Select:
+    """The owner's items (not in the trash) near these local days, oldest first: one statement, an OR of one
+    index range per day (each with the owner in it, so that both databases read the ranges and nothing else)."""
+    ranges = [and_(Asset.owner_id == owner_id,
+                   Asset.sort_at >= dt.datetime.combine(that, dt.time(), dt.UTC) - _EARLIEST_ZONE,
+                   Asset.sort_at < dt.datetime.combine(that + dt.timedelta(days=1), dt.time(), dt.UTC) + _LATEST_ZONE)
+              for that in days]
+    return select(Asset).where(or_(*ranges), Asset.trashed_at.is_(None)).order_by(Asset.sort_at, Asset.id)
+
+
 def on_this_day(db: Database, principal: Principal, day: dt.date, per_year: int = MAX_PER_YEAR) -> list[Memory]:
     """The owner's items (not in the trash) taken on `day`'s month and day in earlier years, newest year first."""
-    owner = (Asset.owner_id == principal.user_id, Asset.trashed_at.is_(None))
-    memories = []
     with db.read() as session:
-        oldest = session.scalar(select(func.min(Asset.sort_at)).where(*owner))
+        oldest = session.scalar(select(func.min(Asset.sort_at)).where(Asset.owner_id == principal.user_id,
+                                                                       Asset.trashed_at.is_(None)))
         if oldest is None:
             return []
+        days = {}
         for year in range(day.year - 1, oldest.year - 1, -1):
             try:
-                that = day.replace(year=year)
+                days[year] = day.replace(year=year)
             except ValueError:  # 29 February, in a year without one
                 continue
-            start = dt.datetime.combine(that, dt.time(), dt.UTC) - _EARLIEST_ZONE
-            end = dt.datetime.combine(that + dt.timedelta(days=1), dt.time(), dt.UTC) + _LATEST_ZONE
-            near = list(session.scalars(select(Asset).where(*owner, Asset.sort_at >= start, Asset.sort_at < end)
-                                        .order_by(Asset.sort_at, Asset.id)))
-            media: dict[object, AssetMedia] = media_rows(session, [asset.id for asset in near])
-            taken = [asset for asset in near if local_moment(asset, media.get(asset.id)).date() == that]
-            if taken:
-                memories.append(Memory(year, day.year - year, len(taken), taken[:per_year],
-                                       {asset.id: media[asset.id] for asset in taken[:per_year] if asset.id in media}))
-    return memories
+        if not days:
+            return []
+        near = list(session.scalars(days_statement(principal.user_id, list(days.values()))))
+        media: dict[object, AssetMedia] = media_rows(session, [asset.id for asset in near])
+    taken: dict[int, list[Asset]] = {}
+    for asset in near:
+        local = local_moment(asset, media.get(asset.id)).date()
+        if days.get(local.year) == local:
+            taken.setdefault(local.year, []).append(asset)
+    return [Memory(year, day.year - year, len(items), items[:per_year],
+                   {asset.id: media[asset.id] for asset in items[:per_year] if asset.id in media})
+            for year, items in sorted(taken.items(), reverse=True)]
