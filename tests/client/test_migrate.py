@@ -10,8 +10,11 @@ import json
 import os
 import signal
 import subprocess
+import threading
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from cli_runner import Run, phonecloud
 from contacts.vcard_samples import plain_30
@@ -22,6 +25,14 @@ from portability.test_export import make_library
 from tcp_proxy import CountingProxy
 from tus_helpers import photo
 from scaleout import ACCESS_KEY, BUCKET, RCLONE, SECRET_KEY, S3Server, _wait_for_port, stop_process
+
+from phonecloud.client.api import Api
+from phonecloud.client.config import Connection
+from phonecloud.client.migrate import to_rclone
+from phonecloud.client.migrate.engine import Migration
+from phonecloud.client.migrate.record import SENDING, VERIFIED, MigrationRecord
+from phonecloud.client.migrate.source import ApiSource
+from phonecloud.client.progress import TransferReporter
 
 from .test_sync_tus import resumable_rows
 
@@ -307,3 +318,63 @@ def test_messages_calls_and_contacts_go_to_another_phonecloud_too_and_only_once(
     assert again.returncode == 0, again.stderr
     assert all(moved["imported"] == 0 for moved in again.summary["kinds"].values()), again.summary
     assert other_user.http.get("/me").json()["usage"] | {"gallery": None} == usage | {"gallery": None}
+
+
+def test_an_rclone_migration_goes_in_growing_batches_each_recorded_in_one_write(server, user, tmp_path, monkeypatch):
+    """Six photos of 64 KiB and a first batch of 64 KiB: batches of one, two and three photos (each up to twice
+    the one before), each recorded as being sent and then as arrived in one write apiece, not one per photo."""
+    bodies = {f"IMG_{number}.jpg": photo(64 << 10, seed=4100 + number) for number in range(6)}
+    for name, body in bodies.items():
+        assert upload(user, body, filename=name).status_code == 201
+    monkeypatch.setattr(to_rclone, "FIRST_BATCH_BYTES", 64 << 10)
+    writes: list[list[str]] = []
+    put_all = MigrationRecord._put_all
+
+    def recording(record, outcomes):
+        writes.append([outcome[3] for outcome in outcomes])  # the states kept in this write
+        put_all(record, outcomes)
+
+    monkeypatch.setattr(MigrationRecord, "_put_all", recording)
+    api = Api(Connection(server.url, user.key), 2)
+    source, remote, work = ApiSource(api), tmp_path / "remote", tmp_path / "work"
+    destination = to_rclone.RcloneDestination(source, str(remote), 2, TransferReporter(rich=False), workdir=work)
+    record = MigrationRecord(tmp_path / "record.sqlite3")
+    try:
+        summary = Migration(source, destination, record, TransferReporter(rich=False)).run()
+        rows = record.load()
+    finally:
+        record.close()
+        api.close()
+    assert (summary.sent, summary.verified, summary.failed) == (6, 6, 0), summary
+    # A batch's read-back may be kept after the next batch is recorded as being sent: it overlaps that copy.
+    assert sorted(writes) == sorted([[state] * count for count in (1, 2, 3) for state in (SENDING, VERIFIED)])
+    assert {row.state for row in rows.values()} == {VERIFIED} and len(rows) == 6
+    for name, body in bodies.items():
+        assert (remote / "Photos from 2022" / name).read_bytes() == body
+    assert list(work.iterdir()) == []  # no staging left behind
+
+
+def test_outcomes_told_together_are_kept_in_one_write_at_the_end_even_when_the_block_fails(tmp_path):
+    record = MigrationRecord(tmp_path / "record.sqlite3")
+    elsewhere = threading.Thread(target=record.failed, args=("c", "sha-c", 3, "refused"))
+    try:
+        with pytest.raises(RuntimeError), record.together():
+            record.sending("a", "sha-a", 1, "Photos from 2022/a.jpg")
+            record.arrived("b", "sha-b", 2, VERIFIED, "Photos from 2022/b.jpg", "sha1")
+            elsewhere.start()  # another thread's outcome is kept at once
+            elsewhere.join()
+            assert set(kept_in(record.path)) == {"c"}
+            raise RuntimeError("the batch went wrong")
+    finally:
+        record.close()
+    kept = kept_in(record.path)
+    assert {asset_id: row.state for asset_id, row in kept.items()} == {"a": SENDING, "b": VERIFIED, "c": "failed"}
+
+
+def kept_in(path: Path) -> dict:
+    """What another reader of the record file finds kept in it."""
+    reader = MigrationRecord(path)
+    try:
+        return reader.load()
+    finally:
+        reader.close()

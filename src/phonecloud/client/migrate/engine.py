@@ -104,11 +104,12 @@ class Migration:
         summary.to_send, summary.to_send_bytes = len(to_send), sum(asset.size for asset in to_send)
         if summary.dry_run:
             return summary
-        for asset in pending:
-            if asset.id in found:
-                arrival = found[asset.id]
-                self.record.arrived(asset.id, asset.sha1, asset.size, ALREADY_THERE, arrival.target_ref,
-                                    arrival.verified_by)
+        with self.record.together():
+            for asset in pending:
+                if asset.id in found:
+                    arrival = found[asset.id]
+                    self.record.arrived(asset.id, asset.sha1, asset.size, ALREADY_THERE, arrival.target_ref,
+                                        arrival.verified_by)
         self.reporter.planned(len(to_send), summary.to_send_bytes)
         for part in self._slices(to_send):
             if self.stop is not None and self.stop():

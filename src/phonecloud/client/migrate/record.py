@@ -5,14 +5,17 @@ done.
 
 Rows are written after the target verified the item, durably (synchronous=FULL): a run killed before the
 row was written finds the item on the target (by checksum or by path and size) and records it then, never
-sending it twice."""
+sending it twice. A target that verifies items batch by batch (rclone) writes a batch's rows together, in
+one transaction: a durable write costs a wait for the disk, which row by row was most of a run's time."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,9 +48,27 @@ def record_path(folder: Path, source: Connection, target: str) -> Path:
     return folder / "migrations" / f"migration-{digest}.sqlite3"
 
 
+# What a record keeps of an item: (asset_id, sha1, size, state, target_ref, verified_by, reason)
+Outcome = tuple[str, str, int, str, str | None, str | None, str | None]
+
+
 class Outcomes:
-    """What a record is told of each item; a record keeps it with `_put` (a file here, the server's database
-    for a move started from the web app)."""
+    """What a record is told of each item; a record keeps outcomes with `_put_all` (a file here, the server's
+    database for a move started from the web app), each at once or, inside `together`, all at its end."""
+
+    def __init__(self):
+        self._held = threading.local()  # this thread's outcomes told inside `together`, not yet kept
+
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """What this thread tells of items meanwhile, kept in one write as the block ends (even by an error)."""
+        held = self._held.outcomes = []
+        try:
+            yield
+        finally:
+            self._held.outcomes = None
+            if held:
+                self._put_all(held)
 
     def arrived(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str, verified_by: str) -> None:
         self._put(asset_id, sha1, size, state, target_ref, verified_by, None)
@@ -60,11 +81,21 @@ class Outcomes:
 
     def _put(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str | None,
              verified_by: str | None, reason: str | None) -> None:
+        outcome = (asset_id, sha1, size, state, target_ref, verified_by, reason)
+        held = getattr(self._held, "outcomes", None)
+        if held is None:
+            self._put_all([outcome])
+        else:
+            held.append(outcome)
+
+    def _put_all(self, outcomes: list[Outcome]) -> None:
+        """Keep these outcomes, durably, in one transaction."""
         raise NotImplementedError
 
 
 class MigrationRecord(Outcomes):
     def __init__(self, path: Path):
+        super().__init__()
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -90,13 +121,18 @@ class MigrationRecord(Outcomes):
             rows = self._db.execute("SELECT asset_id, sha1, state, target_ref, verified_by, reason, settled FROM items")
             return {row[0]: Row(*row[:6], bool(row[6])) for row in rows}
 
-    def _put(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str | None,
-             verified_by: str | None, reason: str | None) -> None:
+    def _put_all(self, outcomes: list[Outcome]) -> None:
+        at = dt.datetime.now(dt.UTC).isoformat()
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO items (asset_id, sha1, size, state, target_ref, verified_by, reason, settled,"
-                " at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                (asset_id, sha1, size, state, target_ref, verified_by, reason, dt.datetime.now(dt.UTC).isoformat()))
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO items (asset_id, sha1, size, state, target_ref, verified_by, reason,"
+                    " settled, at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)", [(*outcome, at) for outcome in outcomes])
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def settle(self, asset_ids: list[str]) -> None:
         with self._lock:

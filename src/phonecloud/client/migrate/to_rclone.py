@@ -192,19 +192,29 @@ class RcloneDestination:
         try:
             with ThreadPoolExecutor(self.transfers) as pool:
                 for group in _batches(assets):
-                    batch = Batch(Path(tempfile.mkdtemp(prefix="batch-", dir=staging)))
-                    shares = [group[number::self.transfers] for number in range(self.transfers)]
-                    for share, outcomes in zip(shares, pool.map(lambda share: self._stage_group(batch, share), shares)):
-                        for asset, outcome in zip(share, outcomes):
-                            if outcome is None:
-                                batch.assets.append(asset)
-                            else:
-                                failed(asset, outcome)
-                    staged.put(batch)
+                    folder = Path(tempfile.mkdtemp(prefix="batch-", dir=staging))
+                    staged.put(self._stage_batch(pool, group, folder, record, failed))
         finally:
             staged.put(None)
             copier.join()
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _stage_batch(self, pool: ThreadPoolExecutor, group: list[AssetInfo], folder: Path, record: MigrationRecord,
+                     failed: Failed) -> Batch:
+        """The group fetched into the folder, a share per transfer; what came, recorded as being sent (before
+        rclone writes: a kill from then on may leave files of ours) in one write with what could not come.
+        Written here, while the batch before is copied: a durable write can wait long for a busy disk."""
+        batch = Batch(folder)
+        shares = [group[number::self.transfers] for number in range(self.transfers)]
+        with record.together():
+            for share, outcomes in zip(shares, pool.map(lambda part: self._stage_group(batch, part), shares)):
+                for asset, outcome in zip(share, outcomes):
+                    if outcome is None:
+                        batch.assets.append(asset)
+                        record.sending(asset.id, asset.sha1, asset.size, self._paths[asset.id][0])
+                    else:
+                        failed(asset, outcome)
+        return batch
 
     def _stage_group(self, batch: Batch, group: list[AssetInfo]) -> list[str | None]:
         """Each original of the group fetched into the batch's folder (_place); several to a request when
@@ -269,37 +279,52 @@ class RcloneDestination:
         return None
 
     def _copy_batches(self, staged: queue.Queue, record: MigrationRecord, arrived: Arrived, failed: Failed) -> None:
-        while (batch := staged.get()) is not None:
-            try:
-                for asset in batch.assets:  # before rclone writes: a kill from now on leaves files of ours
-                    record.sending(asset.id, asset.sha1, asset.size, self._paths[asset.id][0])
-                self._copy(batch, arrived, failed)
-            except (ServerError, OSError, ValueError) as error:  # this batch fails; the queue is still drained
-                for asset in batch.assets:
-                    failed(asset, f"could not be sent: {error}", sent=True)
-            finally:
-                shutil.rmtree(batch.folder, ignore_errors=True)
+        """Batch after batch copied, each read back while the next ones are copied (rclone is kept busy); a
+        copied batch's files are removed by a thread of their own too: freeing their pages takes a while."""
+        with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as remover:
+            readings = []
+            while (batch := staged.get()) is not None:
+                try:
+                    problem = self._copy(batch)
+                except OSError as error:  # this batch fails; the queue is still drained
+                    with record.together():
+                        for asset in batch.assets:
+                            failed(asset, f"could not be sent: {error}", sent=True)
+                    continue
+                finally:
+                    remover.submit(shutil.rmtree, batch.folder, ignore_errors=True)
+                readings.append(reader.submit(self._read_back, batch, problem, record, arrived, failed))
+            for reading in readings:
+                reading.result()
 
-    def _copy(self, batch: Batch, arrived: Arrived, failed: Failed) -> None:
+    def _copy(self, batch: Batch) -> str | None:
+        """rclone's complaint about copying the batch, or None."""
         if not batch.assets:
-            return
+            return None
         # --ignore-existing: a file of someone else's at one of our paths is never overwritten (reported below)
         done = self._rclone([self.rclone, "copy", str(batch.folder), self.remote, "--ignore-existing", "--no-traverse",
                              "--transfers", str(self.transfers), "--checkers", str(self.transfers), "--retries", "3"])
-        problem = None if done.returncode == 0 else _last_line(done.stderr)
+        return None if done.returncode == 0 else _last_line(done.stderr)
+
+    def _read_back(self, batch: Batch, problem: str | None, record: MigrationRecord, arrived: Arrived,
+                   failed: Failed) -> None:
+        """Every file of the batch as the remote lists it, checked; the outcomes recorded together."""
         try:
             listing = self._list([path for asset in batch.assets for path in self._paths[asset.id]])
-        except ServerError as error:
+        except (ServerError, ValueError) as error:
             listing, problem = {}, problem or str(error)
-        for asset in batch.assets:
-            checks = [self._check(listing.get(path), asset, batch.md5.get(asset.id)) for path in self._paths[asset.id]]
-            taken = [path for path in self._paths[asset.id] if path in self._before]
-            if all(checks):
-                arrived(asset, Arrival(self._paths[asset.id][0], checks[0]))
-            elif taken:
-                failed(asset, f"another file is already at {taken[0]} on the remote; it was left as it is", sent=True)
-            else:
-                failed(asset, f"not on the remote as sent{': ' + problem if problem else ''}", sent=True)
+        with record.together():
+            for asset in batch.assets:
+                checks = [self._check(listing.get(path), asset, batch.md5.get(asset.id))
+                          for path in self._paths[asset.id]]
+                taken = [path for path in self._paths[asset.id] if path in self._before]
+                if all(checks):
+                    arrived(asset, Arrival(self._paths[asset.id][0], checks[0]))
+                elif taken:
+                    failed(asset, f"another file is already at {taken[0]} on the remote; it was left as it is",
+                           sent=True)
+                else:
+                    failed(asset, f"not on the remote as sent{': ' + problem if problem else ''}", sent=True)
 
     def _check(self, entry: dict | None, asset: AssetInfo, md5: str | None) -> str | None:
         return _check(entry, asset, md5, self._precision)
@@ -345,10 +370,14 @@ def _check(entry: dict | None, asset: AssetInfo, md5: str | None, precision: dt.
 
 
 def _batches(assets: list[AssetInfo]) -> Iterator[list[AssetInfo]]:
-    first = next(groups(assets, BATCH_FILES, FIRST_BATCH_BYTES), [])
-    if first:
-        yield first
-    yield from groups(assets[len(first):], BATCH_FILES, BATCH_BYTES)
+    """The first batch small, so that rclone starts at once; each next one up to twice the one before, so that
+    it is fetched while that one is copied (fetching is the faster), until BATCH_BYTES."""
+    most, done = FIRST_BATCH_BYTES, 0
+    while done < len(assets):
+        batch = next(groups(assets[done:done + BATCH_FILES], BATCH_FILES, most))
+        yield batch
+        done += len(batch)
+        most = min(2 * most, BATCH_BYTES)
 
 
 def _raise_for(done: subprocess.CompletedProcess, action: str) -> None:

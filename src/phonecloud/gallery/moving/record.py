@@ -1,6 +1,6 @@
 """A move's per-item record in the server's database: the same questions and answers as the client's
 record file (client/migrate/record.py), so that the targets and the engine cannot tell them apart. Each row
-is written in its own transaction, once the target verified the item."""
+is written once the target verified the item, in its own transaction or with its batch's rows."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import uuid
 
 from sqlalchemy import delete, select, update
 
-from phonecloud.client.migrate.record import Outcomes, Row
+from phonecloud.client.migrate.record import Outcome, Outcomes, Row
 from phonecloud.core.db import Database, utcnow
 from phonecloud.gallery.moving.models import MovedAlbum, MovedItem
 
 
 class MoveRecord(Outcomes):
     def __init__(self, db: Database, move_id: uuid.UUID):
+        super().__init__()
         self.db, self.move_id = db, move_id
 
     def load(self) -> dict[str, Row]:
@@ -23,13 +24,14 @@ class MoveRecord(Outcomes):
             return {item.asset_id: Row(item.asset_id, item.sha1, item.state, item.target_ref, item.verified_by,
                                        item.reason, item.settled) for item in items}
 
-    def _put(self, asset_id: str, sha1: str, size: int, state: str, target_ref: str | None,
-             verified_by: str | None, reason: str | None) -> None:
+    def _put_all(self, outcomes: list[Outcome]) -> None:
         with self.db.write() as session:
-            session.execute(delete(MovedItem).where(MovedItem.move_id == self.move_id, MovedItem.asset_id == asset_id))
-            session.add(MovedItem(move_id=self.move_id, asset_id=asset_id, sha1=sha1, size_bytes=size, state=state,
-                                  target_ref=target_ref, verified_by=verified_by, reason=reason, settled=False,
-                                  at=utcnow()))
+            for asset_id, sha1, size, state, target_ref, verified_by, reason in outcomes:
+                session.execute(delete(MovedItem).where(MovedItem.move_id == self.move_id,
+                                                        MovedItem.asset_id == asset_id))
+                session.add(MovedItem(move_id=self.move_id, asset_id=asset_id, sha1=sha1, size_bytes=size,
+                                      state=state, target_ref=target_ref, verified_by=verified_by, reason=reason,
+                                      settled=False, at=utcnow()))
 
     def settle(self, asset_ids: list[str]) -> None:
         with self.db.write() as session:
