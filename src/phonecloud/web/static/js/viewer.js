@@ -1,5 +1,7 @@
-// The viewer: arrow keys and swipes move to the newer or older item, Escape goes back, I toggles the
-// info panel, F toggles favourite, Delete moves to the trash.
+// The viewer: arrow keys and swipes move to the newer or older item, a pinch zooms the photo (zoom.js),
+// Escape leaves the zoom or else goes back, I toggles the info panel, F toggles favourite, Delete moves
+// to the trash.
+import { zoomable } from "./zoom.js";
 
 function go(href) {
   if (href) window.location.assign(href);
@@ -20,10 +22,13 @@ function infoPanel() {
   return () => show(panel.hidden);
 }
 
-function swipes(stage, viewer) {
+function swipes(stage, viewer, zoomed) {
   let start = null;
   stage.addEventListener("pointerdown", (event) => {
-    if (event.pointerType !== "mouse") start = { x: event.clientX, y: event.clientY };
+    const first = !start;
+    start = null;
+    // A second finger makes a pinch, and a finger on a zoomed photo pans it: neither is a swipe.
+    if (event.pointerType !== "mouse" && first && !zoomed()) start = { x: event.clientX, y: event.clientY };
   });
   stage.addEventListener("pointerup", (event) => {
     if (!start) return;
@@ -46,7 +51,10 @@ export function initViewer() {
   if (!viewer) return;
   foldActions();
   const toggleInfo = infoPanel();
-  swipes(document.getElementById("stage"), viewer);
+  const stage = document.getElementById("stage");
+  const image = stage.querySelector("img");
+  const zoom = image ? zoomable(stage, image) : null; // a video has its own controls, and no zoom
+  swipes(stage, viewer, () => Boolean(zoom?.zoomed()));
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey || event.target.closest("input, textarea, select, video")) return;
     const submit = (id) => {
@@ -56,7 +64,7 @@ export function initViewer() {
     const actions = {
       ArrowLeft: () => go(viewer.dataset.newer),
       ArrowRight: () => go(viewer.dataset.older),
-      Escape: () => go(viewer.dataset.back),
+      Escape: () => (zoom?.zoomed() ? zoom.reset() : go(viewer.dataset.back)),
       i: toggleInfo,
       f: () => submit("favorite-form"),
       Delete: () => submit("trash-form"),
