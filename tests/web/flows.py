@@ -61,6 +61,7 @@ def tile(page: Page, asset_id: str):
 def nav(page: Page, name: str) -> None:
     """Follow a link of the main navigation, to the page with its script running (drops, keys); on a phone, from
     the bottom bar, opening its "More" first where the link is there."""
+    page.wait_for_load_state()  # the style sheet applied: until then the header's links and the bar both show
     main = page.get_by_role("navigation", name="Main")
     link = main.get_by_role("link", name=name, exact=True)
     if not link.is_visible():
@@ -71,6 +72,7 @@ def nav(page: Page, name: str) -> None:
 
 def viewer_action(page: Page, role: str, name: str):
     """An action of the viewer's bar, unfolded from its "More actions" first where a phone keeps it there."""
+    page.wait_for_load_state()  # the script has folded the menu on a phone: unfolding it before, it would fold it
     action = page.locator(".viewer-bar").get_by_role(role, name=name, exact=True)
     if not action.is_visible():
         page.locator(".viewer-more > summary").click()
