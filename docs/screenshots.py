@@ -1,25 +1,30 @@
 #!/usr/bin/env python3
-"""Regenerates the README's screenshots (docs/screenshots/): the timeline, the viewer with its info panel, a
-conversation of the Messages pages, the admin console, a Google Takeout imported on its page and the library then
-moved to another account from "Move my library to…", at desktop (1280 x 800) and phone (360 x 740, 2x) widths, in
-Debian's headless Chromium:
+"""Regenerates the README's screenshots (docs/screenshots/): the timeline (with "On this day" above it), the
+viewer with its info panel, a search, the map, a shared link as its visitor sees it, a conversation of the Messages
+pages, the admin console, a Google Takeout imported on its page and the library then moved to another account from
+"Move my library to…", at desktop (1280 x 800) and phone (360 x 740, 2x) widths, in Debian's headless Chromium:
 
     .venv/bin/python docs/screenshots.py [--out docs/screenshots]
 
 It runs a `phonecloud serve` of its own in a temporary folder, uploads twenty photos of the real corpus
 (../shared/corpus/exif-samples; generated photos when it is absent), imports a messages backup, waits for their
-thumbnails and posts a notice, as the tests do (it uses their helpers: the test extra must be installed).
+thumbnails, shares an album of them and posts a notice, as the tests do (it uses their helpers: the test extra
+must be installed).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import io
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+
+from PIL import ExifTags, Image  # noqa: E402
 
 from conftest import SHARED_CORPUS, Accounts, Server, upload  # noqa: E402  (the tests' server and accounts)
 from messages.backup_files import MESSAGES, MessageSpec, PartSpec, sbr_messages_xml  # noqa: E402
@@ -45,6 +50,20 @@ def photos() -> list[tuple[str, bytes]]:
     return [(photo.name, photo.body) for photo in generated_photos(500)]
 
 
+def on_this_day(photos: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Two of the photos again, as if taken on today's date two and five years ago: "On this day" has cards."""
+    today, dated = dt.date.today(), []
+    for years, (name, body) in zip((2, 5), photos[-2:]):
+        with Image.open(io.BytesIO(body)) as image:
+            exif = image.getexif()
+            day = today.replace(year=today.year - years, day=28 if (today.month, today.day) == (2, 29) else today.day)
+            exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = f"{day:%Y:%m:%d} 17:30:00"
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG", exif=exif, quality=90)
+        dated.append((f"IMG_{day:%Y%m%d}_{name}", buffer.getvalue()))
+    return dated
+
+
 def messages_backup(photo: bytes) -> bytes:
     """The tests' conversation with Anna (SMS back and forth), and an MMS from her with a real photo."""
     anna = MESSAGES[0]
@@ -68,12 +87,30 @@ def shoot(browser, server: Server, user, viewport: dict, scale: int, suffix: str
     page.goto(f"/photos/{ids.get(VIEWED) or next(iter(ids.values()))}")
     page.wait_for_load_state("networkidle")  # the info panel is open unless someone closed it
     page.screenshot(path=str(out / f"viewer-{suffix}.png"))
+    page.goto("/search?q=nikon")
+    page.locator(".tile img").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(out / f"search-{suffix}.png"))
+    page.goto("/map")
+    page.locator(".map-markers > *").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(out / f"map-{suffix}.png"))
     page.goto("/messages")
     page.get_by_role("link", name="Anna Schmidt").first.click()
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(out / f"messages-{suffix}.png"))
     page.goto("/admin")
     page.screenshot(path=str(out / f"admin-{suffix}.png"))
+    visit.close()
+
+
+def shoot_shared(browser, server: Server, link: str, viewport: dict, scale: int, suffix: str, out: Path) -> None:
+    """A shared album as someone without an account opens its link."""
+    visit = Browsing(browser, server, viewport, scale)
+    visit.page.goto(link)
+    visit.page.locator(".share-tile img").first.wait_for()
+    visit.page.wait_for_load_state("networkidle")
+    visit.page.screenshot(path=str(out / f"shared-{suffix}.png"))
     visit.close()
 
 
@@ -127,7 +164,12 @@ def main() -> None:
             parts = build_takeout(Path(work))["parts"]
             promote(accounts, alex)
             taken = photos()
-            ids = {name: upload(alex, body, filename=name).json()["id"] for name, body in taken}
+            ids = {name: upload(alex, body, filename=name).json()["id"]
+                   for name, body in taken + on_this_day(taken)}
+            album = alex.http.post("/albums", json={"title": "Cameras of the 2000s"}).json()["id"]
+            alex.http.put(f"/albums/{album}/assets", json={"asset_ids": [ids[name] for name in CAMERAS if name in ids]
+                                                              or list(ids.values())[:8]})
+            link = alex.http.post("/shares", json={"album_id": album}).json()["url"]
             imported(alex, messages_backup(taken[0][1]), "sms-20231114.xml")
             accounts.services.notices.post(NOTICE, "info", None)
             with sync_playwright() as playwright:
@@ -142,6 +184,8 @@ def main() -> None:
                 signed.close()
                 shoot(browser, server, alex, {"width": DESKTOP["width"], "height": 800}, 1, "desktop", args.out, ids)
                 shoot(browser, server, alex, PHONE, 2, "phone", args.out, ids)
+                shoot_shared(browser, server, link, {"width": DESKTOP["width"], "height": 800}, 1, "desktop", args.out)
+                shoot_shared(browser, server, link, PHONE, 2, "phone", args.out)
                 for suffix, viewport, scale in (("desktop", {"width": DESKTOP["width"], "height": 800}, 1),
                                                 ("phone", PHONE, 2)):
                     shoot_takeout(browser, server, arriving[suffix], viewport, scale, suffix, args.out, parts)
