@@ -4,7 +4,7 @@ PostgreSQL lets many workers claim side by side; SQLite has a single writer, so 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, or_, select, update
@@ -95,19 +95,26 @@ class JobQueue:
         with self.db.write() as session:
             self.enqueue_in(session, kind, f"at:{due.isoformat()}", run_after=due)
 
-    def claim(self, worker: str, kinds: list[str]) -> Claimed | None:
+    def claim(self, worker: str, kinds: list[str], later: Sequence[str] = ()) -> Claimed | None:
         """The next ready job of these kinds, now leased to worker. A job whose worker died (its lease
-        lapsed) goes first; then owners take turns, each with its oldest ready job."""
+        lapsed) goes first; then owners take turns, each with its oldest ready job. Jobs of the kinds in
+        `later` are claimed only when none of `kinds` is ready: work that can wait (a preview, which its
+        first view makes anyway) never holds up work someone waits for (the thumbnails of an upload)."""
         now = utcnow()
         with self.db.write() as session:
-            job = self._lapsed(session, kinds, now) or self._next_owners_job(session, kinds, now) or session.scalar(
-                self._ready(kinds, now).order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True))
+            job = self._next(session, kinds, now) if kinds else None
+            if job is None and later:
+                job = self._next(session, list(later), now)
             if job is None:
                 return None
             job.status, job.worker, job.lease_until = RUNNING, worker, now + self.lease
             job.attempts += 1
             self._turn = job.owner_id
             return Claimed(job.id, job.kind, job.subject, job.attempts, job.max_attempts)
+
+    def _next(self, session: Session, kinds: list[str], now: dt.datetime) -> Job | None:
+        return self._lapsed(session, kinds, now) or self._next_owners_job(session, kinds, now) or session.scalar(
+            self._ready(kinds, now).order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True))
 
     @staticmethod
     def _ready(kinds: list[str], now: dt.datetime):
