@@ -170,8 +170,10 @@ def _result(tools: Tools, photos: Corpus, repeats: int, calls: list, results: di
         f"call and so decodes every file twice (both times with JPEG shrink-on-load): {sizes}, "
         "`--vips-concurrency=1`; its short-side-250 thumbnail is `x250` for upright-landscape files and `250x` "
         "for portrait ones (a `250x250` box fits the long side, `--smartcrop` would crop to squares). "
-        "phonecloud decodes once and makes the thumbnail from the preview in memory: part of the ratio is that "
-        "design, part the newer libvips. Every output of both sides is checked (format, size, upright). "
+        "phonecloud, as its server does, decodes each file twice too (the media job makes the thumbnail alone, "
+        "the preview comes later): the thumbnail straight from the file at libjpeg's 1/8 scale, the preview at "
+        "libvips' own choice; part of the ratio is that, part the newer libvips. Every output of both sides is "
+        "checked (format, size, upright). "
         "Times: the render loop for phonecloud; the vipsthumbnail calls' wall time (process start-up "
         f"included, a few ms per call). Median of {repeats} runs; target ratio ≥ 1.",
         baseline="vipsthumbnail",

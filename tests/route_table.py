@@ -184,11 +184,12 @@ def holdings(user, ids: dict[str, object]) -> dict[str, object]:
 
 
 def settled(user, asset_id, timeout: float = 120) -> dict:
-    """The asset once the media pipeline is done with it (derivatives stop changing after that)."""
+    """The asset once the media pipeline is done with it (derivatives stop changing after that): its thumbnail,
+    and then its preview, made or refused."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         asset = user.http.get(f"/assets/{asset_id}").json()
-        if asset["media"]["state"] != "pending":
+        if asset["media"]["state"] != "pending" and asset["media"]["preview_state"] != "pending":
             return asset
         time.sleep(0.1)
     raise AssertionError(f"asset {asset_id} still pending after {timeout} s")

@@ -27,7 +27,8 @@ def embedded(data_dir: Path) -> dict[str, str]:
 def wait_for_media(user, asset_ids: list[str], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     for asset_id in asset_ids:
-        while user.http.get(f"/assets/{asset_id}").json()["media"]["state"] == "pending":
+        while "pending" in ((media := user.http.get(f"/assets/{asset_id}").json()["media"])["state"],
+                            media["preview_state"]):  # the preview follows the thumbnail
             assert time.monotonic() < deadline, f"asset {asset_id} still pending"
             time.sleep(0.1)
 

@@ -13,7 +13,7 @@ import pytest
 from cli_runner import Run, clean_env, phonecloud
 from conftest import Accounts, Server, serving, upload
 from media_fixtures import jpeg
-from media.test_media_pipeline import wait_ready
+from route_table import settled
 
 
 def scrub(server: Server, *args: str) -> Run:
@@ -60,7 +60,8 @@ def library(tmp_path):
                 asset = upload(owner, jpeg(seed + (100 if owner is bob else 0)), filename=f"IMG_{seed}.jpg").json()
                 assets[(owner.email, seed)] = asset["id"]
         for (email, _), asset_id in assets.items():
-            assert wait_ready(alice if email == alice.email else bob, asset_id)["state"] == "ready"
+            media = settled(alice if email == alice.email else bob, asset_id)["media"]
+            assert (media["state"], media["preview_state"]) == ("ready", "ready")  # the preview follows
     reader = Accounts(server)  # the stopped server's database, for the tests to look into
     yield server, reader, alice, bob, assets
     reader.close()

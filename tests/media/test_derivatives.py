@@ -1,5 +1,6 @@
 """Thumbnails and previews (media/derivatives.py) and the child process that makes them (media/sandbox.py, the
-server's side, and media/sandbox_child.py, the child's).
+server's side, and media/sandbox_child.py, the child's). Each derivative is a render of its own; most tests
+here make both (render(), both()) and check both.
 
 Fixtures are made here (Pillow, PyAV, pillow-heif and hand-written bytes); the real phone and camera files
 of ../shared/corpus/exif-samples are used when present, and their tests skip when it is not.
@@ -12,6 +13,7 @@ import io
 import os
 import struct
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -23,7 +25,7 @@ from PIL import Image, ImageOps, features
 from conftest import SHARED_CORPUS
 from media_fixtures import ftyp, matroska, tiff_raw
 from phonecloud.media import derivatives
-from phonecloud.media.derivatives import MAX_PIXELS, Rendered, RenderError, render
+from phonecloud.media.derivatives import MAX_PIXELS, PREVIEW, THUMBNAIL, Rendered, RenderError
 from phonecloud.media.sandbox import RenderSandbox
 from phonecloud.media.sniff import AVIF, GIF, HEIC, JPEG, MP4, PNG, TIFF, WEBP, MediaType, sniff
 from media_fixtures import mp4_without_streams, png_declaring
@@ -56,6 +58,30 @@ def sandbox():
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Both:
+    """Both derivatives of one file, each made by a render of its own."""
+
+    thumbnail: bytes
+    preview: bytes
+    width: int
+    height: int
+    damage: str | None
+
+
+def both(renderer, path: str, media: MediaType) -> Both:
+    """Both derivatives through renderer (derivatives.render or a sandbox's); the two renders must agree on
+    what they read of the file."""
+    thumbnail, preview = (renderer(path, media, name) for name in (THUMBNAIL, PREVIEW))
+    assert (thumbnail.width, thumbnail.height) == (preview.width, preview.height)
+    assert (thumbnail.damage is None) == (preview.damage is None)
+    return Both(thumbnail.image, preview.image, thumbnail.width, thumbnail.height, thumbnail.damage)
+
+
+def render(path: str, media: MediaType) -> Both:
+    return both(derivatives.render, path, media)
 
 
 def quadrants(size=(400, 300), top_left=RED, rest=BLUE) -> Image.Image:
@@ -94,7 +120,7 @@ def is_near(actual, expected, tolerance=45) -> bool:
     return all(abs(a - e) <= tolerance for a, e in zip(actual, expected))
 
 
-def assert_shows_quadrants(rendered: Rendered, top_left=RED, rest=BLUE):
+def assert_shows_quadrants(rendered: Both, top_left=RED, rest=BLUE):
     for name, data in (("thumbnail", rendered.thumbnail), ("preview", rendered.preview)):
         image = decoded(data)
         corner = pixel(image, 3, 3)
@@ -103,7 +129,7 @@ def assert_shows_quadrants(rendered: Rendered, top_left=RED, rest=BLUE):
         assert is_near(far, rest), f"{name} bottom-right is {far}, not {rest}"
 
 
-def assert_formats(rendered: Rendered):
+def assert_formats(rendered: Both):
     assert rendered.thumbnail[:4] == b"RIFF" and rendered.thumbnail[8:12] == b"WEBP"
     assert rendered.preview[:3] == b"\xff\xd8\xff"
     for data in (rendered.thumbnail, rendered.preview):
@@ -112,7 +138,7 @@ def assert_formats(rendered: Rendered):
         assert b"Exif\x00\x00" not in data and b"ICC_PROFILE" not in data
 
 
-def assert_sizes(rendered: Rendered, width: int, height: int):
+def assert_sizes(rendered: Both, width: int, height: int):
     """Preview: long side 1440 or the original's; thumbnail: short side 250 or the preview's; never larger."""
     assert (rendered.width, rendered.height) == (width, height)
     preview, thumbnail = decoded(rendered.preview), decoded(rendered.thumbnail)
@@ -266,6 +292,61 @@ def test_common_sizes_exactly(tmp_path):
         assert (thumbnail.width, thumbnail.height) == thumbnail_size
 
 
+def test_the_thumbnail_looks_as_when_it_was_made_from_the_preview(tmp_path):
+    """The thumbnail is decoded straight from the file (a JPEG at 1/8 scale); it used to be resized from the
+    preview. Same size, and the same picture within a level or two in 255."""
+    image = Image.radial_gradient("L").resize((2800, 2100)).convert("RGB")
+    image.paste(RED, (100, 100, 1300, 900))
+    image.paste(GREEN, (1500, 1200, 2700, 2000))
+    path = write(tmp_path, "gradient.jpg", jpeg_bytes(image))
+    rendered = render(path, JPEG)
+    made_before = decoded(rendered.preview).thumbnail_image(1440, height=250, size="down")
+    thumbnail = decoded(rendered.thumbnail)
+    assert (thumbnail.width, thumbnail.height) == (made_before.width, made_before.height) == (333, 250)
+    assert (thumbnail - made_before).abs().avg() < 2.5
+
+
+@pytest.mark.parametrize("size, shrink", [((4000, 3000), 8), ((2800, 2100), 8), ((1600, 1200), 4), ((800, 600), 2),
+                                          ((400, 300), None), ((16000, 1000), 8), ((6000, 500), 4)])
+def test_a_jpeg_thumbnail_is_decoded_at_the_smallest_scale_that_covers_it(tmp_path, monkeypatch, size, shrink):
+    """libjpeg's own 1/8, 1/4 or 1/2 scale, the smallest whose pixels still cover the thumbnail: a 12 MP
+    photo's thumbnail costs a fraction of a whole decode. The preview keeps libvips' own choice."""
+    opened = []
+    new_from_file = pyvips.Image.new_from_file
+
+    def recorded(path, **options):
+        opened.append(options.get("shrink"))
+        return new_from_file(path, **options)
+
+    monkeypatch.setattr(pyvips.Image, "new_from_file", recorded)
+    rendered = derivatives.render(write(tmp_path, "big.jpg", jpeg_bytes(quadrants(size))), JPEG, THUMBNAIL)
+    assert opened == [None] + ([shrink] if shrink else [])  # the header, then the decode at that scale
+    thumbnail = decoded(rendered.image)
+    expected = min(250, size[1]) if size[0] / size[1] <= 1440 / 250 else round(size[1] * 1440 / size[0])
+    assert thumbnail.height == expected and abs(thumbnail.width / thumbnail.height - size[0] / size[1]) < 0.05
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_large_photo_of_every_orientation_gives_an_upright_thumbnail_at_1_8(tmp_path, orientation):
+    """Decoded at 1/8 scale, then turned: the box is reckoned on the file's pixels as they lie."""
+    seen = quadrants((2800, 2100))
+    data = jpeg_bytes(oriented(seen, orientation), exif=exif_with_orientation(orientation))
+    rendered = render(write(tmp_path, f"big-o{orientation}.jpg", data), JPEG)
+    assert_shows_quadrants(rendered)
+    assert (rendered.width, rendered.height) == (2800, 2100)
+    assert (decoded(rendered.thumbnail).width, decoded(rendered.thumbnail).height) == (333, 250)
+    assert (decoded(rendered.preview).width, decoded(rendered.preview).height) == (1440, 1080)
+
+
+def test_only_the_two_derivatives_are_made(tmp_path, sandbox):
+    path = write(tmp_path, "good.jpg", jpeg_bytes(quadrants()))
+    with pytest.raises(ValueError, match="original"):
+        derivatives.render(path, JPEG, "original")
+    with pytest.raises(RenderError, match="rendering failed"):  # the child says so, and lives on
+        sandbox.render(path, JPEG, "original")
+    assert_shows_quadrants(both(sandbox.render, path, JPEG))
+
+
 def test_metadata_is_stripped(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 1
@@ -333,7 +414,7 @@ def test_transparency_is_flattened_onto_white(tmp_path):
 def test_phone_heic_files_get_thumbnails(sandbox, path):
     media = sniff(path.read_bytes()[:4096])
     assert media in (HEIC, AVIF) or media.mime == "image/heif"
-    rendered = sandbox.render(str(path), media)
+    rendered = both(sandbox.render, str(path), media)
     expected = pillow_heif.open_heif(str(path)).size  # after the irot/imir transforms
     assert_sizes(rendered, *expected)
     assert_formats(rendered)
@@ -367,7 +448,7 @@ def test_rotated_video_poster_is_upright(tmp_path, rotation):
 
 
 def test_video_through_the_sandbox(sandbox, tmp_path):
-    rendered = sandbox.render(make_video(tmp_path, "sandboxed.mp4", frames=10, rotation=90), MP4)
+    rendered = both(sandbox.render, make_video(tmp_path, "sandboxed.mp4", frames=10, rotation=90), MP4)
     assert_shows_quadrants(rendered)
 
 
@@ -408,16 +489,17 @@ def test_png_bomb_fixture_is_a_valid_header():
 
 @pytest.mark.parametrize("where", ["in-process", "sandbox"])
 def test_bad_input_gives_a_reason(tmp_path, sandbox, where):
-    renderer = render if where == "in-process" else sandbox.render
+    renderer = derivatives.render if where == "in-process" else sandbox.render
     good = write(tmp_path, "good.jpg", jpeg_bytes(quadrants()))
     for name, (path, media, word) in bad_inputs(tmp_path).items():
-        with pytest.raises(RenderError) as caught:
-            renderer(path, media)
-        reason = str(caught.value)
-        assert reason and len(reason) < 400, (name, reason)
-        assert word.lower() in reason.lower(), (name, reason)
-        assert str(tmp_path) not in reason, (name, reason)  # no server paths in what a user sees
-        assert_shows_quadrants(renderer(good, JPEG))  # and the next file still renders
+        for derivative in (THUMBNAIL, PREVIEW):
+            with pytest.raises(RenderError) as caught:
+                renderer(path, media, derivative)
+            reason = str(caught.value)
+            assert reason and len(reason) < 400, (name, derivative, reason)
+            assert word.lower() in reason.lower(), (name, derivative, reason)
+            assert str(tmp_path) not in reason, (name, derivative, reason)  # no server paths in what a user sees
+        assert_shows_quadrants(both(renderer, good, JPEG))  # and the next file still renders
 
 
 @needs_corpus
@@ -431,14 +513,14 @@ def test_broken_corpus_files_never_crash_the_sandbox(sandbox):
         media = sniff(path.read_bytes()[:4096])
         assert media == JPEG, path
         try:
-            rendered = sandbox.render(str(path), media)
+            rendered = both(sandbox.render, str(path), media)
         except RenderError as error:
             assert str(error), path
         else:
             assert_sizes(rendered, rendered.width, rendered.height)
             assert_formats(rendered)
             damaged += [path.name] if rendered.damage else []
-        assert sandbox.render(good, JPEG).width == 600
+        assert sandbox.render(good, JPEG, THUMBNAIL).width == 600
     assert "corrupted.jpg" in damaged  # Chromium shows it whole, and libvips refuses it: decoded by Pillow
 
 
@@ -446,9 +528,9 @@ def test_broken_corpus_files_never_crash_the_sandbox(sandbox):
 def test_a_truncated_jpeg_is_shown_as_far_as_it_decodes(tmp_path, sandbox, where):
     """As browsers show a photo whose upload was cut short: the rows that arrived, grey below, marked as
     damaged with the decoder's words."""
-    renderer = render if where == "in-process" else sandbox.render
+    renderer = derivatives.render if where == "in-process" else sandbox.render
     whole = jpeg_bytes(quadrants((2000, 1500)))
-    rendered = renderer(write(tmp_path, "cut.jpg", whole[: len(whole) * 6 // 10]), JPEG)
+    rendered = both(renderer, write(tmp_path, "cut.jpg", whole[: len(whole) * 6 // 10]), JPEG)
     assert "truncated" in rendered.damage and str(tmp_path) not in rendered.damage
     assert (rendered.width, rendered.height) == (2000, 1500)
     assert_sizes(rendered, 2000, 1500)
@@ -478,9 +560,10 @@ def test_a_file_of_damage_throughout_still_fails_with_its_reason(tmp_path):
 
 
 def test_missing_file(tmp_path, sandbox):
-    for renderer in (render, sandbox.render):
-        with pytest.raises(RenderError, match="not"):
-            renderer(str(tmp_path / "gone.jpg"), JPEG)
+    for renderer in (derivatives.render, sandbox.render):
+        for derivative in (THUMBNAIL, PREVIEW):
+            with pytest.raises(RenderError, match="not"):
+                renderer(str(tmp_path / "gone.jpg"), JPEG, derivative)
 
 
 # --- the sandbox itself -------------------------------------------------------------------------------------
@@ -494,41 +577,41 @@ def test_missing_file(tmp_path, sandbox):
 def test_a_crashing_child_is_replaced(tmp_path, action, words):
     good = write(tmp_path, "good.jpg", jpeg_bytes(quadrants()))
     with RenderSandbox(timeout_seconds=60, memory_bytes=1 << 30) as sandbox:
-        assert_shows_quadrants(sandbox.render(good, JPEG))
+        assert_shows_quadrants(both(sandbox.render, good, JPEG))
         first = sandbox.pid
         with pytest.raises(RenderError, match=words):
             sandbox._debug(action)
         assert sandbox.pid is None  # the dead child is gone...
-        assert_shows_quadrants(sandbox.render(good, JPEG))  # ...and a new one renders
+        assert_shows_quadrants(both(sandbox.render, good, JPEG))  # ...and a new one renders
         assert sandbox.pid not in (None, first)
 
 
 def test_a_hanging_child_is_killed_at_the_timeout(tmp_path):
     good = write(tmp_path, "good.jpg", jpeg_bytes(quadrants()))
     with RenderSandbox(timeout_seconds=2) as sandbox:
-        assert_shows_quadrants(sandbox.render(good, JPEG))
+        assert_shows_quadrants(both(sandbox.render, good, JPEG))
         first = sandbox.pid
         with pytest.raises(RenderError, match="timed out after 2 s"):
             sandbox._debug("sleep", seconds=600)
-        assert_shows_quadrants(sandbox.render(good, JPEG))
+        assert_shows_quadrants(both(sandbox.render, good, JPEG))
         assert sandbox.pid not in (None, first)
 
 
 def test_a_child_killed_while_idle_is_replaced(tmp_path):
     good = write(tmp_path, "good.jpg", jpeg_bytes(quadrants()))
     with RenderSandbox() as sandbox:
-        sandbox.render(good, JPEG)
+        sandbox.render(good, JPEG, THUMBNAIL)
         first = sandbox.pid
         os.kill(first, 9)
         wait_until_dead(first)
-        assert_shows_quadrants(sandbox.render(good, JPEG))
+        assert_shows_quadrants(both(sandbox.render, good, JPEG))
         assert sandbox.pid != first
 
 
 def test_the_child_runs_at_the_niceness_asked(tmp_path):
     good = write(tmp_path, "good.jpg", jpeg_bytes(quadrants()))
     with RenderSandbox(niceness=7) as sandbox:
-        sandbox.render(good, JPEG)
+        sandbox.render(good, JPEG, THUMBNAIL)
         assert os.getpriority(os.PRIO_PROCESS, sandbox.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 7
 
 
@@ -538,7 +621,7 @@ def test_one_sandbox_shared_by_threads(tmp_path, sandbox):
 
     def work(index):
         try:
-            results[index] = sandbox.render(paths[index], JPEG)
+            results[index] = sandbox.render(paths[index], JPEG, (THUMBNAIL, PREVIEW)[index % 2])
         except BaseException as error:  # noqa: BLE001 - reported below
             results[index] = error
 
@@ -549,14 +632,16 @@ def test_one_sandbox_shared_by_threads(tmp_path, sandbox):
         thread.join(timeout=120)
     for index in range(6):
         assert isinstance(results.get(index), Rendered), results.get(index)
-        assert results[index].width == 400 + index * 40  # each caller gets its own file's result
+        assert results[index].width == 400 + index * 40  # each caller gets its own file's result...
+        kind = decoded(results[index].image).get("vips-loader")
+        assert kind.startswith(("webpload", "jpegload")[index % 2])  # ...and the derivative it asked for
 
 
 def test_closed_sandbox_refuses(tmp_path):
     sandbox = RenderSandbox()
     sandbox.close()
     with pytest.raises(RenderError, match="closed"):
-        sandbox.render(write(tmp_path, "good.jpg", jpeg_bytes(quadrants())), JPEG)
+        sandbox.render(write(tmp_path, "good.jpg", jpeg_bytes(quadrants())), JPEG, THUMBNAIL)
 
 
 def test_configure_keeps_rendering(tmp_path):
@@ -564,7 +649,8 @@ def test_configure_keeps_rendering(tmp_path):
     assert_shows_quadrants(render(write(tmp_path, "good.jpg", jpeg_bytes(quadrants())), JPEG))
 
 
-def test_process_returns_metadata_and_derivatives_from_the_child(tmp_path, sandbox):
+def test_process_returns_metadata_and_the_thumbnail_from_the_child(tmp_path, sandbox):
+    """The media job's one visit to the child: metadata and the thumbnail only (the preview comes later)."""
     import datetime as _dt
 
     from phonecloud.media.sniff import JPEG
@@ -573,6 +659,8 @@ def test_process_returns_metadata_and_derivatives_from_the_child(tmp_path, sandb
     meta, rendered, error = sandbox.process(path, JPEG, "IMG_20200102_030405.jpg",
                                             _dt.datetime(2024, 1, 1, tzinfo=_dt.UTC))
     assert error is None and rendered is not None
+    assert rendered.image == sandbox.render(path, JPEG, THUMBNAIL).image  # the thumbnail, the same bytes
+    assert (rendered.width, rendered.height) == (400, 300)
     assert (meta.taken_at, meta.date_source) == (_dt.datetime(2020, 1, 2, 3, 4, 5), "filename")
     broken = write(tmp_path, "broken.jpg", b"\xff\xd8\xff\xe0" + bytes(100))
     meta, rendered, error = sandbox.process(broken, JPEG, "broken.jpg", _dt.datetime(2024, 1, 1, tzinfo=_dt.UTC))

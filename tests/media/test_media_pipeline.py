@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import signal
 import subprocess
+import threading
 import time
 import uuid
 
@@ -87,6 +88,7 @@ def test_a_file_that_cannot_be_rendered_is_kept_with_a_clear_no_preview_state(id
     assert user.http.get(f"/assets/{asset['id']}/original").content == broken  # the original stays
     jobs = phonecloud(server.env, "admin", "jobs")
     assert "media.process" in jobs.stdout
+    assert "media.preview" not in jobs.stdout  # no preview is queued for what has no thumbnail either
 
 
 def test_a_truncated_photo_is_shown_as_far_as_it_decodes_and_marked_damaged(idle_server):
@@ -103,6 +105,7 @@ def test_a_truncated_photo_is_shown_as_far_as_it_decodes_and_marked_damaged(idle
     assert "truncated" in media["damage"]
     assert media["taken_at"] == "2021-05-06T07:08:09"  # its metadata was read all the same
     assert user.http.get(f"/assets/{asset['id']}/thumbnail").status_code == 200
+    assert user.http.get(f"/assets/{asset['id']}/preview").status_code == 200  # its job made it, as far as it goes
     assert user.http.get(f"/assets/{asset['id']}/original").content == cut  # the original as it came
     sound = upload(user, whole, filename="whole.jpg").json()["asset"]
     run_worker(server, "--until-idle")
@@ -146,6 +149,119 @@ def test_another_users_derivatives_are_404(idle_server):
     run_worker(server, "--until-idle")
     for name in ("thumbnail", "preview"):
         assert stranger.http.get(f"/assets/{asset['id']}/{name}").status_code == 404
+
+
+def make_thumbnails(accounts) -> int:
+    """The media jobs alone, run here: every thumbnail made, every preview still to come."""
+    from phonecloud.jobs.worker import WorkerPool
+    from phonecloud.media.jobs import MEDIA_JOB
+
+    media = accounts.services.kind("gallery").service.media()
+    return WorkerPool(accounts.services.jobs, {MEDIA_JOB: media.process}).run_until_idle()
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[str]:
+    """The derivatives this process' render sandboxes are asked for (the app's, in this process)."""
+    from phonecloud.media.sandbox import RenderSandbox
+
+    asked, render = [], RenderSandbox.render
+
+    def counted(self, path, media, derivative):
+        asked.append(derivative)
+        return render(self, path, media, derivative)
+
+    monkeypatch.setattr(RenderSandbox, "render", counted)
+    return asked
+
+
+def big_jpeg(seed: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (2400, 1800), (seed % 256, 120, 40)).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_the_thumbnail_is_served_first_and_the_first_view_makes_the_preview_and_keeps_it(idle_server, renders):
+    server, accounts = idle_server
+    user = accounts.create()
+    asset_id = upload(user, big_jpeg(11), filename="IMG_big.jpg").json()["id"]
+    assert make_thumbnails(accounts) == 1
+    media = user.http.get(f"/assets/{asset_id}").json()["media"]
+    assert (media["state"], media["preview_state"], media["preview_error"]) == ("ready", "pending", None)
+    thumbnail = user.http.get(f"/assets/{asset_id}/thumbnail")
+    assert thumbnail.status_code == 200 and Image.open(io.BytesIO(thumbnail.content)).size == (333, 250)
+    assert renders == []
+
+    preview = user.http.get(f"/assets/{asset_id}/preview")  # the viewer opens it before its job ran
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(preview.content)).size == (1440, 1080) and renders == ["preview"]
+    assert "immutable" in preview.headers["cache-control"]
+    assert user.http.get(f"/assets/{asset_id}").json()["media"]["preview_state"] == "ready"
+    again = user.http.get(f"/assets/{asset_id}/preview")
+    assert again.content == preview.content and renders == ["preview"]  # kept
+    assert user.http.get(f"/assets/{asset_id}/preview",
+                         headers={"If-None-Match": preview.headers["etag"]}).status_code == 304
+    assert run_worker(server, "--until-idle").returncode == 0  # its job, in a worker process: nothing to do
+    assert user.http.get(f"/assets/{asset_id}/preview").content == preview.content
+    assert "media.preview" in phonecloud(server.env, "admin", "jobs").stdout
+
+
+def test_first_views_of_the_same_preview_at_once_render_it_once(idle_server, renders):
+    _, accounts = idle_server
+    user = accounts.create()
+    asset_id = upload(user, big_jpeg(12), filename="IMG_crowd.jpg").json()["id"]
+    make_thumbnails(accounts)
+    answers, start = [], threading.Barrier(6)
+
+    def view():
+        start.wait()
+        answer = user.http.get(f"/assets/{asset_id}/preview")
+        answers.append((answer.status_code, answer.content))
+
+    threads = [threading.Thread(target=view) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(answers) == 6 and {status for status, _ in answers} == {200} and len(set(answers)) == 1
+    assert renders == ["preview"]
+
+
+def test_another_users_preview_is_404_and_makes_nothing(idle_server, renders):
+    _, accounts = idle_server
+    owner, stranger = accounts.create(), accounts.create()
+    asset_id = upload(owner, big_jpeg(13), filename="IMG_mine.jpg").json()["id"]
+    make_thumbnails(accounts)
+    refused = stranger.http.get(f"/assets/{asset_id}/preview")
+    assert refused.status_code == 404 and renders == []
+    assert owner.http.get(f"/assets/{asset_id}").json()["media"]["preview_state"] == "pending"
+
+
+def test_a_preview_that_cannot_be_made_is_a_clear_404_and_the_original_stays(idle_server, renders, monkeypatch):
+    from phonecloud.media.derivatives import RenderError
+    from phonecloud.media.sandbox import RenderSandbox
+
+    _, accounts = idle_server
+    user = accounts.create()
+    data = big_jpeg(14)
+    asset_id = upload(user, data, filename="IMG_slow.jpg").json()["id"]
+    make_thumbnails(accounts)
+
+    def too_slow(self, path, media, derivative):
+        renders.append(derivative)
+        raise RenderError("rendering timed out after 120 s")
+
+    monkeypatch.setattr(RenderSandbox, "render", too_slow)
+    for _ in range(2):
+        refused = user.http.get(f"/assets/{asset_id}/preview")
+        assert refused.status_code == 404
+        assert refused.json()["state"] == "failed" and refused.json()["reason"] == "rendering timed out after 120 s"
+    assert renders == ["preview"]  # the failure is kept, not tried on every view
+    media = user.http.get(f"/assets/{asset_id}").json()["media"]
+    assert (media["state"], media["preview_state"]) == ("ready", "failed")
+    assert media["preview_error"] == "rendering timed out after 120 s" and media["error"] is None
+    assert user.http.get(f"/assets/{asset_id}/thumbnail").status_code == 200
+    assert user.http.get(f"/assets/{asset_id}/original").content == data
 
 
 def test_a_killed_worker_loses_no_job_and_duplicates_no_derivative(idle_server):

@@ -21,8 +21,8 @@ import pytest
 from PIL import Image
 
 from conftest import SHARED_CORPUS, shared_corpus_files
-from phonecloud.media import exif_guard, metadata
-from phonecloud.media.derivatives import Rendered, RenderError, render
+from phonecloud.media import derivatives, exif_guard, metadata
+from phonecloud.media.derivatives import PREVIEW, THUMBNAIL, Rendered, RenderError
 from phonecloud.media.exif_guard import check_file, check_path, check_tiff, copy_without_exif, exif_free_copy
 from phonecloud.media.sandbox import RenderSandbox
 from phonecloud.media.sniff import JPEG, PNG, WEBP, MediaType, sniff
@@ -118,10 +118,16 @@ def near(pixel, colour) -> bool:
     return all(abs(a - b) <= 40 for a, b in zip(pixel, colour))
 
 
-def assert_upright(rendered: Rendered) -> None:
-    assert (rendered.width, rendered.height) == SEEN
-    for name in ("thumbnail", "preview"):
-        image = Image.open(io.BytesIO(getattr(rendered, name))).convert("RGB")
+def render(path: str, media: MediaType) -> dict[str, Rendered]:
+    """Both derivatives, each made by a render of its own."""
+    return {name: derivatives.render(path, media, name) for name in (THUMBNAIL, PREVIEW)}
+
+
+def assert_upright(rendered: dict[str, Rendered]) -> None:
+    assert set(rendered) == {THUMBNAIL, PREVIEW}
+    for name, one in rendered.items():
+        assert (one.width, one.height) == SEEN
+        image = Image.open(io.BytesIO(one.image)).convert("RGB")
         assert image.width > image.height, f"{name} is {image.size}: not turned upright"
         corner, far = image.getpixel((3, 3)), image.getpixel((image.width - 4, image.height - 4))
         assert near(corner, RED) and near(far, BLUE), f"{name}: top-left {corner}, bottom-right {far}"
@@ -338,8 +344,9 @@ def test_through_the_sandbox(tmp_path):
     path = write(tmp_path, "evil.jpg", encoded(stored_for_6(), "jpeg", self_pointing(5000)))
     with RenderSandbox(timeout_seconds=60) as sandbox:
         meta, rendered, error = sandbox.process(path, JPEG, "evil.jpg", MODIFIED)
+        preview = sandbox.render(path, JPEG, PREVIEW)
     assert error is None and rendered is not None
-    assert_upright(rendered)
+    assert_upright({THUMBNAIL: rendered, PREVIEW: preview})
     assert meta.orientation == 6 and meta.problems[0].startswith("EXIF ignored: the IFD at byte 8 is referenced")
 
 
@@ -386,12 +393,12 @@ def test_a_render_past_its_cpu_budget_is_killed(tmp_path):
     good = write(tmp_path, "good.jpg", encoded(quadrants(), "jpeg", None))
     crafted = r"more than 0\.6 s of CPU for a 60 KiB file; the file is probably crafted"
     with RenderSandbox(timeout_seconds=120, cpu_seconds_base=0.5, cpu_seconds_per_mib=1) as sandbox:
-        sandbox.render(good, JPEG)
+        sandbox.render(good, JPEG, PREVIEW)
         first = sandbox.pid
         with pytest.raises(RenderError, match=crafted):
             sandbox._debug("spin", seconds=600, file_bytes=60 * 1024)
         assert sandbox.pid is None  # killed...
-        assert_shows_quadrants(sandbox.render(good, JPEG))  # ...and the next file gets a new child
+        assert_shows_quadrants(sandbox.render(good, JPEG, PREVIEW))  # ...and the next file gets a new child
         assert sandbox.pid not in (None, first)
 
 
@@ -409,5 +416,5 @@ def test_without_a_budget_only_the_timeout_applies(tmp_path):
 
 
 def assert_shows_quadrants(rendered: Rendered) -> None:
-    image = Image.open(io.BytesIO(rendered.preview)).convert("RGB")
+    image = Image.open(io.BytesIO(rendered.image)).convert("RGB")
     assert near(image.getpixel((3, 3)), RED) and near(image.getpixel((image.width - 4, image.height - 4)), BLUE)

@@ -26,8 +26,10 @@ pytestmark = pytest.mark.in_process  # domain rules: the app in this process (te
 
 
 def processed(user, asset_id: str, deadline: float = 60) -> dict:
+    """The asset once its thumbnail and its preview (which follows) are made."""
     until = time.monotonic() + deadline
-    while (record := user.http.get(f"/assets/{asset_id}").json())["media"]["state"] == "pending":
+    while "pending" in ((media := (record := user.http.get(f"/assets/{asset_id}").json())["media"])["state"],
+                        media["preview_state"]):
         assert time.monotonic() < until, "the media pipeline did not process the asset"
         time.sleep(0.1)
     return record

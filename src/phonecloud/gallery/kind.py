@@ -25,7 +25,7 @@ from phonecloud.gallery.sharing.service import ShareLinks
 from phonecloud.gallery.takeout import blobs as takeout_blobs
 from phonecloud.gallery.takeout.intake import TakeoutIntake
 from phonecloud.gallery.takeout.service import IMPORT_JOB as TAKEOUT_JOB, TakeoutImports
-from phonecloud.media.jobs import MEDIA_JOB
+from phonecloud.media.jobs import MEDIA_JOB, PREVIEW_JOB
 from phonecloud.media.models import AssetMedia
 
 
@@ -88,7 +88,9 @@ def build(running) -> DataKind:
     return DataKind(
         name=NAME, title=KIND.title, service=gallery,
         jobs={MEDIA_JOB: lambda subject: gallery.media().process(subject),
+              PREVIEW_JOB: lambda subject: gallery.media().make_preview(subject),
               TRASH_PURGE_JOB: gallery.library.run_trash_purge, TAKEOUT_JOB: takeout.run, MOVE_JOB: moves.run},
+        later_jobs=frozenset({PREVIEW_JOB}),
         on_workers_start=start_daily_purge,
         export_sections=(GallerySection(),),
         destinations=(gallery.intake, takeout_intake),

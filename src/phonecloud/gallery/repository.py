@@ -189,7 +189,8 @@ def scrub_totals(session: Session) -> tuple[int, int]:
 
 def scrub_page(session: Session, after: str | None, derivatives: bool, limit: int = 500) -> list[ScrubItem]:
     """The next assets by id (keyset pagination: each page costs the same, and no read stays open), with the
-    blobs to read back: the original, and the thumbnail and preview the pipeline reports ready."""
+    blobs to read back: the original, and the thumbnail the pipeline reports ready with the preview once it
+    is made (it follows the thumbnail, or waits for its first view)."""
     query = (select(Asset.id, User.email, Asset.blob_key, Asset.sha1, Asset.size_bytes, AssetMedia.state,
                     AssetMedia.thumbnail_key, AssetMedia.preview_key)
              .join(User, User.id == Asset.owner_id).outerjoin(AssetMedia, AssetMedia.asset_id == Asset.id)
@@ -201,6 +202,6 @@ def scrub_page(session: Session, after: str | None, derivatives: bool, limit: in
         blobs = [BlobCheck("original", key, size, sha1)]
         if derivatives and state == READY:
             blobs += [BlobCheck(name, derived, mime=DERIVATIVES[name][1])
-                      for name, derived in (("thumbnail", thumbnail), ("preview", preview))]
+                      for name, derived in (("thumbnail", thumbnail), ("preview", preview)) if derived]
         items.append(ScrubItem(str(asset_id), email, tuple(blobs)))
     return items

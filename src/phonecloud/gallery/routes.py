@@ -149,6 +149,8 @@ def _derivative(name: str, asset_id: uuid.UUID, request: Request, principal: Pri
 
 _DERIVATIVE_RESPONSES = {200: {"content": {"image/*": {}}}, 304: {},
                          409: {"model": ErrorOut, "description": "still being made"}}
+_PREVIEW_RESPONSES = {**_DERIVATIVE_RESPONSES,
+                      410: {"model": ErrorOut, "description": "the original it is made from is missing"}}
 
 
 @router.get("/assets/{asset_id}/thumbnail", response_class=StreamingResponse, responses=_DERIVATIVE_RESPONSES)
@@ -157,9 +159,11 @@ def thumbnail(asset_id: uuid.UUID, request: Request, principal: Principal = Depe
     return _derivative("thumbnail", asset_id, request, principal)
 
 
-@router.get("/assets/{asset_id}/preview", response_class=StreamingResponse, responses=_DERIVATIVE_RESPONSES)
+@router.get("/assets/{asset_id}/preview", response_class=StreamingResponse, responses=_PREVIEW_RESPONSES)
 def preview(asset_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal)):
-    """A JPEG of 1440 px on the long side, upright, sRGB; 409 while it is being made, 404 if it cannot be."""
+    """A JPEG of 1440 px on the long side, upright, sRGB. Made after the thumbnail, by a job of lower priority,
+    or by this request if that job has not run yet (and kept); 409 while the media job has not read the item,
+    404 if it cannot be made, 410 if the original it is made from is missing from storage."""
     return _derivative("preview", asset_id, request, principal)
 
 

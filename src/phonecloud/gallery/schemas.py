@@ -17,7 +17,7 @@ from phonecloud.core.names import safe_filename
 from phonecloud.gallery.albums import MAX_ALBUM_CHANGE
 from phonecloud.gallery.ingest import MAX_PRECHECK_ITEMS
 from phonecloud.media import facts
-from phonecloud.media.models import AssetMedia
+from phonecloud.media.models import FAILED, PENDING, READY, AssetMedia
 from phonecloud.media.sniff import sniff_extension
 
 
@@ -40,28 +40,42 @@ _PROBLEMS = _SENT.pop("problems")
 
 # An asset's JSON is a plain dict (TypedDict), not a model: a page carries up to 1,000 of them, and building
 # model instances took a third of the time of listing the newest 200. Its media part is the row's state and
-# error and damage, the media pipeline's facts (media/facts.py) and the Live Photo pairing, with the problems last.
+# error and damage, the preview's state and error, the media pipeline's facts (media/facts.py) and the Live
+# Photo pairing, with the problems last.
 MediaOut = TypedDict("MediaOut", {
-    "state": Annotated[str, Field(description="pending (being processed), ready, or failed (no preview; see error)")],
+    "state": Annotated[str, Field(description="pending (being processed), ready (its metadata read and its "
+                                              "thumbnail made), or failed (no thumbnail nor preview; see error)")],
     "error": str | None,
-    "damage": Annotated[str | None, Field(description="set when the file is damaged or truncated: the preview "
-                                                      "shows what of it decodes (as browsers do), and this says why")],
+    "damage": Annotated[str | None, Field(description="set when the file is damaged or truncated: the thumbnail "
+                                                      "and preview show what of it decodes (as browsers do), and "
+                                                      "this says why")],
+    "preview_state": Annotated[str, Field(description="pending (not made yet: once state is ready, GET "
+                                                      ".../preview makes it on the spot), ready, or failed (see "
+                                                      "preview_error, or error)")],
+    "preview_error": Annotated[str | None, Field(description="why there is no preview though there is a thumbnail")],
     **_SENT,
     "live_photo_pair_id": uuid.UUID | None,
     "problems": _PROBLEMS,
 })
 
-_PENDING: MediaOut = {**dict.fromkeys(MediaOut.__annotations__), "state": "pending",
+_PENDING: MediaOut = {**dict.fromkeys(MediaOut.__annotations__), "state": "pending", "preview_state": "pending",
                       **{name: pending for name, (_, pending) in _FACTS.items()}}
 
 
 def media_out(media: AssetMedia | None) -> MediaOut:
     if media is None:
         return {**_PENDING, "problems": []}
-    out = {name: getattr(media, name) for name in MediaOut.__annotations__}  # the columns of the same names
+    out = {name: getattr(media, name, None) for name in MediaOut.__annotations__}  # the columns of the same names
     out.update(taken_at=media.taken_at.isoformat() if media.taken_at else None,
+               preview_state=preview_state(media),  # which no column holds
                problems=media.problems.splitlines() if media.problems else [])  # stored one a line
     return out
+
+
+def preview_state(media: AssetMedia) -> str:
+    if media.state == FAILED or media.preview_error:
+        return FAILED
+    return READY if media.preview_key else PENDING
 
 
 class Place(BaseModel):

@@ -1,11 +1,12 @@
 """The two derivatives every photo and video gets: a small WebP thumbnail for the grid and a JPEG preview
 for the viewer.
 
-Both come from ONE decode. libvips' ``thumbnail`` opens the file with shrink-on-load (a JPEG is decoded at
-1/2, 1/4 or 1/8 scale by libjpeg itself), turns it upright from the EXIF orientation, converts it to sRGB
-from its embedded ICC profile and streams it down to the preview size; the thumbnail is then resized from
-the preview held in memory. Outputs carry no metadata at all (no EXIF, no GPS, no ICC profile): they are
-plain sRGB, which is what browsers assume for an untagged image.
+Each is made by a decode of its own, at its own size: the media job makes only the thumbnail, and the
+preview follows later (a job of lower priority, or the viewer's first request). libvips' ``thumbnail`` opens
+the file with shrink-on-load (a JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself: for a
+thumbnail of a 12 MP photo, 1/8), turns it upright from the EXIF orientation, converts it to sRGB from its
+embedded ICC profile and streams it down to the derivative's size. Outputs carry no metadata at all (no
+EXIF, no GPS, no ICC profile): they are plain sRGB, which is what browsers assume for an untagged image.
 
 Where the bundled libvips cannot decode (HEVC inside HEIC, video), another decoder produces the upright RGB
 pixels and they join the same path:
@@ -20,7 +21,7 @@ A JPEG, PNG or WebP whose EXIF would make libexif (inside libvips) work for seco
 rendered from a temporary copy without that EXIF, turned by the orientation the guard found in it.
 
 A damaged or truncated JPEG, PNG, WebP, GIF or TIFF, which libvips refuses whatever its ``fail_on``, is
-decoded by Pillow as far as its data goes (the rest grey), as browsers show it: the derivatives are made
+decoded by Pillow as far as its data goes (the rest grey), as browsers show it: the derivative is made
 and ``Rendered.damage`` says what is wrong, for the "damaged but shown" state.
 
 Everything else that goes wrong becomes ``RenderError`` with a short reason for the "no preview" state. This
@@ -47,6 +48,8 @@ PREVIEW_FORMAT = "jpg"
 PREVIEW_QUALITY = 85
 THUMBNAIL_FORMAT = "webp"
 THUMBNAIL_QUALITY = 80
+THUMBNAIL = "thumbnail"  # the derivatives by name, as render() is asked for them
+PREVIEW = "preview"
 # Refused before any pixel is decoded. The largest phone sensors shoot 200 MP (16320x12240, some
 # 16384x12288 = 201 MP), so the limit leaves them room; an image declaring more is a decompression bomb
 # or a panorama stitch far past what a preview needs.
@@ -78,8 +81,7 @@ _EXIF_ORIENTATION = 0x0112
 
 @dataclass(frozen=True)
 class Rendered:
-    thumbnail: bytes  # WebP, THUMBNAIL_SHORT_SIDE px on the short side (never upscaled), upright, sRGB, no metadata
-    preview: bytes  # JPEG, PREVIEW_LONG_SIDE px on the long side (never upscaled), upright, sRGB, no metadata
+    image: bytes  # the derivative asked for, encoded (see render())
     width: int  # of the upright original
     height: int
     damage: str | None = None  # why only part of the picture could be decoded; None when all of it was
@@ -116,29 +118,35 @@ def configure(threads: int | None = None) -> None:
             pass
 
 
-def render(path: str, media: MediaType) -> Rendered:
-    """The thumbnail and preview of one stored file, whose type sniff() found; RenderError if impossible."""
+def render(path: str, media: MediaType, derivative: str) -> Rendered:
+    """One derivative of one stored file, whose type sniff() found; RenderError if impossible.
+
+    THUMBNAIL: WebP, THUMBNAIL_SHORT_SIDE px on the short side and at most PREVIEW_LONG_SIDE on the long one.
+    PREVIEW: JPEG, PREVIEW_LONG_SIDE px on the long side. Both never upscaled, upright, sRGB, no metadata.
+    """
+    if derivative not in (THUMBNAIL, PREVIEW):
+        raise ValueError(f"no derivative named {derivative!r}")
     try:
-        return _render(path, media)
+        return _render(path, media, derivative)
     except RenderError as error:
         # Decoders quote the file name; the reason is shown to the owner, the storage path is not theirs.
         raise RenderError(str(error).replace(os.fspath(path), "the file")) from None
 
 
-def _render(path: str, media: MediaType) -> Rendered:
+def _render(path: str, media: MediaType, derivative: str) -> Rendered:
     try:
         os.stat(path)
         if media.kind == "video":
-            return _render_video(path)
+            return _render_video(path, derivative)
         if media.kind != "photo":
             raise RenderError(f"unsupported for previews: {media.mime}")
         if media.mime in _RAW_MIMES:
             if not _vips_has("dcrawload"):
                 raise RenderError(f"unsupported for previews: {media.mime} (no RAW decoder installed)")
-            return _render_with_vips(path)
+            return _render_with_vips(path, derivative)
         if media.mime in _HEIF_MIMES and not _vips_decodes_hevc():
-            return _render_heif(path)
-        return _render_checked(path, media)
+            return _render_heif(path, derivative)
+        return _render_checked(path, media, derivative)
     except RenderError:
         raise
     except pyvips.Error as error:
@@ -154,22 +162,22 @@ def _render(path: str, media: MediaType) -> Rendered:
 # --- images through libvips ---------------------------------------------------------------------------------
 
 
-def _render_checked(path: str, media: MediaType) -> Rendered:
+def _render_checked(path: str, media: MediaType, derivative: str) -> Rendered:
     """libvips parses EXIF with libexif, whose cost a crafted block can make quadratic: a file whose EXIF
     the guard rejects is rendered from a copy without it, turned by the orientation the guard read."""
     check = exif_guard.check_path(path, media)
     if check.problem is None:
-        return _render_with_vips(path)
+        return _render_with_vips(path, derivative)
     with exif_guard.exif_free_copy(path, media) as copy:
-        return _render_with_vips(copy, orientation=check.orientation or 1)
+        return _render_with_vips(copy, derivative, orientation=check.orientation or 1)
 
 
-def _render_with_vips(path: str, orientation: int | None = None) -> Rendered:
+def _render_with_vips(path: str, derivative: str, orientation: int | None = None) -> Rendered:
     """orientation: apply this EXIF orientation (the file has none); None lets libvips read the file's."""
     try:
         header = pyvips.Image.new_from_file(path, access="sequential", fail_on="error")
     except pyvips.Error as error:
-        return _render_damaged(path, orientation, None, f"not a readable image: {_vips_detail(error)}")
+        return _render_damaged(path, derivative, orientation, None, f"not a readable image: {_vips_detail(error)}")
     loader = _field(header, "vips-loader") or ""
     if not loader.startswith(_ALLOWED_LOADERS):
         raise RenderError(f"unsupported for previews: decoded by {loader or 'no known loader'}")
@@ -186,21 +194,52 @@ def _render_with_vips(path: str, orientation: int | None = None) -> Rendered:
         # Without a profile the pixels are sRGB by convention and are left alone: asking libvips to
         # "convert" them anyway costs three times the whole render for no change.
         colour = {"output_profile": "srgb"}
+    box = _box(derivative, width, height)
+    frame = (width, height)  # what the box is reckoned against: the upright picture...
+    if turn:  # ...but thumbnail() sees no orientation here: the quarter turn comes after it
+        box, frame = (box[::-1], (header.width, header.height)) if orientation in (5, 6, 7, 8) else (box, frame)
+    scale = min(box[0] / frame[0], box[1] / frame[1])
+    # libjpeg decodes at 1/8, 1/4 or 1/2 scale by itself; thumbnail() keeps a factor of two above the size
+    # for its own resampling, so a 12 MP photo's thumbnail would be a 1/4 decode: the smallest scale that
+    # covers the thumbnail costs a fifth less and differs by about a level in 255.
+    shrink = next((factor for factor in (8, 4, 2) if factor * scale <= 1), 1)
     # fail_on="error": a damaged file raises, and is then decoded as far as it goes and said to be damaged,
     # rather than passed off as whole.
     try:
-        image = pyvips.Image.thumbnail(
-            path, PREVIEW_LONG_SIDE, height=PREVIEW_LONG_SIDE, size="down", fail_on="error", **colour
-        )
+        if derivative == THUMBNAIL and loader.startswith("jpegload") and shrink > 1:
+            image = pyvips.Image.new_from_file(path, access="sequential", fail_on="error", shrink=shrink)
+            # The size reckoned from the whole picture: the scaled decode rounds up, which would add a pixel.
+            exact = [max(1, int(side * scale + 0.5)) for side in frame]
+            image = image.thumbnail_image(exact[0], height=exact[1], size="force", **colour)
+        else:
+            image = pyvips.Image.thumbnail(path, box[0], height=box[1], size="down", fail_on="error", **colour)
         if turn and orientation != 1:
             image = _turned(image, orientation)
-        return _derivatives(image, width, height)
+        return _encoded(image, derivative, width, height)
     except pyvips.Error as error:
-        return _render_damaged(path, orientation, (width, height), _vips_reason(error))
+        return _render_damaged(path, derivative, orientation, (width, height), _vips_reason(error))
 
 
-def _render_damaged(path: str, orientation: int | None, size: tuple[int, int] | None, reason: str) -> Rendered:
-    """What of a damaged image decodes, made into derivatives marked with the damage (libvips' `reason`),
+def _box(derivative: str, width: int, height: int) -> tuple[int, int]:
+    """The box a derivative of an upright width x height picture fits in, its shape kept. The thumbnail's
+    long side is bounded by the preview's: a panorama beyond 1440:250 (5.76:1) gets a thumbnail the preview's
+    size, shorter than 250 px, as when thumbnails were made from the preview."""
+    if derivative == PREVIEW:
+        return PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE
+    if width <= height:
+        return THUMBNAIL_SHORT_SIDE, PREVIEW_LONG_SIDE
+    return PREVIEW_LONG_SIDE, THUMBNAIL_SHORT_SIDE
+
+
+def _sized(image: pyvips.Image, derivative: str) -> pyvips.Image:
+    """An upright image in memory, brought down to the derivative's box."""
+    width, height = _box(derivative, image.width, image.height)
+    return image.thumbnail_image(width, height=height, size="down")
+
+
+def _render_damaged(path: str, derivative: str, orientation: int | None, size: tuple[int, int] | None,
+                    reason: str) -> Rendered:
+    """What of a damaged image decodes, made into the derivative marked with the damage (libvips' `reason`),
     as browsers show such a file; RenderError(reason) when Pillow cannot decode any of it either.
     orientation and size (upright): what libvips read of the header, None where it could not."""
     from PIL import Image, ImageFile
@@ -216,7 +255,9 @@ def _render_damaged(path: str, orientation: int | None, size: tuple[int, int] | 
                 orientation = orientation if orientation in range(1, 9) else 1
             if size is None:
                 size = image.size[::-1] if orientation in (5, 6, 7, 8) else image.size
-            image.draft("RGB", (PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE))  # a JPEG decodes at 1/2 to 1/8 scale
+            # A JPEG decodes at 1/2 to 1/8 scale, both sides kept at least what the derivative's box needs.
+            least = PREVIEW_LONG_SIDE if derivative == PREVIEW else THUMBNAIL_SHORT_SIDE
+            image.draft("RGB", (least, least))
             icc = image.info.get("icc_profile")
             alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             mode = "RGBA" if alpha else "L" if image.mode in ("1", "L", "I", "I;16") else "RGB"
@@ -233,34 +274,21 @@ def _render_damaged(path: str, orientation: int | None, size: tuple[int, int] | 
     image = image.copy(interpretation="b-w" if len(mode) == 1 else "srgb")
     if orientation != 1:
         image = _turned(image, orientation)
-    rendered = _derivatives(_in_srgb(_preview_sized(image), icc), *size)
+    rendered = _encoded(_in_srgb(_sized(image, derivative), icc), derivative, *size)
     return dataclasses.replace(rendered, damage=reason)
 
 
 def _turned(image: pyvips.Image, orientation: int) -> pyvips.Image:
     """Upright from an EXIF orientation the file no longer carries, the way thumbnail() would have done it."""
-    image = image.copy_memory()  # a quarter turn reads out of order: decode the (preview-sized) image first
+    image = image.copy_memory()  # a quarter turn reads out of order: decode the (derivative-sized) image first
     image.set_type(pyvips.GValue.gint_type, "orientation", orientation)
     return image.autorot()
 
 
-def _derivatives(preview: pyvips.Image, width: int, height: int) -> Rendered:
-    """Encode the preview (already at most PREVIEW_LONG_SIDE, upright, sRGB) and a thumbnail made from it."""
-    preview = _displayable(preview).copy_memory()  # the one decode happens here
-    preview_bytes = preview.write_to_buffer(_PREVIEW_SAVE)
-    short = min(preview.width, preview.height)
-    # Short side THUMBNAIL_SHORT_SIDE, from the preview. An image narrower than that keeps its size, and so
-    # does a panorama beyond 1440:250 (5.76:1), whose preview is already shorter: never upscaled.
-    if short > THUMBNAIL_SHORT_SIDE:
-        if preview.width <= preview.height:
-            thumbnail = preview.thumbnail_image(THUMBNAIL_SHORT_SIDE, height=_HUGE, size="down")
-        else:
-            thumbnail = preview.thumbnail_image(_HUGE, height=THUMBNAIL_SHORT_SIDE, size="down")
-    else:
-        thumbnail = preview
-    return Rendered(
-        thumbnail=thumbnail.write_to_buffer(_THUMBNAIL_SAVE), preview=preview_bytes, width=width, height=height
-    )
+def _encoded(image: pyvips.Image, derivative: str, width: int, height: int) -> Rendered:
+    """The derivative (already sized, upright, sRGB) in its format; width, height: the upright original's."""
+    save = _THUMBNAIL_SAVE if derivative == THUMBNAIL else _PREVIEW_SAVE
+    return Rendered(_displayable(image).write_to_buffer(save), width, height)
 
 
 def _displayable(image: pyvips.Image) -> pyvips.Image:
@@ -352,7 +380,7 @@ def _probe_vips_hevc() -> bool:
         return False
 
 
-def _render_heif(path: str) -> Rendered:
+def _render_heif(path: str, derivative: str) -> Rendered:
     try:
         import pillow_heif
     except ImportError:
@@ -369,7 +397,7 @@ def _render_heif(path: str) -> Rendered:
         raise
     except Exception as error:  # pillow-heif raises ValueError/RuntimeError/OSError with libheif's text
         if _vips_decodes_hevc() is False and _is_other_codec(error):
-            return _render_with_vips(path)  # e.g. AV1 or JPEG inside a plain HEIF: libvips has those
+            return _render_with_vips(path, derivative)  # e.g. AV1 or JPEG inside a plain HEIF: libvips has those
         raise RenderError(f"cannot decode HEIF image: {_short(error)}") from None
     bands = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}.get(mode)
     if bands is None:
@@ -381,28 +409,24 @@ def _render_heif(path: str) -> Rendered:
     image = pyvips.Image.new_from_memory(data, width, height, bands, "uchar")
     image = image.copy(interpretation="b-w" if bands <= 2 else "srgb")
     # No EXIF orientation here: libheif has already applied the transforms HEIF displays with.
-    preview = _preview_sized(image)
+    sized = _sized(image, derivative)
     # iPhones embed a Display P3 ICC profile; others describe the colour with an nclx box instead, of which
     # only Display P3 needs converting here.
     if not info.get("icc_profile") and bands >= 3 and _nclx_is_display_p3(info.get("nclx_profile")):
-        return _derivatives(preview.icc_transform("srgb", input_profile="p3"), width, height)
-    return _derivatives(_in_srgb(preview, info.get("icc_profile")), width, height)
+        return _encoded(sized.icc_transform("srgb", input_profile="p3"), derivative, width, height)
+    return _encoded(_in_srgb(sized, info.get("icc_profile")), derivative, width, height)
 
 
-def _preview_sized(image: pyvips.Image) -> pyvips.Image:
-    return image.thumbnail_image(PREVIEW_LONG_SIDE, height=PREVIEW_LONG_SIDE, size="down")
-
-
-def _in_srgb(preview: pyvips.Image, icc: bytes | None) -> pyvips.Image:
-    """Decoded pixels converted from their ICC profile, on the preview-sized image (cheaper)."""
-    if not icc or preview.bands < 3:
-        return preview
-    preview = preview.copy()
-    preview.set_type(pyvips.GValue.blob_type, "icc-profile-data", bytes(icc))
+def _in_srgb(sized: pyvips.Image, icc: bytes | None) -> pyvips.Image:
+    """Decoded pixels converted from their ICC profile, on the derivative-sized image (cheaper)."""
+    if not icc or sized.bands < 3:
+        return sized
+    sized = sized.copy()
+    sized.set_type(pyvips.GValue.blob_type, "icc-profile-data", bytes(icc))
     try:
-        return preview.icc_transform("srgb", embedded=True)
+        return sized.icc_transform("srgb", embedded=True)
     except pyvips.Error:
-        return preview  # an unusable profile: the pixels as they are, as libvips does for other formats
+        return sized  # an unusable profile: the pixels as they are, as libvips does for other formats
 
 
 def _is_other_codec(error: Exception) -> bool:
@@ -418,7 +442,7 @@ def _nclx_is_display_p3(nclx) -> bool:
 # --- video through PyAV -------------------------------------------------------------------------------------
 
 
-def _render_video(path: str) -> Rendered:
+def _render_video(path: str, derivative: str) -> Rendered:
     try:
         import av
     except ImportError:
@@ -446,8 +470,7 @@ def _render_video(path: str) -> Rendered:
     clockwise = (360 - rotation) % 360
     if clockwise:
         image = image.rot({90: "d90", 180: "d180", 270: "d270"}[clockwise])
-    preview = image.thumbnail_image(PREVIEW_LONG_SIDE, height=PREVIEW_LONG_SIDE, size="down")
-    return _derivatives(preview, image.width, image.height)
+    return _encoded(_sized(image, derivative), derivative, image.width, image.height)
 
 
 def _poster_frame(av, path: str):

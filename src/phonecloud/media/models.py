@@ -18,12 +18,16 @@ DERIVATIVES = {"thumbnail": ("thumbnail.webp", "image/webp"), "preview": ("previ
 
 class AssetMedia(Base):
     """What the media pipeline learned about an asset, and where its derivatives are. One row per asset,
-    written by the pipeline only: the asset row itself stays what the upload recorded."""
+    written by the pipeline only: the asset row itself stays what the upload recorded.
+
+    The media job reads the metadata and makes the thumbnail (state ready, or failed with the error); the
+    preview follows, made by a job of lower priority or by its first request, whichever comes first:
+    preview_key once it is made, preview_error when it could not be (the thumbnail could)."""
 
     __tablename__ = "asset_media"
 
     asset_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default=PENDING)  # of the derivatives
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)  # of the metadata and the thumbnail
     error: Mapped[str | None] = mapped_column(Text)  # why there are no derivatives (state failed)
     # Why the derivatives show only part of the picture: a damaged or truncated file, decoded as far as it goes.
     damage: Mapped[str | None] = mapped_column(Text)
@@ -48,4 +52,5 @@ class AssetMedia(Base):
     problems: Mapped[str | None] = mapped_column(Text)  # one per line
     thumbnail_key: Mapped[str | None] = mapped_column(String(200))
     preview_key: Mapped[str | None] = mapped_column(String(200))
+    preview_error: Mapped[str | None] = mapped_column(Text)  # why there is no preview though there is a thumbnail
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

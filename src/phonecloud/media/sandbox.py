@@ -18,7 +18,7 @@ Python process that:
   render of a 12 MP JPEG, so there is no process per image.
 
 The parent never unpickles anything the child sends: a child compromised by a crafted file could otherwise
-run code in the server. Replies are a small JSON header and two byte strings whose sizes are checked.
+run code in the server. Replies are a small JSON header and the derivative's bytes, whose size is checked.
 
 Threads: one sandbox renders one file at a time (calls are serialised by a lock, so sharing one is safe,
 merely sequential). For N parallel renders, give each of N worker threads its own sandbox.
@@ -36,7 +36,7 @@ import threading
 import time
 from dataclasses import asdict
 
-from phonecloud.media.derivatives import RenderError, Rendered
+from phonecloud.media.derivatives import THUMBNAIL, RenderError, Rendered
 from phonecloud.media.facts import Metadata
 from phonecloud.media.sandbox_protocol import (
     EXIT_OUT_OF_MEMORY, MAX_OUTPUT, ProtocolError, read_message, write_message,
@@ -90,22 +90,20 @@ class RenderSandbox:
 
     # --- public ---------------------------------------------------------------------------------------------
 
-    def render(self, path: str, media: MediaType) -> Rendered:
-        request = {"op": "render", "path": os.fspath(path), "media": asdict(media)}
+    def render(self, path: str, media: MediaType, derivative: str) -> Rendered:
+        """One derivative (derivatives.THUMBNAIL or PREVIEW) of one file; RenderError if impossible."""
+        request = {"op": "render", "path": os.fspath(path), "media": asdict(media), "derivative": derivative}
         header, blobs = self._call(request, self.timeout_seconds, _file_size(path))
-        if len(blobs) != 2:
-            with self._lock:
-                self._stop(graceful=False)
-            raise RenderError("renderer sent a bad reply (not two images)")
-        return _rendered(header, blobs)
+        return self._checked(header, blobs)
 
     def process(self, path: str, media: MediaType, filename: str,
                 file_modified_at: datetime.datetime) -> tuple[Metadata, Rendered | None, str | None]:
-        """Metadata and derivatives of one file in one visit to the child, which parses the file's
-        metadata as well (EXIF, XMP and container parsers are as exposed as the decoders).
-        Returns (metadata, rendered or None, why not rendered); a crash or timeout raises RenderError."""
+        """Metadata and the thumbnail of one file in one visit to the child, which parses the file's
+        metadata as well (EXIF, XMP and container parsers are as exposed as the decoders): what the media
+        job makes at once. Returns (metadata, the thumbnail or None, why not rendered); a crash or timeout
+        raises RenderError."""
         request = {"op": "process", "path": os.fspath(path), "media": asdict(media), "filename": filename,
-                   "modified_at": file_modified_at.isoformat()}
+                   "modified_at": file_modified_at.isoformat(), "derivative": THUMBNAIL}
         header, blobs = self._call(request, self.timeout_seconds, _file_size(path))
         try:
             metadata = Metadata.from_json(header.get("metadata"))  # plain JSON values, never unpickled
@@ -113,9 +111,15 @@ class RenderSandbox:
             raise RenderError(f"renderer sent a bad reply (metadata: {error})") from None
         if header.get("render_error") is not None:
             return metadata, None, str(header["render_error"])
-        if len(blobs) != 2:
-            raise RenderError("renderer sent a bad reply (not two images)")
-        return metadata, _rendered(header, blobs), None
+        return metadata, self._checked(header, blobs), None
+
+    def _checked(self, header: dict, blobs: list[bytes]) -> Rendered:
+        try:
+            return _rendered(header, blobs)
+        except RenderError:
+            with self._lock:
+                self._stop(graceful=False)  # a child that breaks the protocol is not trusted with another file
+            raise
 
     def cpu_budget(self, file_bytes: int) -> float | None:
         """CPU seconds one file of this size may cost the child; None when CPU time is not limited."""
@@ -345,10 +349,12 @@ def _size_text(size: int) -> str:
 
 
 def _rendered(header: dict, blobs: list[bytes]) -> Rendered:
+    if len(blobs) != 1:
+        raise RenderError("renderer sent a bad reply (not one image)")
     damage = header.get("damage")
     if damage is not None and not isinstance(damage, str):
         raise RenderError(f"renderer sent a bad reply (damage={damage!r})")
-    return Rendered(thumbnail=blobs[0], preview=blobs[1], width=_int(header, "width"), height=_int(header, "height"),
+    return Rendered(image=blobs[0], width=_int(header, "width"), height=_int(header, "height"),
                     damage=damage[:MAX_DAMAGE_CHARS] if damage else None)
 
 

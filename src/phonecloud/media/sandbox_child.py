@@ -3,7 +3,7 @@
 
 It lowers its own priority, caps its address space (RLIMIT_AS) and forbids core dumps before it touches a
 file, then answers the parent's requests on stdin and stdout (sandbox_protocol.py) until stdin ends: the
-metadata (metadata.extract) and derivatives (derivatives.render) of one file per request. A file that makes a
+metadata (metadata.extract) and a derivative (derivatives.render) of one file per request. A file that makes a
 decoder fail is answered with an error and the child goes on; a MemoryError ends it (the parent starts a new
 one); it leaves on its own when the parent dies. Anything a library prints goes to stderr, never into the
 pipe.
@@ -74,7 +74,7 @@ def _handle(request: dict) -> tuple[dict, list[bytes]]:
 
 
 def _process(request: dict) -> tuple[dict, list[bytes]]:
-    """Metadata, then the derivatives; a file that cannot be rendered still has its metadata."""
+    """Metadata, then the derivative asked for; a file that cannot be rendered still has its metadata."""
     media = MediaType(**request["media"])
     modified_at = datetime.datetime.fromisoformat(request["modified_at"])
     found = metadata.extract(request["path"], media, request["filename"], modified_at)
@@ -86,7 +86,7 @@ def _process(request: dict) -> tuple[dict, list[bytes]]:
 def _render(request: dict) -> tuple[dict, list[bytes]]:
     try:
         media = MediaType(**request["media"])
-        rendered = derivatives.render(request["path"], media)
+        rendered = derivatives.render(request["path"], media, request["derivative"])
     except derivatives.RenderError as error:
         return {"ok": False, "error": str(error)}, []
     except MemoryError:
@@ -94,7 +94,7 @@ def _render(request: dict) -> tuple[dict, list[bytes]]:
     except Exception as error:  # a bug or an unexpected library error: this file fails, the child goes on
         return {"ok": False, "error": f"rendering failed: {type(error).__name__}: {error}"}, []
     return ({"ok": True, "width": rendered.width, "height": rendered.height, "damage": rendered.damage},
-            [rendered.thumbnail, rendered.preview])
+            [rendered.image])
 
 
 def _debug(request: dict) -> tuple[dict, list[bytes]]:

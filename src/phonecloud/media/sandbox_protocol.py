@@ -5,7 +5,7 @@ Every message is a frame: its length in 4 bytes (big-endian), then a JSON object
 first sends one frame saying whether it is ready ({"ok": true, "pid": N} or {"ok": false, "error": ...}).
 Then the parent sends requests, {"op": "render" | "process" | "ping" | "debug", ...}, one at a time, and the
 child answers each with one frame whose "blobs" lists the lengths of the byte strings that follow it (the
-thumbnail and the preview). The child exits at the end of its input.
+derivative asked for). The child exits at the end of its input.
 
 JSON only, both ways: the parent never unpickles what the child sends, since a child taken over by a crafted
 file could otherwise run code in the server; it checks the sizes the child announces against the limits here.

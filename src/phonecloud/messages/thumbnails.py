@@ -94,7 +94,7 @@ class Thumbnails:
     def _render(self, path: str) -> bytes:
         """By the file's own first bytes, as the gallery's intake: a part's content type is only what the
         sending phone said."""
-        from phonecloud.media.derivatives import RenderError
+        from phonecloud.media.derivatives import THUMBNAIL, RenderError
 
         with open(path, "rb") as file:
             media = sniff(file.read(SNIFF_BYTES))
@@ -105,7 +105,7 @@ class Thumbnails:
         sandbox = self._idle.get()
         try:
             sandbox = sandbox or self._new_sandbox()
-            return sandbox.render(path, media).thumbnail
+            return sandbox.render(path, media, THUMBNAIL).image
         finally:
             self._idle.put(sandbox)  # its slot comes back whatever happened
 

@@ -16,7 +16,6 @@ from phonecloud.gallery.context import gallery_of
 from phonecloud.gallery.memories import on_this_day
 from phonecloud.core.names import safe_filename
 from phonecloud.gallery.service import TRASH_RETENTION, TrashMove, cursor_before, moment_of_undo
-from phonecloud.media import reasons
 from phonecloud.media.sniff import sniff_extension
 from phonecloud.gallery.web import views
 from phonecloud.web.pages import WebRoute, act, fragment, local_path, redirect, render, signed_in
@@ -172,8 +171,9 @@ def viewer(request: Request, asset_id: uuid.UUID, me: Principal = Depends(signed
     undo = undo_offer(request, me)
     if undo and undo["count"] == 1:  # undone, the item itself is shown again
         undo["back"] = f"/photos/{undo['first']}{query}"
-    return render(request, "viewer.html", me, page="timeline", asset=asset, tile=views.tile(asset, media),
-                  info=views.info(asset, media), failure=reasons.failure(media.error if media else None),
+    tile, failure = views.stage(asset, media)
+    return render(request, "viewer.html", me, page="timeline", asset=asset, tile=tile,
+                  info=views.info(asset, media), failure=failure,
                   back=back, here=here(request), undo=undo,
                   newer_href=f"/photos/{newer}{query}" if newer else None,
                   older_href=f"/photos/{older}{query}" if older else None,

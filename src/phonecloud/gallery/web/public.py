@@ -25,7 +25,6 @@ from phonecloud.gallery.context import gallery_of
 from phonecloud.gallery.moments import local_moment
 from phonecloud.gallery.sharing.service import MAX_PASSWORD_CHARS, Visit
 from phonecloud.gallery.web import views
-from phonecloud.media import reasons
 from phonecloud.media.sniff import sniff_extension
 from phonecloud.web.pages import WebRoute, render
 from phonecloud.web.session import over_https
@@ -113,7 +112,7 @@ def viewer(request: Request, token: Token, asset_id: uuid.UUID):
     asset = links.asset(visit, asset_id)
     media = links.media_of([asset]).get(asset.id)
     newer, older = links.neighbours(visit, asset)
-    tile = views.tile(asset, media)
+    tile, failure = views.stage(asset, media)
     info = [("Taken", f"{local_moment(asset, media):%a %-d %b %Y, %H:%M}"),
             ("File name", display_name(asset.original_filename)),
             ("Size", format_size(asset.size_bytes))]
@@ -122,7 +121,7 @@ def viewer(request: Request, token: Token, asset_id: uuid.UUID):
     if tile.duration:
         info.append(("Duration", tile.duration))
     return render(request, "share_viewer.html", None, visit=visit, token=token, asset=asset, tile=tile, info=info,
-                  failure=reasons.failure(media.error if media else None),
+                  failure=failure,
                   newer_href=f"/s/{token}/photos/{newer}" if newer else None,
                   older_href=f"/s/{token}/photos/{older}" if older else None,
                   back=f"/s/{token}#t-{asset.id}",

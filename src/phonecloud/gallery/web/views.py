@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from phonecloud.core.db import utcnow
 from phonecloud.core.sizes import format_size
@@ -86,6 +86,15 @@ def tile(asset: Asset, media: AssetMedia | None) -> Tile:
     return Tile(asset.id, asset.kind, name, f"{what} {name}, {moment:%-d %b %Y %H:%M}", state, asset.is_favorite,
                 duration_text(media.duration_seconds if media else None), asset.trashed_at,
                 *shown_size(asset, media))
+
+
+def stage(asset: Asset, media: AssetMedia | None) -> tuple[Tile, str]:
+    """The viewer's tile and what its failed state means: failed too when the preview could not be made
+    (while the thumbnail, which the grid shows, could)."""
+    shown = tile(asset, media)
+    if media is not None and media.preview_error and shown.state != FAILED:
+        shown = replace(shown, state=FAILED)
+    return shown, reasons.failure(media.error or media.preview_error if media else None)
 
 
 def months(assets: list[Asset], media: dict[uuid.UUID, AssetMedia]) -> list[Month]:
@@ -170,8 +179,9 @@ def info(asset: Asset, media: AssetMedia | None) -> list[InfoRow]:
         InfoRow("Uploaded", f"{asset.uploaded_at.astimezone(dt.UTC):%-d %b %Y, %H:%M} UTC", "uploaded",
                 asset.uploaded_at.isoformat()),
     ]
-    if media is not None and media.state == FAILED:
-        rows.append(InfoRow("Preview", "None: see above. The original is kept.", "preview", details=media.error))
+    if media is not None and (media.state == FAILED or media.preview_error):
+        rows.append(InfoRow("Preview", "None: see above. The original is kept.", "preview",
+                            details=media.error or media.preview_error))
     elif media is not None and media.damage:
         rows.append(InfoRow("Preview", f"Damaged but shown. {reasons.DAMAGE}", "preview", details=media.damage))
     return rows
