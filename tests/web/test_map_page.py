@@ -114,6 +114,75 @@ def test_dragging_and_the_wheel_move_and_zoom_the_map(accounts, browse):
     assert visit.errors == []
 
 
+def pixel(page, latitude: float, longitude: float) -> tuple[int, int, int]:
+    """The colour of the map's canvas where a place is drawn (the nearest copy of it, as the markers)."""
+    return tuple(page.evaluate("""([latitude, longitude]) => {
+        const view = document.getElementById('map').mapView;
+        const sin = Math.sin(latitude * Math.PI / 180);
+        const [px, py] = view.toScreen((longitude + 180) / 360, 0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI));
+        const ratio = view.canvas.width / view.width;
+        const data = view.context.getImageData(Math.round(px * ratio), Math.round(py * ratio), 1, 1).data;
+        return [data[0], data[1], data[2]];
+    }""", [latitude, longitude]))
+
+
+def drawn(page) -> None:
+    """Until the land file is read and a frame is drawn with it."""
+    until(page, "view.land && view.landTime !== undefined")
+    page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_worlds_land_is_drawn_from_the_server_without_a_tile_server(accounts, browse, viewport):
+    visit = browse(viewport)
+    owner = accounts.create(name="landlubber")
+    visit.sign_in(owner)
+    add_rows(accounts.services, owner.email, [PARIS, ROME])
+    page = visit.page
+    requested, away = [], []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("request", lambda request: request.url.startswith(visit.server.url) or away.append(request.url))
+    page.goto("/map#3/40/-15")  # western Europe and the Atlantic, at 360 pixels too
+    expect(page.locator(".map-cluster, .map-photo").first).to_be_visible()
+    drawn(page)
+    water = pixel(page, 35, -40)  # the mid-Atlantic: the map's background
+    assert water == (0xdf, 0xe7, 0xee), water
+    for land in [PARIS, (40.4, -3.7), (50.5, 10.5)]:  # Paris, Madrid, Germany
+        colour = pixel(page, *land)
+        assert colour == (0xf4, 0xf1, 0xe8), (land, colour)
+    visit.screenshot(f"map-{viewport['width']}-land")
+    land_file = visit.server.url + "/static/map/land.txt"  # once, from the server itself
+    assert [url for url in requested if url.endswith("/static/map/land.txt")] == [land_file]
+
+    # The whole world across the antimeridian: Australia and Chukotka (east of 180°, drawn from the ring of Russia
+    # that goes on past 180°) on land, the Pacific not.
+    page.goto("/map#0/20/-170")
+    drawn(page)
+    assert pixel(page, -25, 134) == (0xf4, 0xf1, 0xe8) and pixel(page, -5, -140) == (0xdf, 0xe7, 0xee)
+    visit.screenshot(f"map-{viewport['width']}-land-world")
+    page.goto("/map#5/66.5/-178")
+    drawn(page)
+    assert pixel(page, 66.3, -177) == (0xf4, 0xf1, 0xe8)
+    visit.screenshot(f"map-{viewport['width']}-land-world")
+
+    # Close in (Paris at street level): still land, and drawing it stays cheap.
+    page.goto("/map#16/48.8566/2.3522")
+    drawn(page)
+    assert pixel(page, *PARIS) == (0xf4, 0xf1, 0xe8)
+    for place in ["#2/20/0", "#5/45/10", "#12/48.85/2.35"]:
+        page.goto(f"/map{place}")
+        drawn(page)
+        took = page.evaluate("""() => {
+            const view = document.getElementById('map').mapView;
+            const started = performance.now();
+            for (let i = 0; i < 20; i++) view.drawLand();
+            return (performance.now() - started) / 20;
+        }""")
+        print(f"land drawn at {viewport['width']} px, {place}: {took:.2f} ms")
+        assert took < 8, (place, took)
+    assert away == [] and visit.errors == []
+
+
 def test_an_empty_library_says_so(accounts, browse):
     visit = browse(PHONE)
     visit.sign_in(accounts.create(name="nowhere"))
@@ -182,5 +251,6 @@ def test_an_operators_tile_server_is_drawn_under_the_markers(tiled, browse, view
     until(visit.page, "[...view.tiles.values()].some(image => image.naturalWidth)")
     assert len(tiles.requested) > asked
     assert all(path.endswith(".png") and path.count("/") == 3 for path in tiles.requested)
+    assert visit.page.evaluate("document.getElementById('map').mapView.land") is None  # the tiles show the land
     visit.screenshot(f"map-{viewport['width']}-tiles")
     assert visit.errors == []

@@ -1,8 +1,9 @@
 // The map page (map.html): a Web Mercator map of the owner's photos that have a place, clustered by the server
 // (GET /api/v1/map/clusters) for the zoom shown. Drag or arrow keys to move; the wheel, a pinch, a double click
 // or the + and − buttons to zoom. A cluster's click zooms into it; a photo's opens the viewer.
-// No tile server is asked unless the operator configured one (data-tile-url): by default the background is a
-// plain graticule of latitudes and longitudes drawn here.
+// No tile server is asked unless the operator configured one (data-tile-url): by default the background is the
+// world's land and borders (static/map/land.txt, from the server itself: see tools/make_map_land.py) under a
+// graticule of latitudes and longitudes, drawn here.
 
 const TILE = 256; // pixels of the world at zoom 0
 const MAX_LATITUDE = 85.0511287798;
@@ -24,6 +25,71 @@ export function latitudeOf(y) { return (Math.atan(Math.sinh(Math.PI * (1 - 2 * y
 const STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 45, 90];
 const MIN_GAP = 90;
 
+const LAND_URL = "/static/map/land.txt";
+const LAND = "#f4f1e8", COAST = "rgba(80, 100, 120, 0.55)", BORDER = "rgba(110, 100, 90, 0.5)";
+const CLIP_MARGIN = 16; // pixels around the view that land is clipped to, so that no edge of it shows
+
+// The land file's rings ("L") and borders ("B"): hundredths of a degree, each point after the first a difference.
+// Kept as fractions of the world (x, y as the markers'), with each one's bounding box to skip those out of view.
+export function parseLand(text) {
+  const land = [], borders = [];
+  for (const row of text.split("\n")) {
+    if (row[1] !== " " || (row[0] !== "L" && row[0] !== "B")) continue;
+    const numbers = row.slice(2).split(" ");
+    const points = new Float64Array(numbers.length & ~1);
+    let lon = 0, lat = 0, x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (let i = 0; i < points.length; i += 2) {
+      lon += Number(numbers[i]);
+      lat += Number(numbers[i + 1]);
+      const x = points[i] = mercatorX(lon / 100), y = points[i + 1] = mercatorY(lat / 100);
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+    (row[0] === "L" ? land : borders).push({ points, x0, x1, y0, y1 });
+  }
+  return { land, borders };
+}
+
+// A ring cut to a box (Sutherland–Hodgman, one side at a time): far outside the view, a zoomed-in map's
+// coordinates would be too large for the canvas to draw the edges that do show exactly.
+function clipRing(points, left, top, right, bottom) {
+  let ring = points;
+  const sides = [[0, left, 1], [0, right, -1], [1, top, 1], [1, bottom, -1]]; // axis, edge, which side is in
+  for (const [axis, edge, sign] of sides) {
+    const out = [];
+    const n = ring.length;
+    if (!n) break;
+    let px = ring[n - 2], py = ring[n - 1];
+    let pin = ((axis ? py : px) - edge) * sign >= 0;
+    for (let i = 0; i < n; i += 2) {
+      const x = ring[i], y = ring[i + 1];
+      const inside = ((axis ? y : x) - edge) * sign >= 0;
+      if (inside !== pin) {
+        const t = (edge - (axis ? py : px)) / ((axis ? y : x) - (axis ? py : px));
+        out.push(axis ? px + t * (x - px) : edge, axis ? edge : py + t * (y - py));
+      }
+      if (inside) out.push(x, y);
+      px = x; py = y; pin = inside;
+    }
+    ring = out;
+  }
+  return ring;
+}
+
+// The part of a segment inside a box (Liang–Barsky), as [t0, t1] along it, or null.
+function clipSegment(x0, y0, x1, y1, left, top, right, bottom) {
+  let t0 = 0, t1 = 1;
+  const dx = x1 - x0, dy = y1 - y0;
+  for (const [p, q] of [[-dx, x0 - left], [dx, right - x0], [-dy, y0 - top], [dy, bottom - y0]]) {
+    if (p === 0) { if (q < 0) return null; continue; }
+    const r = q / p;
+    if (p < 0) { if (r > t1) return null; if (r > t0) t0 = r; } else { if (r < t0) return null; if (r < t1) t1 = r; }
+  }
+  return [t0, t1];
+}
+
 class MapView {
   constructor(element) {
     this.element = element;
@@ -43,6 +109,7 @@ class MapView {
     this.pending = null;
     this.frame = 0;
     this.timer = 0;
+    this.land = null; // parseLand()'s, once fetched (never with a tile server: its tiles show the land)
   }
 
   get scale() { return TILE * 2 ** this.zoom; }
@@ -50,6 +117,7 @@ class MapView {
   minZoom() { return Math.max(0, Math.log2(Math.max(this.width, this.height) / TILE)); }
 
   start() {
+    if (!this.tileUrl) this.loadLand();
     this.resize();
     window.addEventListener("resize", () => { this.resize(); this.settle(); });
     this.listen();
@@ -139,6 +207,17 @@ class MapView {
     const bounds = answer.clusters.map((cluster) => cluster.bounds);
     this.fit(Math.min(...bounds.map((b) => b.west)), Math.min(...bounds.map((b) => b.south)),
              Math.max(...bounds.map((b) => b.east)), Math.max(...bounds.map((b) => b.north)), 14);
+  }
+
+  async loadLand() {
+    try {
+      const response = await fetch(LAND_URL, { credentials: "same-origin" });
+      if (!response.ok) return; // the plain graticule then
+      this.land = parseLand(await response.text());
+      this.draw();
+    } catch {
+      // the plain graticule then
+    }
   }
 
   say(text) { this.status.textContent = text; }
@@ -269,9 +348,76 @@ class MapView {
       c.fillStyle = "#dfe7ee";
       c.fillRect(0, 0, this.width, this.height);
       if (this.tileUrl) this.drawTiles();
+      else if (this.land) this.drawLand();
       this.drawGraticule();
       this.placeMarkers();
     });
+  }
+
+  // The land filled and outlined, then the borders, in each copy of the world in view (it repeats east-west):
+  // only the rings and lines whose box is in view, each cut to the view when it reaches far beyond it.
+  drawLand() {
+    const c = this.context, s = this.scale;
+    const [left, top] = this.toWorld(0, 0);
+    const [right, bottom] = this.toWorld(this.width, this.height);
+    const margin = CLIP_MARGIN / s;
+    const started = performance.now();
+    c.save();
+    c.lineJoin = "round";
+    for (const [shapes, closed] of [[this.land.land, true], [this.land.borders, false]]) {
+      c.beginPath();
+      // (a ring across the antimeridian reaches into the next copy: one more each side, culled by its box)
+      for (let copy = Math.floor(left) - 1; copy <= Math.floor(right) + 1; copy++) {
+        // the view's box in this copy's coordinates
+        const l = left - copy - margin, r = right - copy + margin, t = top - margin, b = bottom + margin;
+        const ox = this.width / 2 + (copy - this.x) * s, oy = this.height / 2 - this.y * s;
+        for (const shape of shapes) {
+          if (shape.x1 < l || shape.x0 > r || shape.y1 < t || shape.y0 > b) continue;
+          const inside = shape.x0 >= l && shape.x1 <= r && shape.y0 >= t && shape.y1 <= b;
+          if (closed) this.traceRing(inside ? shape.points : clipRing(shape.points, l, t, r, b), ox, oy);
+          else this.traceLine(shape.points, ox, oy, inside ? null : [l, t, r, b]);
+        }
+      }
+      if (closed) {
+        c.fillStyle = LAND;
+        c.fill("evenodd");
+        c.strokeStyle = COAST;
+        c.lineWidth = 0.8;
+      } else {
+        c.strokeStyle = BORDER;
+        c.lineWidth = 0.7;
+      }
+      c.stroke();
+    }
+    c.restore();
+    this.landTime = performance.now() - started; // for the tests
+  }
+
+  traceRing(points, ox, oy) {
+    if (points.length < 6) return;
+    const c = this.context, s = this.scale;
+    c.moveTo(ox + points[0] * s, oy + points[1] * s);
+    for (let i = 2; i < points.length; i += 2) c.lineTo(ox + points[i] * s, oy + points[i + 1] * s);
+    c.closePath();
+  }
+
+  traceLine(points, ox, oy, box) {
+    const c = this.context, s = this.scale;
+    if (!box) {
+      c.moveTo(ox + points[0] * s, oy + points[1] * s);
+      for (let i = 2; i < points.length; i += 2) c.lineTo(ox + points[i] * s, oy + points[i + 1] * s);
+      return;
+    }
+    let joined = false; // whether the pen is where the next segment starts
+    for (let i = 2; i < points.length; i += 2) {
+      const x0 = points[i - 2], y0 = points[i - 1], x1 = points[i], y1 = points[i + 1];
+      const part = clipSegment(x0, y0, x1, y1, ...box);
+      if (!part) { joined = false; continue; }
+      const [t0, t1] = part;
+      if (!joined || t0 > 0) c.moveTo(ox + (x0 + t0 * (x1 - x0)) * s, oy + (y0 + t0 * (y1 - y0)) * s);
+      c.lineTo(ox + (x0 + t1 * (x1 - x0)) * s, oy + (y0 + t1 * (y1 - y0)) * s);
+      joined = t1 === 1;
+    }
   }
 
   drawGraticule() {
