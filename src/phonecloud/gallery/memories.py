@@ -10,6 +10,7 @@ range per year, never a scan of the library.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -17,7 +18,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from phonecloud.accounts.service import Principal
 from phonecloud.core.db import Database
 from phonecloud.gallery.models import Asset
-from phonecloud.gallery.moments import local_moment
+from phonecloud.gallery.moments import local_time
 from phonecloud.gallery.repository import media_rows
 from phonecloud.media.models import AssetMedia
 
@@ -38,13 +39,15 @@ class Memory:
 
 
 def days_statement(owner_id: int, days: list[dt.date]) -> Select:
-    """The owner's items (not in the trash) near these local days, oldest first: one statement, an OR of one
-    index range per day (each with the owner in it, so that both databases read the ranges and nothing else)."""
+    """When each of the owner's items (not in the trash) near these local days was taken, oldest first: (id,
+    sort_at, the camera's local time or None). One statement, an OR of one index range per day, each with the
+    owner in it, so that both databases read the ranges and nothing else."""
     ranges = [and_(Asset.owner_id == owner_id,
                    Asset.sort_at >= dt.datetime.combine(that, dt.time(), dt.UTC) - _EARLIEST_ZONE,
                    Asset.sort_at < dt.datetime.combine(that + dt.timedelta(days=1), dt.time(), dt.UTC) + _LATEST_ZONE)
               for that in days]
-    return select(Asset).where(or_(*ranges), Asset.trashed_at.is_(None)).order_by(Asset.sort_at, Asset.id)
+    return (select(Asset.id, Asset.sort_at, AssetMedia.taken_at).outerjoin(AssetMedia, AssetMedia.asset_id == Asset.id)
+            .where(or_(*ranges), Asset.trashed_at.is_(None)).order_by(Asset.sort_at, Asset.id))
 
 
 def on_this_day(db: Database, principal: Principal, day: dt.date, per_year: int = MAX_PER_YEAR) -> list[Memory]:
@@ -62,13 +65,15 @@ def on_this_day(db: Database, principal: Principal, day: dt.date, per_year: int 
                 continue
         if not days:
             return []
-        near = list(session.scalars(days_statement(principal.user_id, list(days.values()))))
-        media: dict[object, AssetMedia] = media_rows(session, [asset.id for asset in near])
-    taken: dict[int, list[Asset]] = {}
-    for asset in near:
-        local = local_moment(asset, media.get(asset.id)).date()
-        if days.get(local.year) == local:
-            taken.setdefault(local.year, []).append(asset)
-    return [Memory(year, day.year - year, len(items), items[:per_year],
-                   {asset.id: media[asset.id] for asset in items[:per_year] if asset.id in media})
-            for year, items in sorted(taken.items(), reverse=True)]
+        # Only the times of the items near the days are read; whole rows only of the items shown.
+        taken: dict[int, list[uuid.UUID]] = {}
+        for asset_id, sort_at, local in session.execute(days_statement(principal.user_id, list(days.values()))):
+            moment = local_time(sort_at, local)
+            if days.get(moment.year) == moment.date():
+                taken.setdefault(moment.year, []).append(asset_id)
+        shown = [asset_id for ids in taken.values() for asset_id in ids[:per_year]]
+        assets = {asset.id: asset for asset in session.scalars(select(Asset).where(Asset.id.in_(shown)))}
+        media: dict[object, AssetMedia] = media_rows(session, shown)
+    return [Memory(year, day.year - year, len(ids), [assets[asset_id] for asset_id in ids[:per_year]],
+                   {asset_id: media[asset_id] for asset_id in ids[:per_year] if asset_id in media})
+            for year, ids in sorted(taken.items(), reverse=True)]
