@@ -163,23 +163,12 @@ def test_the_worlds_land_is_drawn_from_the_server_without_a_tile_server(accounts
     page.goto("/map#5/66.5/-178")
     drawn(page)
     assert pixel(page, 66.3, -177) == (0xf4, 0xf1, 0xe8)
-    visit.screenshot(f"map-{viewport['width']}-land-world")
+    visit.screenshot(f"map-{viewport['width']}-land-antimeridian")
 
-    # Close in (Paris at street level): still land, and drawing it stays cheap.
+    # Close in (Paris at street level): still land.
     page.goto("/map#16/48.8566/2.3522")
     drawn(page)
     assert pixel(page, *PARIS) == (0xf4, 0xf1, 0xe8)
-    for place in ["#2/20/0", "#5/45/10", "#12/48.85/2.35"]:
-        page.goto(f"/map{place}")
-        drawn(page)
-        took = page.evaluate("""() => {
-            const view = document.getElementById('map').mapView;
-            const started = performance.now();
-            for (let i = 0; i < 20; i++) view.drawLand();
-            return (performance.now() - started) / 20;
-        }""")
-        print(f"land drawn at {viewport['width']} px, {place}: {took:.2f} ms")
-        assert took < 16, (place, took)  # a few ms here; a frame's worth with other tests on the machine
     assert away == [] and visit.errors == []
 
 
