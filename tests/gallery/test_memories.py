@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from conftest import upload
 from phonecloud.accounts.models import User
 from phonecloud.accounts.service import Principal
-from phonecloud.gallery.memories import days_statement, on_this_day
+from phonecloud.gallery.memories import Glimpse, days_statement, glimpses, on_this_day
 from phonecloud.gallery.models import Asset
 from phonecloud.media.models import AssetMedia
 
@@ -75,6 +75,19 @@ def test_a_day_with_more_than_asked_says_how_many_and_29_february_waits_for_a_le
     [leap] = on_this_day(services.db, owner, dt.date(2024, 2, 29), per_year=2)
     assert (leap.year, leap.count, names(leap)) == (2020, 5, ["2020-0.jpg", "2020-1.jpg"])
     assert on_this_day(services.db, owner, dt.date(2023, 2, 28)) == []
+
+
+def test_the_timelines_cards_count_each_years_day_and_take_as_cover_an_item_with_a_thumbnail(services):
+    owner = member(services, "cards")
+    at = lambda year, hour: dt.datetime(year, 12, 7, hour, tzinfo=dt.UTC)  # noqa: E731
+    add(services, owner, "2022-not-read-yet.jpg", at(2022, 8))  # no media row: no thumbnail yet
+    shown = add(services, owner, "2022-read.jpg", at(2022, 9), local=dt.datetime(2022, 12, 7, 10))
+    add(services, owner, "2020-not-read-yet.jpg", at(2020, 8))
+    cards = glimpses(services.db, owner, dt.date(2024, 12, 7))
+    assert cards == [Glimpse(dt.date(2022, 12, 7), 2, 2, shown), Glimpse(dt.date(2020, 12, 7), 4, 1, None)]
+    assert [(memory.year, memory.count) for memory in on_this_day(services.db, owner, dt.date(2024, 12, 7))] == [
+        (card.day.year, card.count) for card in cards]
+    assert glimpses(services.db, member(services, "nobody"), dt.date(2024, 12, 7)) == []
 
 
 def test_the_api_answers_the_owner_only_and_refuses_bad_dates(server, accounts):

@@ -13,7 +13,7 @@ from phonecloud.accounts.service import Principal
 from phonecloud.core.dates import parse_day
 from phonecloud.core.errors import BadRequest
 from phonecloud.gallery.context import gallery_of
-from phonecloud.gallery.memories import on_this_day
+from phonecloud.gallery.memories import glimpses
 from phonecloud.core.names import safe_filename
 from phonecloud.gallery.service import TRASH_RETENTION, TrashMove, cursor_before, moment_of_undo
 from phonecloud.media.sniff import sniff_extension
@@ -25,7 +25,6 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PAGE_SIZE = 120  # tiles per page: a screenful or two on a desktop, the next page is fetched while scrolling
 # Files from this size on go over tus (resumable), as the sync client does; smaller ones in one request.
 TUS_THRESHOLD = 16 << 20
-MEMORY_COVERS = 8  # items read of each earlier year's day, to find one with a thumbnail for its card
 TUS_ENDPOINT = "/api/v1/uploads/"
 
 
@@ -105,8 +104,7 @@ def timeline(request: Request, me: Principal = Depends(signed_in),
     empty = ("Nothing was taken on or before that day." if jumped or cursor else
              "No photos yet. Upload some, or create an API key in your account to back up a phone.")
     today = dt.datetime.now(dt.UTC).date()
-    memories = [] if jumped or cursor else views.memory_cards(
-        on_this_day(gallery_of(request).library.db, me, today, MEMORY_COVERS), today)
+    memories = [] if jumped or cursor else glimpses(gallery_of(request).library.db, me, today)
     return render(request, "timeline.html", me, page="timeline", jumped=jumped, paged=cursor is not None,
                   memories=memories,
                   albums=gallery_of(request).albums.albums_to_add_to(me), back=here(request), empty=empty,

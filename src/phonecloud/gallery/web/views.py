@@ -13,7 +13,6 @@ from phonecloud.core.db import utcnow
 from phonecloud.core.sizes import format_size
 from phonecloud.gallery.models import Asset
 from phonecloud.core.names import display_name
-from phonecloud.gallery.memories import Memory
 from phonecloud.gallery.moments import local_moment
 from phonecloud.gallery.service import TRASH_RETENTION
 from phonecloud.media import reasons
@@ -187,19 +186,6 @@ def info(asset: Asset, media: AssetMedia | None) -> list[InfoRow]:
     return rows
 
 
-@dataclass(frozen=True)
-class MemoryCard:
-    """An earlier year's photos of today's date on the timeline: the day, how many, and a cover to show."""
-    day: dt.date
-    years_ago: int
-    count: int
-    cover: uuid.UUID | None  # an item with a thumbnail; None while none has one
-
-
-def memory_cards(memories: list[Memory], today: dt.date) -> list[MemoryCard]:
-    return [MemoryCard(today.replace(year=memory.year), memory.years_ago, memory.count,
-                       next((asset.id for asset in memory.items if (row := memory.media.get(asset.id)) is not None
-                             and row.state == READY), None)) for memory in memories]
 
 
 def _month_name(month: Month) -> str:
