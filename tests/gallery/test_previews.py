@@ -269,3 +269,22 @@ def test_before_the_media_job_the_preview_is_pending_and_a_missing_original_is_g
     assert (row(services, asset_id).preview_key, row(services, asset_id).preview_error) == (None, None)
     with pytest.raises(BlobNotFound):  # its job fails and is retried: the storage may come back
         media.make_preview(job_subject(asset_id))
+
+
+def test_going_back_to_the_version_before_queues_the_media_job_of_what_has_no_preview(services, pool):
+    """Revision 0018's downgrade: the older version makes both derivatives in the media job and knows no preview
+    job, so an item still without its preview gets its media job again, and the preview jobs go."""
+    from sqlalchemy import inspect
+
+    from phonecloud.server.container import kind_migrations
+
+    owner = member(services, "downgrade")
+    made, waiting = uploaded(services, owner, photo(11), "made.jpg"), uploaded(services, owner, photo(12), "wait.jpg")
+    run_media_jobs(pool, 2)
+    gallery(services).media().derivative(asset_of(services, made), row(services, made), PREVIEW)
+    services.db.downgrade("0017", kind_migrations())
+    assert "preview_error" not in {column["name"] for column in inspect(services.db.engine).get_columns("asset_media")}
+    assert jobs(services, PREVIEW_JOB) == {}
+    assert jobs(services, MEDIA_JOB) == {job_subject(made): "done", job_subject(waiting): QUEUED}
+    services.db.migrate(kind_migrations())
+    assert row(services, waiting).preview_error is None and row(services, made).preview_key
