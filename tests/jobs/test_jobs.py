@@ -130,25 +130,31 @@ def test_worker_pool_runs_handlers_and_records_outcomes(queue):
     assert errors["broken"] == "cannot ever work" and "try again" in errors["flaky"]
 
 
-def test_later_kinds_run_only_when_no_other_job_is_ready(queue, database):
+def test_later_jobs_run_only_when_no_other_job_is_ready(queue, database):
     """Work that can wait (a preview) never holds up work someone waits for (a thumbnail), whatever the order
-    they were queued in; a lapsed job of a later kind still waits for the others."""
+    they were queued in; a lapsed job of priority LATER still waits for the others."""
+    from phonecloud.jobs.queue import LATER
+
     ran = []
-    pool = WorkerPool(queue, {"now": ran.append, "later": lambda subject: ran.append(f"later {subject}")},
-                      later={"later"})
-    queue.enqueue("later", "1")
+    pool = WorkerPool(queue, {"now": ran.append, "later": lambda subject: ran.append(f"later {subject}")})
+    queue.enqueue("later", "1", priority=LATER)
     queue.enqueue("now", "a")
-    queue.enqueue("later", "2")
+    queue.enqueue("later", "2", priority=LATER)
     queue.enqueue("now", "b")
     assert pool.run_one() and pool.run_one() and ran == ["a", "b"]
-    abandoned = queue.claim("dead", [], ["later"])
+    abandoned = queue.claim("dead", ["later"])
+    assert abandoned.subject == "1"
     with database.write() as session:  # its worker died: the lease lapsed
         session.execute(update(Job).where(Job.id == abandoned.id)
                         .values(lease_until=dt.datetime(2001, 1, 1, tzinfo=dt.UTC)))
     queue.enqueue("now", "c")
     assert pool.run_until_idle() == 3
-    assert ran == ["a", "b", "c", f"later {abandoned.subject}", "later 2"]
-    assert queue.claim("w", ["now"]) is None and queue.pending() == 0
+    assert ran == ["a", "b", "c", "later 1", "later 2"]
+    assert queue.pending() == 0
+    with database.write() as session:  # a retry keeps its priority
+        queue.requeue_in(session, "later", "2", priority=LATER)
+        queue.requeue_in(session, "now", "a")
+    assert [queue.claim("w", ["later", "now"]).subject for _ in range(2)] == ["a", "2"]
 
 
 def test_a_job_enqueued_in_this_process_wakes_its_workers(queue):

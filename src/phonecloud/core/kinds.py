@@ -114,8 +114,6 @@ class DataKind:
     name: str
     title: str
     jobs: dict[str, Callable[[str], None]] = field(default_factory=dict)  # job kind -> handler(subject)
-    # Of those, the kinds that can wait: claimed only when no other job is ready (see JobQueue.claim).
-    later_jobs: frozenset[str] = frozenset()
     on_workers_start: Callable[[], None] = lambda: None  # schedules its periodic jobs
     export_sections: Sequence[Any] = ()  # its part of an export (portability.sections.Section)
     destinations: Sequence[Any] = ()  # where uploads of its data finish (uploads.intake.Destination)

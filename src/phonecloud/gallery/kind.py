@@ -90,7 +90,6 @@ def build(running) -> DataKind:
         jobs={MEDIA_JOB: lambda subject: gallery.media().process(subject),
               PREVIEW_JOB: lambda subject: gallery.media().make_preview(subject),
               TRASH_PURGE_JOB: gallery.library.run_trash_purge, TAKEOUT_JOB: takeout.run, MOVE_JOB: moves.run},
-        later_jobs=frozenset({PREVIEW_JOB}),
         on_workers_start=start_daily_purge,
         export_sections=(GallerySection(),),
         destinations=(gallery.intake, takeout_intake),

@@ -12,6 +12,8 @@ RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
 
+NOW, LATER = 0, 1  # job priorities
+
 
 class Job(Base):
     __tablename__ = "jobs"
@@ -24,6 +26,10 @@ class Job(Base):
     # never make another's one photo wait for all of them.
     owner_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    # NOW, or LATER for work that can wait (a preview, which its first view makes anyway): claimed only when no
+    # job of priority NOW is ready. First in both indexes after the status, so that a backlog of later jobs
+    # costs the claims of the others nothing.
+    priority: Mapped[int] = mapped_column(Integer, default=NOW, server_default=str(NOW))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     run_after: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -36,8 +42,8 @@ class Job(Base):
 
     __table_args__ = (
         UniqueConstraint("kind", "subject", name="uq_jobs_kind_subject"),
-        Index("ix_jobs_ready", "status", "run_after"),
-        Index("ix_jobs_turns", "status", "owner_id", "run_after"),
+        Index("ix_jobs_ready", "status", "priority", "run_after"),
+        Index("ix_jobs_turns", "status", "priority", "owner_id", "run_after"),
     )
 
 

@@ -4,14 +4,14 @@ PostgreSQL lets many workers claim side by side; SQLite has a single writer, so 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from phonecloud.core.db import Database, dialect_insert, utcnow
-from phonecloud.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
+from phonecloud.jobs.models import DONE, FAILED, LATER, NOW, QUEUED, RUNNING, Job
 
 SERVER = 0  # the owner of the server's own jobs (purges, sweeps)
 _OWNERS_TRIED = 8  # owners whose jobs are all being claimed by others, passed over before taking the oldest
@@ -58,32 +58,35 @@ class JobQueue:
 
     @staticmethod
     def enqueue_in(session: Session, kind: str, subject: str, max_attempts: int = 5,
-                   run_after: dt.datetime | None = None, owner_id: int = SERVER) -> None:
+                   run_after: dt.datetime | None = None, owner_id: int = SERVER, priority: int = NOW) -> None:
         """Add a job inside the caller's transaction (to run from run_after on, default now), as the work of
-        owner_id (a user's id, or SERVER); a job of that kind and subject already there stays."""
+        owner_id (a user's id, or SERVER), with priority NOW or LATER (see claim); a job of that kind and
+        subject already there stays."""
         dialect = session.get_bind().dialect.name
         statement = dialect_insert(dialect, Job.__table__).values(
-            kind=kind, subject=subject, owner_id=owner_id, status=QUEUED, attempts=0, max_attempts=max_attempts,
-            run_after=run_after or utcnow(),
+            kind=kind, subject=subject, owner_id=owner_id, status=QUEUED, priority=priority, attempts=0,
+            max_attempts=max_attempts, run_after=run_after or utcnow(),
             created_at=utcnow(),
         ).on_conflict_do_nothing(index_elements=["kind", "subject"])
         session.execute(statement)
 
     @staticmethod
-    def requeue_in(session: Session, kind: str, subject: str, max_attempts: int = 5, owner_id: int = SERVER) -> None:
+    def requeue_in(session: Session, kind: str, subject: str, max_attempts: int = 5, owner_id: int = SERVER,
+                   priority: int = NOW) -> None:
         """The job of that kind and subject to run again from now with a fresh set of attempts, inside the
         caller's transaction: added, or queued again from whatever state it ended in. A run still going
         then cannot record its outcome over it (see _owned)."""
         now = utcnow()
-        again = dict(status=QUEUED, attempts=0, max_attempts=max_attempts, run_after=now, lease_until=None,
-                     last_error=None, finished_at=None)
+        again = dict(status=QUEUED, priority=priority, attempts=0, max_attempts=max_attempts, run_after=now,
+                     lease_until=None, last_error=None, finished_at=None)
         statement = dialect_insert(session.get_bind().dialect.name, Job.__table__).values(
             kind=kind, subject=subject, owner_id=owner_id, created_at=now, **again)
         session.execute(statement.on_conflict_do_update(index_elements=["kind", "subject"], set_=again))
 
-    def enqueue(self, kind: str, subject: str, max_attempts: int = 5, owner_id: int = SERVER) -> None:
+    def enqueue(self, kind: str, subject: str, max_attempts: int = 5, owner_id: int = SERVER,
+                priority: int = NOW) -> None:
         with self.db.write() as session:
-            self.enqueue_in(session, kind, subject, max_attempts, owner_id=owner_id)
+            self.enqueue_in(session, kind, subject, max_attempts, owner_id=owner_id, priority=priority)
         self.wake()
 
     def schedule_every(self, kind: str, interval: dt.timedelta, now: dt.datetime | None = None) -> None:
@@ -95,16 +98,14 @@ class JobQueue:
         with self.db.write() as session:
             self.enqueue_in(session, kind, f"at:{due.isoformat()}", run_after=due)
 
-    def claim(self, worker: str, kinds: list[str], later: Sequence[str] = ()) -> Claimed | None:
+    def claim(self, worker: str, kinds: list[str]) -> Claimed | None:
         """The next ready job of these kinds, now leased to worker. A job whose worker died (its lease
-        lapsed) goes first; then owners take turns, each with its oldest ready job. Jobs of the kinds in
-        `later` are claimed only when none of `kinds` is ready: work that can wait (a preview, which its
-        first view makes anyway) never holds up work someone waits for (the thumbnails of an upload)."""
+        lapsed) goes first; then owners take turns, each with its oldest ready job. Jobs queued with priority
+        LATER are claimed only when no job of priority NOW is ready: work that can wait (a preview, which
+        its first view makes anyway) never holds up work someone waits for (the thumbnails of an upload)."""
         now = utcnow()
         with self.db.write() as session:
-            job = self._next(session, kinds, now) if kinds else None
-            if job is None and later:
-                job = self._next(session, list(later), now)
+            job = self._next(session, kinds, now, NOW) or self._next(session, kinds, now, LATER)
             if job is None:
                 return None
             job.status, job.worker, job.lease_until = RUNNING, worker, now + self.lease
@@ -112,34 +113,38 @@ class JobQueue:
             self._turn = job.owner_id
             return Claimed(job.id, job.kind, job.subject, job.attempts, job.max_attempts)
 
-    def _next(self, session: Session, kinds: list[str], now: dt.datetime) -> Job | None:
-        return self._lapsed(session, kinds, now) or self._next_owners_job(session, kinds, now) or session.scalar(
-            self._ready(kinds, now).order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True))
+    def _next(self, session: Session, kinds: list[str], now: dt.datetime, priority: int) -> Job | None:
+        """The job claim() takes among those of this priority."""
+        return (self._lapsed(session, kinds, now, priority) or self._next_owners_job(session, kinds, now, priority)
+                or session.scalar(self._ready(kinds, now, priority).order_by(Job.run_after, Job.id).limit(1)
+                                  .with_for_update(skip_locked=True)))
 
     @staticmethod
-    def _ready(kinds: list[str], now: dt.datetime):
-        return select(Job).where(Job.status == QUEUED, Job.run_after <= now, Job.kind.in_(kinds))
+    def _ready(kinds: list[str], now: dt.datetime, priority: int):
+        return select(Job).where(Job.status == QUEUED, Job.priority == priority, Job.run_after <= now,
+                                 Job.kind.in_(kinds))
 
     @staticmethod
-    def _lapsed(session: Session, kinds: list[str], now: dt.datetime) -> Job | None:
-        return session.scalar(select(Job).where(Job.status == RUNNING, Job.lease_until < now, Job.kind.in_(kinds))
+    def _lapsed(session: Session, kinds: list[str], now: dt.datetime, priority: int) -> Job | None:
+        return session.scalar(select(Job).where(Job.status == RUNNING, Job.priority == priority,
+                                                Job.lease_until < now, Job.kind.in_(kinds))
                               .order_by(Job.lease_until, Job.id).limit(1).with_for_update(skip_locked=True))
 
-    def _next_owners_job(self, session: Session, kinds: list[str], now: dt.datetime) -> Job | None:
+    def _next_owners_job(self, session: Session, kinds: list[str], now: dt.datetime, priority: int) -> Job | None:
         """The oldest ready job of the first owner after the last one served (round robin, from the start
-        again past the last owner). Both look-ups walk the (status, owner_id, run_after) index. An owner
-        whose ready jobs other workers are claiming right now (SKIP LOCKED) passes the turn on."""
+        again past the last owner). Both look-ups walk the (status, priority, owner_id, run_after) index. An
+        owner whose ready jobs other workers are claiming right now (SKIP LOCKED) passes the turn on."""
         after, wrapped = self._turn, False
         for _ in range(_OWNERS_TRIED):
             owner = session.scalar(select(Job.owner_id).where(
-                Job.status == QUEUED, Job.owner_id > after, Job.run_after <= now, Job.kind.in_(kinds))
-                .order_by(Job.owner_id).limit(1))
+                Job.status == QUEUED, Job.priority == priority, Job.owner_id > after, Job.run_after <= now,
+                Job.kind.in_(kinds)).order_by(Job.owner_id).limit(1))
             if owner is None:
                 if wrapped:
                     return None
                 after, wrapped = -1, True
                 continue
-            job = session.scalar(self._ready(kinds, now).where(Job.owner_id == owner)
+            job = session.scalar(self._ready(kinds, now, priority).where(Job.owner_id == owner)
                                  .order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True))
             if job is not None:
                 return job
@@ -240,4 +245,4 @@ class JobQueue:
         return sorted(rows, key=lambda row: (-row.running, -row.done_last_hour, row.worker))
 
 
-__all__ = ["Claimed", "JobQueue", "DONE", "FAILED", "QUEUED", "RUNNING", "SERVER"]
+__all__ = ["Claimed", "JobQueue", "DONE", "FAILED", "LATER", "NOW", "QUEUED", "RUNNING", "SERVER"]

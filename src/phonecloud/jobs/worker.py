@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 
 from phonecloud.core.db import utcnow
 from phonecloud.jobs.heartbeat import Beat, Heartbeats
@@ -36,12 +36,9 @@ class DeferJob(Exception):
 
 class WorkerPool:
     def __init__(self, queue: JobQueue, handlers: dict[str, Handler], threads: int = 1, poll_seconds: float = 1.0,
-                 heartbeats: Heartbeats | None = None, later: Collection[str] = ()):
-        """later: kinds among the handlers' claimed only when no job of the others is ready (JobQueue.claim)."""
+                 heartbeats: Heartbeats | None = None):
         self.queue = queue
         self.handlers = handlers
-        self._first = [kind for kind in handlers if kind not in later]
-        self._later = [kind for kind in handlers if kind in later]
         self.threads = threads
         self.poll_seconds = poll_seconds
         self.heartbeats = heartbeats
@@ -119,7 +116,7 @@ class WorkerPool:
 
     def run_one(self) -> bool:
         """Claim and run one job; False when none was ready."""
-        claimed = self.queue.claim(self.name, self._first, self._later)
+        claimed = self.queue.claim(self.name, list(self.handlers))
         if claimed is None:
             return False
         self._run(claimed)

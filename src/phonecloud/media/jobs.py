@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 MEDIA_JOB = "media.process"  # metadata and the thumbnail, queued with the upload
-# The preview, queued by the media job once the thumbnail is made; claimed only when no other job is ready.
+# The preview, queued by the media job once the thumbnail is made, with priority LATER: claimed only when no
+# other job is ready.
 PREVIEW_JOB = "media.preview"
 
 

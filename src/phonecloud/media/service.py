@@ -28,7 +28,7 @@ from phonecloud.core.errors import Conflict, Gone, NotFound
 from phonecloud.gallery.blobs import derived_key
 from phonecloud.gallery.models import Asset
 from phonecloud.gallery.search import index as search_index
-from phonecloud.jobs.queue import JobQueue
+from phonecloud.jobs.queue import LATER, JobQueue
 from phonecloud.jobs.worker import PermanentJobError
 from phonecloud.media.derivatives import PREVIEW, THUMBNAIL, Rendered, RenderError
 from phonecloud.media.jobs import PREVIEW_JOB, job_subject
@@ -164,7 +164,8 @@ class MediaService:
                             .values(sort_at=sort_time(meta, asset.file_modified_at)))
             search_index.refresh(session, asset.id)  # its place (reverse-geocoded), camera and name, for search
             if thumbnail_key:  # in the same transaction: a thumbnail is never recorded without its preview to come
-                JobQueue.requeue_in(session, PREVIEW_JOB, job_subject(asset.id), owner_id=asset.owner_id)
+                JobQueue.requeue_in(session, PREVIEW_JOB, job_subject(asset.id), owner_id=asset.owner_id,
+                                    priority=LATER)
 
     def _preview(self, asset: Asset, renderer: Callable[[], ContextManager[RenderSandbox]]) -> AssetMedia | None:
         """The asset's media row with its preview made, or the reason it cannot be (made now, by a sandbox from

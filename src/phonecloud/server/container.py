@@ -208,8 +208,7 @@ class Services:
                     EMAIL_JOB: self.notice_mail.run, STEP_JOB: self.retirement_steps.run}
         for kind in self.kinds.values():
             handlers.update(kind.jobs)
-        later = {job for kind in self.kinds.values() for job in kind.later_jobs}
-        pool = WorkerPool(self.jobs, handlers, threads, heartbeats=self.heartbeats, later=later)
+        pool = WorkerPool(self.jobs, handlers, threads, heartbeats=self.heartbeats)
         self.jobs.wake = pool.wake
         for kind in self.kinds.values():
             kind.on_workers_start()
