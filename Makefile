@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PHONECLOUD_DATA_DIR ?= ./data
 
-.PHONY: run test test-scale bench install install-test clean
+.PHONY: run test test-scale test-scale-all bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,13 +79,18 @@ test: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(IMMICH_SDK)/.
 	$(BYTECODE)
 	$(BIN)/python -m pytest -n 2 --basetemp=$(TEST_TMP)/embedded $(PYTEST_ARGS)
 
-# The whole suite on the scale-out configuration: a real PostgreSQL (Debian's, started in a temporary folder)
-# and a real S3 server (rclone serve s3 on loopback); every test server gets its own database and prefix.
+# The suite on the scale-out configuration: a real PostgreSQL (Debian's, started in a temporary folder) and a
+# real S3 server (rclone serve s3 on loopback); every test server gets its own database and prefix. It leaves
+# out what cannot differ by backend and, for CI's time, what only `make test-scale-all` runs (tests/scaleout.py).
 test-scale: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(IMMICH_SDK)/.installed $(REAL_VCARDS)/.installed \
     $(CHROMIUM)
 	mkdir -p $(TEST_TMP)
 	$(BYTECODE)
 	$(BIN)/python tests/scaleout.py -n 3 --basetemp=$(TEST_TMP)/scale $(PYTEST_ARGS)
+
+# The whole suite on the scale-out configuration, nothing left out (about an hour on two cores).
+test-scale-all:
+	PHONECLOUD_TEST_SCALE_ALL=1 $(MAKE) test-scale
 
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[server,bench,postgres,s3]'

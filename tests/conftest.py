@@ -20,7 +20,8 @@ import pytest
 
 from inprocess import InProcessServer, pause_embedded_workers
 from phonecloud.core.clock import CLOCK
-from scaleout import ServerStorage, postgres_url, s3_url, scaleout_servers  # noqa: F401  (fixtures)
+from scaleout import ServerStorage, ran_on_every_backend_already, scaleout_run
+from scaleout import postgres_url, s3_url, scaleout_servers  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus" / "exif-samples"
@@ -142,6 +143,16 @@ SHARED_SERVER_ENV = {"PHONECLOUD_LOGIN_ADDRESS_FAILURES": "1000000", "PHONECLOUD
 def pytest_configure(config):
     config.addinivalue_line("markers", "in_process: the module's server is the app in the test process "
                             "(tests/inprocess.py), for domain rules where no server process is what is tested")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not scaleout_run():
+        return
+    tests_root = Path(__file__).resolve().parent
+    left = {item for item in items if ran_on_every_backend_already(item, tests_root)}
+    if left:
+        config.hook.pytest_deselected(items=list(left))
+        items[:] = [item for item in items if item not in left]
 
 
 @pytest.fixture(scope="session")

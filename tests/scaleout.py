@@ -2,8 +2,10 @@
 folder) and a real S3 server (`rclone serve s3` on loopback, serving a temporary folder).
 
 Two uses:
-- `python tests/scaleout.py [pytest arguments]` starts both, runs the whole suite against them (every test
-  server gets a database and a bucket prefix of its own) and stops them: this is `make test-scale`.
+- `python tests/scaleout.py [pytest arguments]` starts both, runs the suite against them (every test server
+  gets a database and a bucket prefix of its own) and stops them: this is `make test-scale`. It leaves out
+  what cannot differ by backend, what ran on these servers already, and, for CI's time, what only the whole
+  run takes (`ran_on_every_backend_already`); `make test-scale-all` leaves out nothing.
 - Tests that need PostgreSQL or S3 whatever the run (test_blobstore_s3.py, ...) take the `postgres_url` and
   `s3_url` fixtures below (a fresh database, a fresh bucket prefix), which reuse the run's servers or, in an
   embedded run, start servers of their own (skipped, saying why, where PostgreSQL is not installed).
@@ -276,6 +278,49 @@ def postgres_url(scaleout_servers) -> str:
 def s3_url(scaleout_servers) -> str:
     """An s3:// URL with a prefix of this test's own."""
     return scaleout_servers.blob_url(f"t-{uuid.uuid4().hex[:12]}")
+
+
+# -- what the scale-out run leaves to the embedded one ---------------------------------------------------------
+
+# Tests whose outcome cannot depend on the database or the blob store, by path under tests/ (a folder ends in
+# "/"): readers and renderers of files with no server, and the web app's browser behaviour, whose data comes
+# through the services the API's tests run here (and test_isolation, kept, visits every page with data).
+SAME_ON_EVERY_BACKEND = (
+    "web/", "media/test_derivatives.py", "media/test_metadata.py", "media/test_sniff.py",
+    "media/test_filenames.py", "media/test_pathological_exif.py", "messages/test_large.py",
+    "messages/test_lifting.py", "messages/test_identity.py", "messages/test_sms_ie.py", "contacts/test_vcard_",
+    "core/test_blobstore.py", "core/test_settings.py", "portability/test_takeout_names.py",
+    "cli/test_help_and_version.py",
+    "cli/test_make_run.py",  # `make run` is the embedded default by definition
+)
+KEPT_ON_EVERY_BACKEND = ("web/test_isolation.py",)
+# What only `make test-scale-all` (the whole suite) runs on this configuration, for CI's time (90 minutes for both
+# runs on two cores): request validation whatever the route (its answers come before storage; the NUL cases
+# that storage would refuse are API tests here too), the client programs, and the long scenarios whose
+# storage paths shorter tests here cover. Each costs three to four times its embedded time here.
+LEFT_TO_THE_WHOLE_RUN = (
+    "security/test_hostile_input.py", "security/test_schema_fuzz.py", "security/test_isolation_matrix.py",
+    "client/", "cli/", "retirement/test_the_2022_story.py", "maintenance/test_crash_safety.py",
+    "messages/test_messages_large.py", "media/test_media_corpus.py", "media/test_corpus.py",
+)
+WHOLE_RUN_ENV = "PHONECLOUD_TEST_SCALE_ALL"  # set: the scale-out run leaves nothing out (`make test-scale-all`)
+
+
+def scaleout_run() -> bool:
+    """Whether this pytest runs inside `tests/scaleout.py` (`make test-scale`) and leaves tests out."""
+    return bool(os.environ.get(DATABASE_ENV) and os.environ.get(BLOB_ENV)) and not os.environ.get(WHOLE_RUN_ENV)
+
+
+def ran_on_every_backend_already(item: pytest.Item, tests_root: Path) -> bool:
+    """Whether the scale-out run leaves `item` out: its outcome is the same on every backend, it took
+    PostgreSQL or S3 servers of its own (`scaleout_servers`) in the embedded run, so it has run there already,
+    or only the whole run takes it (LEFT_TO_THE_WHOLE_RUN)."""
+    if "scaleout_servers" in getattr(item, "fixturenames", ()):
+        return True
+    path = item.path.relative_to(tests_root).as_posix()
+    if path.startswith(LEFT_TO_THE_WHOLE_RUN):
+        return True
+    return path.startswith(SAME_ON_EVERY_BACKEND) and not path.startswith(KEPT_ON_EVERY_BACKEND)
 
 
 def scaleout_env(postgres: PostgresServer, s3: S3Server) -> dict[str, str]:
