@@ -88,7 +88,8 @@ test-scale: install-test $(TUS_JS)/.installed $(IMMICH_CLI)/.installed $(IMMICH_
 	$(BYTECODE)
 	$(BIN)/python tests/scaleout.py -n 3 --basetemp=$(TEST_TMP)/scale $(PYTEST_ARGS)
 
-# The whole suite on the scale-out configuration, nothing left out (about an hour on two cores).
+# The whole suite on the scale-out configuration, nothing left out (about an hour on two cores, by
+# the share of it the last CI run reached in its time).
 test-scale-all:
 	PHONECLOUD_TEST_SCALE_ALL=1 $(MAKE) test-scale
 

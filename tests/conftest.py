@@ -20,7 +20,7 @@ import pytest
 
 from inprocess import InProcessServer, pause_embedded_workers
 from phonecloud.core.clock import CLOCK
-from scaleout import ServerStorage, ran_on_every_backend_already, scaleout_run
+from scaleout import ServerStorage, left_out_of_scaleout_run, scaleout_selection_applies
 from scaleout import postgres_url, s3_url, scaleout_servers  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,10 +146,10 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if not scaleout_run():
+    if not scaleout_selection_applies():
         return
     tests_root = Path(__file__).resolve().parent
-    left = {item for item in items if ran_on_every_backend_already(item, tests_root)}
+    left = {item for item in items if left_out_of_scaleout_run(item, tests_root)}
     if left:
         config.hook.pytest_deselected(items=list(left))
         items[:] = [item for item in items if item not in left]

@@ -5,7 +5,7 @@ Two uses:
 - `python tests/scaleout.py [pytest arguments]` starts both, runs the suite against them (every test server
   gets a database and a bucket prefix of its own) and stops them: this is `make test-scale`. It leaves out
   what cannot differ by backend, what ran on these servers already, and, for CI's time, what only the whole
-  run takes (`ran_on_every_backend_already`); `make test-scale-all` leaves out nothing.
+  run takes (`left_out_of_scaleout_run`); `make test-scale-all` leaves out nothing.
 - Tests that need PostgreSQL or S3 whatever the run (test_blobstore_s3.py, ...) take the `postgres_url` and
   `s3_url` fixtures below (a fresh database, a fresh bucket prefix), which reuse the run's servers or, in an
   embedded run, start servers of their own (skipped, saying why, where PostgreSQL is not installed).
@@ -290,8 +290,6 @@ SAME_ON_EVERY_BACKEND = (
     "media/test_filenames.py", "media/test_pathological_exif.py", "messages/test_large.py",
     "messages/test_lifting.py", "messages/test_identity.py", "messages/test_sms_ie.py", "contacts/test_vcard_",
     "core/test_blobstore.py", "core/test_settings.py", "portability/test_takeout_names.py",
-    "cli/test_help_and_version.py",
-    "cli/test_make_run.py",  # `make run` is the embedded default by definition
 )
 KEPT_ON_EVERY_BACKEND = ("web/test_isolation.py",)
 # What only `make test-scale-all` (the whole suite) runs on this configuration, for CI's time (90 minutes for both
@@ -306,12 +304,12 @@ LEFT_TO_THE_WHOLE_RUN = (
 WHOLE_RUN_ENV = "PHONECLOUD_TEST_SCALE_ALL"  # set: the scale-out run leaves nothing out (`make test-scale-all`)
 
 
-def scaleout_run() -> bool:
-    """Whether this pytest runs inside `tests/scaleout.py` (`make test-scale`) and leaves tests out."""
+def scaleout_selection_applies() -> bool:
+    """Whether this pytest runs inside `tests/scaleout.py` (`make test-scale`, not `make test-scale-all`)."""
     return bool(os.environ.get(DATABASE_ENV) and os.environ.get(BLOB_ENV)) and not os.environ.get(WHOLE_RUN_ENV)
 
 
-def ran_on_every_backend_already(item: pytest.Item, tests_root: Path) -> bool:
+def left_out_of_scaleout_run(item: pytest.Item, tests_root: Path) -> bool:
     """Whether the scale-out run leaves `item` out: its outcome is the same on every backend, it took
     PostgreSQL or S3 servers of its own (`scaleout_servers`) in the embedded run, so it has run there already,
     or only the whole run takes it (LEFT_TO_THE_WHOLE_RUN)."""
